@@ -1,0 +1,50 @@
+//! `stoa build`: build the site once and print a one-line summary.
+
+use anyhow::Result;
+
+use crate::cmd::cli::BuildArgs;
+use crate::site::{BuildOptions, BuildReport, Site};
+
+/// Runs `stoa build`.
+pub fn run(args: &BuildArgs) -> Result<()> {
+    let opts = BuildOptions {
+        output: args.output.clone(),
+        base_url: args.site.base_url.clone(),
+        drafts: args.site.drafts,
+        force: args.force,
+    };
+    let site = Site::open(&args.site.root, &opts)?;
+    let report = site.build(&opts)?;
+    print_report(&report);
+    Ok(())
+}
+
+/// Prints warnings and the summary line (shared with `serve`).
+pub fn print_report(r: &BuildReport) {
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    let ms = r.elapsed.as_millis();
+    if r.unchanged {
+        println!(
+            "Nothing changed since the last build ({} files in {}), {ms} ms",
+            r.stats.total,
+            r.output.display()
+        );
+        return;
+    }
+    let drafts = if r.drafts_skipped > 0 {
+        format!(", {} draft(s) left out", r.drafts_skipped)
+    } else {
+        String::new()
+    };
+    println!(
+        "Built {} posts and {} pages{drafts} into {}: {} files, {} written, {} removed, {ms} ms",
+        r.posts,
+        r.pages,
+        r.output.display(),
+        r.stats.total,
+        r.stats.written,
+        r.stats.removed,
+    );
+}

@@ -1,0 +1,87 @@
+//! Command-line interface: one subcommand per file in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// stoa: a static blog that the fediverse can follow.
+#[derive(Debug, Parser)]
+#[command(name = "stoa", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new site: stoa.toml, a first post, an about page and the actor's key pair.
+    Init(InitArgs),
+    /// Build the site into the output folder (HTML, feeds, sitemap).
+    Build(BuildArgs),
+    /// Build, serve on 127.0.0.1, rebuild on every change and reload the browser.
+    Serve(ServeArgs),
+}
+
+/// `stoa init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder for the new site (created if missing; must not hold a site already).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Site title.
+    #[arg(long, default_value = "My blog")]
+    pub title: String,
+    /// Address the site will live at.
+    #[arg(long, default_value = "https://blog.example.com")]
+    pub base_url: String,
+    /// Fediverse username: people follow @USERNAME@your-host.
+    #[arg(long, default_value = "blog")]
+    pub username: String,
+    /// Your name, for feeds and the about page.
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+/// Flags shared by `build` and `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct SiteArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Use this base URL instead of the one in stoa.toml.
+    #[arg(short = 'u', long)]
+    pub base_url: Option<String>,
+    /// Include posts marked `draft = true`.
+    #[arg(long)]
+    pub drafts: bool,
+}
+
+/// `stoa build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Site options.
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Output folder (default: `output_dir` in stoa.toml, `public`).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Render everything even if nothing changed since the last build.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `stoa serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Site options.
+    #[command(flatten)]
+    pub site: SiteArgs,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(short, long, default_value_t = 1111)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub interface: std::net::IpAddr,
+}

@@ -1,0 +1,118 @@
+//! `stoa init`: a new site that builds at once, with the actor's key pair.
+//! Never prompts (works in scripts and CI) and never overwrites a site.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::cli::InitArgs;
+use crate::config::{CONFIG_FILE, Config};
+use crate::signatures::keys;
+
+/// Where `init` puts the private key, relative to the site root.
+pub const PRIVATE_KEY_PATH: &str = "secrets/actor-key.pem";
+/// Where `init` puts the public key, relative to the site root.
+pub const PUBLIC_KEY_PATH: &str = "actor-key.pub.pem";
+
+/// Runs `stoa init`.
+pub fn run(args: &InitArgs) -> Result<()> {
+    let dir = &args.dir;
+    if dir.join(CONFIG_FILE).exists() {
+        bail!(
+            "{} already holds a site ({} exists); nothing was changed\n  help: pick an empty folder, like `stoa init myblog`",
+            dir.display(),
+            CONFIG_FILE
+        );
+    }
+    for existing in ["content", PRIVATE_KEY_PATH, PUBLIC_KEY_PATH] {
+        if dir.join(existing).exists() {
+            bail!(
+                "{} already exists; nothing was changed\n  help: run `stoa init` in an empty folder",
+                dir.join(existing).display()
+            );
+        }
+    }
+    let author = args.author.clone().unwrap_or_else(|| "Me".to_string());
+    let config_text = config_template(&args.title, &args.base_url, &args.username, &author);
+    // Validate before writing anything, so a bad flag leaves no half-made site.
+    Config::parse(&config_text, Path::new(CONFIG_FILE))
+        .context("the values given to `stoa init` are not valid")?;
+    let pair = keys::generate()?;
+
+    let write = |rel: &str, text: &str| -> Result<()> {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    std::fs::create_dir_all(dir.join("static"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    keys::write_private(&dir.join(PRIVATE_KEY_PATH), &pair.private_pem)?;
+    write(PUBLIC_KEY_PATH, &pair.public_pem)?;
+    write(CONFIG_FILE, &config_text)?;
+    write(
+        ".gitignore",
+        "# Built site (stoa build)\n/public/\n# The actor's private key: never commit it\n/secrets/\n",
+    )?;
+    let now = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    write(
+        "content/posts/hello-world.md",
+        &format!(
+            "+++\ntitle = \"Hello, world\"\ndate = {now}\ntags = [\"meta\"]\n+++\n\nThis is the first post of {title}. Edit it in `content/posts/hello-world.md`,\nor add a new file next to it. A post without a title is a short note, like a toot.\n",
+            title = args.title
+        ),
+    )?;
+    write(
+        "content/about.md",
+        &format!(
+            "+++\ntitle = \"About\"\n+++\n\n{author} writes here. Follow this blog from Mastodon or any fediverse server:\nsearch for **@{user}@{host}**.\n",
+            user = args.username,
+            host = crate::config::url_host(&args.base_url).unwrap_or_default()
+        ),
+    )?;
+    println!("Created a new site in {}", dir.display());
+    println!(
+        "  private key: {} (mode 0600, ignored by git: back it up, never share it)",
+        dir.join(PRIVATE_KEY_PATH).display()
+    );
+    println!("Next: cd {} && stoa serve", dir.display());
+    Ok(())
+}
+
+fn config_template(title: &str, base_url: &str, username: &str, author: &str) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    format!(
+        r#"# stoa site configuration. Every key is described in the README.
+base_url = {base_url}
+title = {title}
+description = "A blog you can follow from the fediverse"
+language = "en"
+author = {author}
+
+[[menu]]
+name = "Archive"
+url = "/archive/"
+
+[[menu]]
+name = "Tags"
+url = "/tags/"
+
+[[menu]]
+name = "About"
+url = "/about/"
+
+[fediverse]
+# People follow @{username_plain}@<your host>.
+username = {username}
+"#,
+        base_url = q(base_url),
+        title = q(title),
+        author = q(author),
+        username = q(username),
+        username_plain = username,
+    )
+}

@@ -1,0 +1,7 @@
+//! Subcommands: thin glue between the command line and the library. Errors
+//! become `anyhow` here, with context, for people to read.
+
+pub mod build;
+pub mod cli;
+pub mod init;
+pub mod serve;

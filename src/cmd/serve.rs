@@ -1,0 +1,135 @@
+//! `stoa serve`: build into a temporary folder, serve it on 127.0.0.1,
+//! rebuild on every change and reload the browser. A failed build is shown
+//! in the terminal and over the page; the server keeps running.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use notify::RecursiveMode;
+
+use crate::cmd::build::print_report;
+use crate::cmd::cli::ServeArgs;
+use crate::serve::{self, ServeState};
+use crate::site::{BuildOptions, Site};
+
+/// Runs `stoa serve` until Ctrl-C.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let root = args.site.root.clone();
+    if !root.join(crate::config::CONFIG_FILE).exists() {
+        // Same message as a build would give.
+        Site::open(&root, &BuildOptions::default())?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = serve::bind((args.interface, args.port).into())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{} (is another server using it? try --port 0)",
+                    args.interface, args.port
+                )
+            })?;
+        let addr = listener.local_addr()?;
+        let base_url = args
+            .site
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let out = tempfile::Builder::new()
+            .prefix("stoa-serve-")
+            .tempdir()
+            .context("creating a temporary folder for the preview")?;
+        let opts = BuildOptions {
+            output: Some(out.path().to_path_buf()),
+            base_url: Some(base_url.clone()),
+            drafts: args.site.drafts,
+            force: false,
+        };
+        let state = ServeState::new(out.path().to_path_buf());
+        {
+            let (root, opts, state) = (root.clone(), opts.clone(), state.clone());
+            tokio::task::spawn_blocking(move || rebuild(&root, &opts, &state)).await?;
+        }
+        let ignored = ignored_dirs(&root, out.path());
+        let (tx, rx) = mpsc::channel();
+        let mut debouncer =
+            notify_debouncer_full::new_debouncer(Duration::from_millis(50), None, tx)
+                .context("starting the file watcher")?;
+        debouncer
+            .watch(&root, RecursiveMode::Recursive)
+            .with_context(|| format!("watching {}", root.display()))?;
+        {
+            let (root, state) = (root.clone(), state.clone());
+            std::thread::spawn(move || {
+                for result in rx {
+                    let Ok(events) = result else { continue };
+                    let relevant = events
+                        .iter()
+                        .flat_map(|e| e.paths.iter())
+                        .any(|p| is_relevant(p, &ignored));
+                    if relevant {
+                        rebuild(&root, &opts, &state);
+                    }
+                }
+            });
+        }
+        println!("Serving {base_url}/ (Ctrl-C to stop)");
+        axum::serve(listener, serve::router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the preview server stopped")?;
+        drop(debouncer);
+        drop(out);
+        Ok(())
+    })
+}
+
+fn rebuild(root: &Path, opts: &BuildOptions, state: &ServeState) {
+    match Site::open(root, opts).and_then(|site| site.build(opts)) {
+        Ok(report) => {
+            print_report(&report);
+            state.build_finished(None);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            state.build_finished(Some(e.to_string()));
+        }
+    }
+}
+
+fn ignored_dirs(root: &Path, out: &Path) -> Vec<PathBuf> {
+    let abs = |p: PathBuf| p.canonicalize().unwrap_or(p);
+    let mut v = vec![
+        abs(out.to_path_buf()),
+        abs(root.join(".git")),
+        abs(root.join("secrets")),
+    ];
+    if let Ok(site) = Site::open(root, &BuildOptions::default()) {
+        v.push(abs(site.output));
+    }
+    v
+}
+
+fn is_relevant(path: &Path, ignored: &[PathBuf]) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".stoa-tmp")
+        || name.starts_with(".#")
+    {
+        return false;
+    }
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    !ignored.iter().any(|d| path.starts_with(d))
+}

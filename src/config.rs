@@ -1,0 +1,330 @@
+//! `stoa.toml`: parsed strictly (unknown keys are errors), then validated into
+//! ready-to-use types so later stages never re-check a setting.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Located, SiteError};
+
+/// The name of the configuration file at the root of every site.
+pub const CONFIG_FILE: &str = "stoa.toml";
+
+/// The raw file as written by the user; every field has a default except the
+/// ones a blog cannot do without (`base_url`, `title`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    base_url: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_language")]
+    language: String,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default = "default_theme")]
+    theme: String,
+    #[serde(default = "default_per_page")]
+    posts_per_page: usize,
+    #[serde(default = "default_feed_items")]
+    feed_items: usize,
+    #[serde(default = "default_output")]
+    output_dir: String,
+    #[serde(default)]
+    menu: Vec<MenuItem>,
+    #[serde(default)]
+    links: Vec<ProfileLink>,
+    #[serde(default)]
+    markdown: MarkdownConfig,
+    #[serde(default)]
+    fediverse: RawFediverse,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_theme() -> String {
+    "default".into()
+}
+fn default_per_page() -> usize {
+    10
+}
+fn default_feed_items() -> usize {
+    20
+}
+fn default_output() -> String {
+    "public".into()
+}
+
+/// One entry of the site navigation.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItem {
+    /// Text shown in the navigation.
+    pub name: String,
+    /// Site-relative (`/about/`) or absolute URL.
+    pub url: String,
+}
+
+/// A profile link (Mastodon profile field; `rel="me"` on the site).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileLink {
+    /// Label, e.g. "Code".
+    pub name: String,
+    /// Where it points, e.g. `https://codeberg.org/me`.
+    pub url: String,
+}
+
+/// Markdown switches.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarkdownConfig {
+    /// Colour code blocks with CSS classes (the theme owns the colours).
+    pub highlight: bool,
+    /// Curly quotes, en and em dashes, ellipses.
+    pub smart_punctuation: bool,
+}
+
+impl Default for MarkdownConfig {
+    fn default() -> Self {
+        Self {
+            highlight: true,
+            smart_punctuation: true,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFediverse {
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// The fediverse identity of the blog: `@username@host`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fediverse {
+    /// `preferredUsername`, `[a-z0-9_]+`.
+    pub username: String,
+    /// Host of `base_url`, as peers spell it (with the port when there is one).
+    pub host: String,
+}
+
+impl Fediverse {
+    /// `@user@host`, as people type it into Mastodon's search.
+    pub fn handle(&self) -> String {
+        format!("@{}@{}", self.username, self.host)
+    }
+}
+
+/// A validated site configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Absolute URL of the site root, without a trailing slash.
+    pub base_url: String,
+    /// Site title.
+    pub title: String,
+    /// One-line description (home page meta, feeds).
+    pub description: String,
+    /// BCP 47 language tag of the site.
+    pub language: String,
+    /// Author name for feeds and meta; defaults to the title.
+    pub author: String,
+    /// Theme folder name under `themes/`.
+    pub theme: String,
+    /// Posts per page on the home page and tag pages.
+    pub posts_per_page: usize,
+    /// Items in each feed.
+    pub feed_items: usize,
+    /// Output folder, relative to the site root unless absolute.
+    pub output_dir: PathBuf,
+    /// Navigation.
+    pub menu: Vec<MenuItem>,
+    /// Profile links.
+    pub links: Vec<ProfileLink>,
+    /// Markdown switches.
+    pub markdown: MarkdownConfig,
+    /// Fediverse identity.
+    pub fediverse: Fediverse,
+}
+
+impl Config {
+    /// Reads and validates `stoa.toml` in `root`.
+    pub fn load(root: &Path) -> Result<Config, SiteError> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                SiteError::MissingConfig {
+                    root: root.to_path_buf(),
+                }
+            } else {
+                SiteError::io(&path, e)
+            }
+        })?;
+        Self::parse(&text, &path)
+    }
+
+    /// Parses the text of a configuration file; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, SiteError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            SiteError::Config(Located::new(path, line, toml_message(&e), None))
+        })?;
+        let at = |key: &str, message: String, hint: &str| {
+            SiteError::Config(Located::new(
+                path,
+                key_line(text, key),
+                message,
+                Some(hint.to_string()),
+            ))
+        };
+        let base_url = raw.base_url.trim_end_matches('/').to_string();
+        let host = url_host(&base_url).ok_or_else(|| {
+            at(
+                "base_url",
+                format!(
+                    "`base_url = \"{}\"` is not an absolute http(s) URL",
+                    raw.base_url
+                ),
+                "write it like `base_url = \"https://blog.example.com\"`",
+            )
+        })?;
+        if raw.posts_per_page == 0 {
+            return Err(at(
+                "posts_per_page",
+                "`posts_per_page` must be at least 1".into(),
+                "use a number like 10",
+            ));
+        }
+        let username = raw.fediverse.username.unwrap_or_else(|| "blog".to_string());
+        if username.is_empty()
+            || !username
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(at(
+                "username",
+                format!("`username = \"{username}\"` is not a valid fediverse username"),
+                "use only lowercase letters, digits and `_`, like `username = \"jane\"`",
+            ));
+        }
+        Ok(Config {
+            base_url,
+            author: raw.author.unwrap_or_else(|| raw.title.clone()),
+            title: raw.title,
+            description: raw.description,
+            language: raw.language,
+            theme: raw.theme,
+            posts_per_page: raw.posts_per_page,
+            feed_items: raw.feed_items,
+            output_dir: PathBuf::from(raw.output_dir),
+            menu: raw.menu,
+            links: raw.links,
+            markdown: raw.markdown,
+            fediverse: Fediverse { username, host },
+        })
+    }
+
+    /// The same configuration served from another address (`serve`, `--base-url`).
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Config, SiteError> {
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let host = url_host(&base_url).ok_or_else(|| SiteError::BadBaseUrl(base_url.clone()))?;
+        self.base_url = base_url;
+        self.fediverse.host = host;
+        Ok(self)
+    }
+
+    /// Absolute URL for a site path that starts with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// `host[:port]` of an absolute http(s) URL, or `None` when it is not one.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(['@', '?', '#', ' ']) {
+        return None;
+    }
+    Some(host.to_ascii_lowercase())
+}
+
+/// The path part of an absolute URL (`/` when there is none).
+pub fn url_path(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    match rest.find('/') {
+        Some(i) => &rest[i..],
+        None => "/",
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Line where `key =` is written, for messages about values that parsed but are wrong.
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+        .unwrap_or(1)
+}
+
+/// toml's message without its own source excerpt (we print file and line ourselves).
+pub(crate) fn toml_message(e: &toml::de::Error) -> String {
+    e.message().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, SiteError> {
+        Config::parse(text, Path::new("stoa.toml"))
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse("base_url = \"https://blog.example.com/\"\ntitle = \"T\"\n").unwrap();
+        assert_eq!(c.base_url, "https://blog.example.com");
+        assert_eq!(c.fediverse.host, "blog.example.com");
+        assert_eq!(c.fediverse.handle(), "@blog@blog.example.com");
+        assert_eq!(c.posts_per_page, 10);
+        assert_eq!(c.author, "T");
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = parse("base_url = \"https://b.example\"\ntitle = \"T\"\ncolour = 1\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("stoa.toml:3"), "{s}");
+        assert!(s.contains("colour"), "{s}");
+    }
+
+    #[test]
+    fn bad_base_url_is_explained() {
+        let e = parse("base_url = \"blog.example.com\"\ntitle = \"T\"\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("stoa.toml:1") && s.contains("https://"), "{s}");
+    }
+
+    #[test]
+    fn bad_username_is_explained() {
+        let e = parse("base_url = \"https://b.example\"\ntitle = \"T\"\n[fediverse]\nusername = \"Jane Doe\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("stoa.toml:4"), "{e}");
+    }
+}

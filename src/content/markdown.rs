@@ -1,0 +1,357 @@
+//! Markdown to HTML: CommonMark plus tables, footnotes, strikethrough, task
+//! lists and smart punctuation; heading anchors; highlighted code blocks;
+//! images with their width and height read from the files.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
+
+use crate::config::MarkdownConfig;
+use crate::content::highlight;
+
+/// Where the document lives, so relative images can be found and reported.
+pub struct DocContext<'a> {
+    /// Source file, for warnings.
+    pub source: &'a Path,
+    /// Site path of the rendered page (`/posts/x/`), for relative image URLs.
+    pub url_path: &'a str,
+    /// Folders that site-absolute image paths are looked up in (`static/`, theme static).
+    pub static_dirs: &'a [PathBuf],
+    /// Folder of the Markdown file, for images next to it.
+    pub source_dir: &'a Path,
+}
+
+/// One image found in the body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Image {
+    /// URL as written (site path or absolute).
+    pub src: String,
+    /// Alternative text.
+    pub alt: String,
+    /// Pixel size when the file was found.
+    pub size: Option<(usize, usize)>,
+}
+
+/// The result of rendering one document.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// Body HTML.
+    pub html: String,
+    /// Plain text of the first paragraph, shortened: for listings and meta tags.
+    pub excerpt: String,
+    /// Images in order of appearance.
+    pub images: Vec<Image>,
+    /// Problems worth telling the writer that do not stop the build.
+    pub warnings: Vec<String>,
+}
+
+/// Length of generated excerpts, in characters.
+const EXCERPT_CHARS: usize = 280;
+
+fn options(config: &MarkdownConfig) -> Options {
+    let mut o = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    if config.smart_punctuation {
+        o |= Options::ENABLE_SMART_PUNCTUATION;
+    }
+    o
+}
+
+/// Renders Markdown `body` to HTML.
+pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rendered {
+    let mut out = Rendered::default();
+    let mut events: Vec<Event<'_>> = Vec::with_capacity(body.len() / 8);
+    let mut ids = HashSet::new();
+    let mut parser = Parser::new_ext(body, options(config));
+    let mut excerpt_state = ExcerptState::Waiting;
+    while let Some(event) = parser.next() {
+        match event {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                let inner =
+                    take_until(&mut parser, |e| matches!(e, Event::End(TagEnd::Heading(_))));
+                let text = plain_text(&inner);
+                let id = unique_id(
+                    id.map(|s| s.to_string())
+                        .unwrap_or_else(|| slug::slugify(&text)),
+                    &mut ids,
+                );
+                events.push(Event::Start(Tag::Heading {
+                    level,
+                    id: Some(CowStr::from(id.clone())),
+                    classes,
+                    attrs,
+                }));
+                events.extend(inner);
+                events.push(Event::Html(CowStr::from(format!(
+                    " <a class=\"heading-anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a>"
+                ))));
+                events.push(Event::End(TagEnd::Heading(level)));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let inner = take_until(&mut parser, |e| matches!(e, Event::End(TagEnd::CodeBlock)));
+                let mut code = String::new();
+                for e in &inner {
+                    if let Event::Text(t) = e {
+                        code.push_str(t);
+                    }
+                }
+                let lang = match &kind {
+                    CodeBlockKind::Fenced(info) => info.split([' ', ',', '{']).next().unwrap_or(""),
+                    CodeBlockKind::Indented => "",
+                };
+                events.push(Event::Html(CowStr::from(highlight::code_block(
+                    &code,
+                    lang,
+                    config.highlight,
+                ))));
+            }
+            Event::Start(Tag::Image {
+                dest_url, title, ..
+            }) => {
+                let inner = take_until(&mut parser, |e| matches!(e, Event::End(TagEnd::Image)));
+                let alt = plain_text(&inner);
+                let src = dest_url.to_string();
+                let size = image_size(&src, doc);
+                if size.is_none() && is_local(&src) {
+                    out.warnings.push(format!(
+                        "{}: image {src} was not found (looked in static/ and next to the post)",
+                        doc.source.display()
+                    ));
+                }
+                if alt.trim().is_empty() {
+                    out.warnings.push(format!(
+                        "{}: image {src} has no alt text; write it as ![what the picture shows]({src})",
+                        doc.source.display()
+                    ));
+                }
+                let mut tag = format!("<img src=\"{}\" alt=\"{}\"", escape(&src), escape(&alt));
+                if !title.is_empty() {
+                    tag.push_str(&format!(" title=\"{}\"", escape(&title)));
+                }
+                if let Some((w, h)) = size {
+                    tag.push_str(&format!(" width=\"{w}\" height=\"{h}\""));
+                }
+                tag.push_str(" loading=\"lazy\" decoding=\"async\">");
+                events.push(Event::InlineHtml(CowStr::from(tag)));
+                out.images.push(Image { src, alt, size });
+            }
+            Event::Start(Tag::Paragraph) if excerpt_state == ExcerptState::Waiting => {
+                excerpt_state = ExcerptState::Collecting;
+                events.push(event);
+            }
+            Event::End(TagEnd::Paragraph) if excerpt_state == ExcerptState::Collecting => {
+                excerpt_state = ExcerptState::Done;
+                events.push(event);
+            }
+            Event::Text(ref t) | Event::Code(ref t)
+                if excerpt_state == ExcerptState::Collecting =>
+            {
+                if out.excerpt.len() < EXCERPT_CHARS * 4 {
+                    out.excerpt.push_str(t);
+                }
+                events.push(event);
+            }
+            Event::SoftBreak | Event::HardBreak if excerpt_state == ExcerptState::Collecting => {
+                out.excerpt.push(' ');
+                events.push(event);
+            }
+            other => events.push(other),
+        }
+    }
+    out.excerpt = shorten(&out.excerpt, EXCERPT_CHARS);
+    out.html.reserve(body.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
+    out
+}
+
+#[derive(PartialEq, Eq)]
+enum ExcerptState {
+    Waiting,
+    Collecting,
+    Done,
+}
+
+fn take_until<'a>(parser: &mut Parser<'a>, end: impl Fn(&Event<'a>) -> bool) -> Vec<Event<'a>> {
+    let mut inner = Vec::new();
+    for e in parser.by_ref() {
+        if end(&e) {
+            break;
+        }
+        inner.push(e);
+    }
+    inner
+}
+
+fn plain_text(events: &[Event<'_>]) -> String {
+    let mut s = String::new();
+    for e in events {
+        match e {
+            Event::Text(t) | Event::Code(t) => s.push_str(t),
+            Event::SoftBreak | Event::HardBreak => s.push(' '),
+            _ => {}
+        }
+    }
+    s
+}
+
+fn unique_id(base: String, seen: &mut HashSet<String>) -> String {
+    let base = if base.is_empty() {
+        "section".to_string()
+    } else {
+        base
+    };
+    let mut id = base.clone();
+    let mut n = 1;
+    while !seen.insert(id.clone()) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// Shortens text at a word boundary, adding an ellipsis when it cut.
+pub fn shorten(text: &str, max_chars: usize) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= max_chars {
+        return text;
+    }
+    let cut: String = text.chars().take(max_chars).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max_chars / 2 => &cut[..i],
+        _ => &cut[..],
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
+/// Whether a URL points into this site (so the file should exist).
+fn is_local(src: &str) -> bool {
+    !(src.contains("://") || src.starts_with("//") || src.starts_with("data:"))
+}
+
+/// Finds the file behind an image URL and reads its pixel size from the header.
+fn image_size(src: &str, doc: &DocContext<'_>) -> Option<(usize, usize)> {
+    if !is_local(src) {
+        return None;
+    }
+    let path = src.split(['?', '#']).next().unwrap_or(src);
+    let path = percent_decode(path);
+    let candidates: Vec<PathBuf> = if let Some(abs) = path.strip_prefix('/') {
+        doc.static_dirs.iter().map(|d| d.join(abs)).collect()
+    } else {
+        vec![doc.source_dir.join(&path)]
+    };
+    candidates
+        .iter()
+        .find_map(|p| imagesize::size(p).ok().map(|s| (s.width, s.height)))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Escapes text for an HTML attribute or text node.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(md: &str) -> Rendered {
+        let dirs = [PathBuf::from("/nonexistent")];
+        let doc = DocContext {
+            source: Path::new("content/posts/t.md"),
+            url_path: "/posts/t/",
+            static_dirs: &dirs,
+            source_dir: Path::new("/nonexistent"),
+        };
+        render(md, &MarkdownConfig::default(), &doc)
+    }
+
+    #[test]
+    fn headings_get_unique_anchors() {
+        let out = r("## Hello World\n\n## Hello World\n");
+        assert!(out.html.contains("<h2 id=\"hello-world\">"), "{}", out.html);
+        assert!(
+            out.html.contains("<h2 id=\"hello-world-1\">"),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains("href=\"#hello-world\""));
+    }
+
+    #[test]
+    fn extensions_are_on() {
+        let out = r(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~ \"q\"\n\n- [x] done\n\nnote[^1]\n\n[^1]: foot\n",
+        );
+        assert!(out.html.contains("<table>"));
+        assert!(out.html.contains("<del>x</del>"));
+        assert!(out.html.contains("“q”"));
+        assert!(out.html.contains("type=\"checkbox\""));
+        assert!(out.html.contains("footnote-definition"));
+    }
+
+    #[test]
+    fn code_is_highlighted_with_classes() {
+        let out = r("```rust\nfn main() {}\n```\n");
+        assert!(out.html.contains("class=\"hl-"), "{}", out.html);
+        assert!(out.html.contains("language-rust"));
+    }
+
+    #[test]
+    fn missing_image_is_a_warning_not_an_error() {
+        let out = r("![a cat](/images/cat.jpg)\n");
+        assert_eq!(out.warnings.len(), 1);
+        assert!(
+            out.warnings[0].contains("content/posts/t.md")
+                && out.warnings[0].contains("/images/cat.jpg")
+        );
+        assert!(out.html.contains("alt=\"a cat\""));
+    }
+
+    #[test]
+    fn excerpt_is_first_paragraph() {
+        let out = r("# T\n\nFirst *para* here.\n\nSecond.\n");
+        assert_eq!(out.excerpt, "First para here.");
+        assert_eq!(shorten("one two three four", 9), "one two…");
+    }
+}

@@ -1,0 +1,105 @@
+//! Errors a writer can act on: each names the file (and line, when there is
+//! one) and says how to fix it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A problem at a place in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file, as the user would type it.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Located {
+    /// Builds a located problem.
+    pub fn new(path: &Path, line: usize, message: String, hint: Option<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line,
+            message,
+            hint,
+        }
+    }
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can stop a build. Callers branch on the kind (the serve
+/// loop shows content errors in the browser; the CLI maps all to exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// `stoa.toml` is not there.
+    #[error(
+        "no stoa.toml in {}\n  help: run the command inside your site folder, pass --root DIR, or create a site with `stoa init DIR`",
+        root.display()
+    )]
+    MissingConfig {
+        /// The folder that was searched.
+        root: PathBuf,
+    },
+    /// `stoa.toml` is wrong.
+    #[error("{0}")]
+    Config(Located),
+    /// A base URL from the command line is not a URL.
+    #[error(
+        "--base-url {0:?} is not an absolute http(s) URL\n  help: write it like https://blog.example.com"
+    )]
+    BadBaseUrl(String),
+    /// A post or page has a front matter problem.
+    #[error("{0}")]
+    Content(Located),
+    /// Several problems in content files, reported together.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<SiteError>),
+    /// The theme is missing or a template does not parse or render.
+    #[error("{0}")]
+    Template(String),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The output folder holds files that stoa did not write.
+    #[error(
+        "the output folder {} is not empty and was not made by stoa\n  help: remove it, or pass another folder with --output",
+        .0.display()
+    )]
+    ForeignOutput(PathBuf),
+}
+
+impl SiteError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        SiteError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Folds a list of errors into one (or none).
+    pub fn collect(mut errors: Vec<SiteError>) -> Result<(), SiteError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(SiteError::Many(errors)),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! stoa: a static blog that the fediverse can follow.
+//!
+//! The pipeline is `config` → `content` (Markdown and front matter) →
+//! `render` (tera themes, feeds) → `output` (atomic writes), orchestrated by
+//! `site`. `content`, `render` and `signatures` are pure: no network, no
+//! database. I/O lives in `output`, `serve` and the commands in `cmd`.
+
+pub mod cmd;
+pub mod config;
+pub mod content;
+pub mod content_types;
+pub mod error;
+pub mod output;
+pub mod render;
+pub mod serve;
+pub mod signatures;
+pub mod site;

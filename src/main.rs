@@ -1,0 +1,33 @@
+//! The `stoa` binary: parses the command line, runs the subcommand, prints
+//! errors with their causes, and exits 1 on failure.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use stoa::cmd::{self, cli::Cli, cli::Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STOA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Init(a) => cmd::init::run(&a),
+        Command::Build(a) => cmd::build::run(&a),
+        Command::Serve(a) => cmd::serve::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Pure rendering: library + theme → bytes for every output path. Nothing
+//! here writes files; the caller passes a [`Sink`] (the output stager).
+//!
+//! Two parallel passes keep memory to the size of one page plus a short
+//! summary per post: post pages first (each keeps only its list form), then
+//! every list, feed and index page, each given only its own slice of posts.
+
+pub mod context;
+pub mod feeds;
+pub mod theme;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::content::library::{Library, Post};
+use crate::content::markdown::{self, DocContext};
+use crate::error::SiteError;
+use context::{NavLink, Pager, PostItem, PostPage, SiteCtx, pager_path};
+use theme::Theme;
+
+/// Receives rendered files. Implemented by the output stager (and by tests).
+pub trait Sink: Sync {
+    /// Takes the bytes of the file at `path` (relative, `/`-separated).
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), SiteError>;
+}
+
+/// What a render produced besides files.
+#[derive(Debug, Default)]
+pub struct RenderReport {
+    /// Files handed to the sink.
+    pub files: usize,
+    /// Problems that did not stop the build (missing images, missing alt text).
+    pub warnings: Vec<String>,
+}
+
+/// Everything the renderer reads.
+pub struct Renderer<'a> {
+    /// Site settings.
+    pub config: &'a Config,
+    /// Content.
+    pub library: &'a Library,
+    /// Compiled theme.
+    pub theme: &'a Theme,
+    /// Folders where site-absolute image paths are found.
+    pub static_dirs: Vec<PathBuf>,
+}
+
+/// A post after the first pass: its list form, and its full HTML when a feed needs it.
+struct Summary {
+    item: PostItem,
+    feed_html: Option<String>,
+}
+
+impl Renderer<'_> {
+    fn base_context(&self) -> tera::Context {
+        let mut ctx = tera::Context::new();
+        ctx.insert("site", &SiteCtx::new(self.config));
+        ctx
+    }
+
+    /// Renders the whole site into `sink`.
+    pub fn render_all(&self, sink: &dyn Sink) -> Result<RenderReport, SiteError> {
+        let lib = self.library;
+        let warnings = Mutex::new(Vec::new());
+        let needs_feed_html = self.feed_members();
+        // Pass 1: post pages.
+        let summaries: Vec<Result<Summary, SiteError>> = (0..lib.posts.len())
+            .into_par_iter()
+            .map(|i| {
+                let post = &lib.posts[i];
+                let rendered = self.markdown(post);
+                if !rendered.warnings.is_empty() {
+                    warnings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(rendered.warnings.iter().cloned());
+                }
+                let item = PostItem::new(
+                    self.config,
+                    post,
+                    &lib.tags,
+                    &rendered.excerpt,
+                    Some(&rendered.html),
+                );
+                let html = self.post_page(i, &item, &rendered)?;
+                sink.put(&output_path(&item.path), html.into_bytes())?;
+                Ok(Summary {
+                    item,
+                    feed_html: needs_feed_html[i].then_some(rendered.html),
+                })
+            })
+            .collect();
+        let mut errors = Vec::new();
+        let mut summaries_ok = Vec::with_capacity(summaries.len());
+        for s in summaries {
+            match s {
+                Ok(s) => summaries_ok.push(s),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e);
+        }
+        let summaries = summaries_ok;
+        let items: Vec<PostItem> = summaries.iter().map(|s| s.item.clone()).collect();
+        let feed_html: Vec<Option<&str>> =
+            summaries.iter().map(|s| s.feed_html.as_deref()).collect();
+
+        // Pass 2: everything that lists posts, plus pages.
+        let jobs = self.list_jobs();
+        let counts: Vec<Result<usize, SiteError>> = jobs
+            .par_iter()
+            .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
+            .collect();
+        let mut files = lib.posts.len();
+        for c in counts {
+            files += c?;
+        }
+        let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
+        warnings.sort();
+        Ok(RenderReport { files, warnings })
+    }
+
+    fn markdown(&self, post: &Post) -> markdown::Rendered {
+        let doc = DocContext {
+            source: &post.source,
+            url_path: &post.path(),
+            static_dirs: &self.static_dirs,
+            source_dir: &post.source_dir,
+        };
+        markdown::render(&post.body, &self.config.markdown, &doc)
+    }
+
+    /// Which posts appear in some feed (the only ones whose full HTML is kept).
+    fn feed_members(&self) -> Vec<bool> {
+        let n = self.config.feed_items;
+        let mut keep = vec![false; self.library.posts.len()];
+        for k in keep.iter_mut().take(n) {
+            *k = true;
+        }
+        for tag in &self.library.tags {
+            for &i in tag.posts.iter().take(n) {
+                keep[i] = true;
+            }
+        }
+        keep
+    }
+
+    fn post_page(
+        &self,
+        i: usize,
+        item: &PostItem,
+        rendered: &markdown::Rendered,
+    ) -> Result<String, SiteError> {
+        let lib = self.library;
+        let post = &lib.posts[i];
+        let nav = |j: usize| {
+            let p = &lib.posts[j];
+            NavLink {
+                title: p.meta.title.clone().unwrap_or_else(|| {
+                    context::untitled_title(p.meta.description.as_deref().unwrap_or("a note"))
+                }),
+                path: p.path(),
+            }
+        };
+        let description = post
+            .meta
+            .description
+            .clone()
+            .unwrap_or_else(|| rendered.excerpt.clone());
+        let image = post
+            .meta
+            .images
+            .first()
+            .map(|i| i.src.clone())
+            .or_else(|| rendered.images.first().map(|i| i.src.clone()))
+            .map(|src| absolute(self.config, &post.path(), &src));
+        let page = PostPage {
+            item,
+            body: &rendered.html,
+            description: &description,
+            language: post
+                .meta
+                .language
+                .as_deref()
+                .unwrap_or(&self.config.language),
+            image,
+            newer: i.checked_sub(1).map(nav),
+            older: (i + 1 < lib.posts.len()).then(|| nav(i + 1)),
+            is_post: true,
+        };
+        let mut ctx = self.base_context();
+        ctx.insert("page", &page);
+        self.theme.render("post.html", &ctx)
+    }
+
+    fn list_jobs(&self) -> Vec<Job> {
+        let per = self.config.posts_per_page;
+        let lib = self.library;
+        let mut jobs = vec![
+            Job::Archive,
+            Job::TagIndex,
+            Job::NotFound,
+            Job::Feeds,
+            Job::Sitemap,
+            Job::Robots,
+        ];
+        let home_pages = lib.posts.len().div_ceil(per).max(1);
+        jobs.extend((1..=home_pages).map(Job::Home));
+        for (t, tag) in lib.tags.iter().enumerate() {
+            jobs.extend((1..=tag.posts.len().div_ceil(per).max(1)).map(|n| Job::Tag(t, n)));
+            jobs.push(Job::TagFeed(t));
+        }
+        jobs.extend((0..lib.pages.len()).map(Job::Page));
+        jobs
+    }
+
+    fn run_job(
+        &self,
+        job: &Job,
+        items: &[PostItem],
+        feed_html: &[Option<&str>],
+        sink: &dyn Sink,
+        warnings: &Mutex<Vec<String>>,
+    ) -> Result<usize, SiteError> {
+        let config = self.config;
+        let lib = self.library;
+        let per = config.posts_per_page;
+        let put = |path: &str, s: String| sink.put(path, s.into_bytes()).map(|_| 1);
+        match *job {
+            Job::Home(n) => {
+                let total = items.len().div_ceil(per).max(1);
+                let slice = &items[((n - 1) * per).min(items.len())..(n * per).min(items.len())];
+                let mut ctx = self.base_context();
+                ctx.insert("pager", &pager("/", n, total, slice));
+                put(
+                    &output_path(&pager_path("/", n)),
+                    self.theme.render("index.html", &ctx)?,
+                )
+            }
+            Job::Tag(t, n) => {
+                let tag = &lib.tags[t];
+                let total = tag.posts.len().div_ceil(per).max(1);
+                let chosen: Vec<PostItem> = tag.posts
+                    [((n - 1) * per).min(tag.posts.len())..(n * per).min(tag.posts.len())]
+                    .iter()
+                    .map(|&i| items[i].clone())
+                    .collect();
+                let base = tag.path();
+                let mut ctx = self.base_context();
+                ctx.insert(
+                    "tag",
+                    &serde_json::json!({"name": tag.name, "slug": tag.slug, "path": base, "count": tag.posts.len(),
+                        "rss_path": format!("{base}rss.xml")}),
+                );
+                ctx.insert("pager", &pager(&base, n, total, &chosen));
+                put(
+                    &output_path(&pager_path(&base, n)),
+                    self.theme.render("tag.html", &ctx)?,
+                )
+            }
+            Job::TagIndex => {
+                let tags: Vec<_> = lib
+                    .tags
+                    .iter()
+                    .map(|t| serde_json::json!({"name": t.name, "slug": t.slug, "path": t.path(), "count": t.posts.len()}))
+                    .collect();
+                let mut ctx = self.base_context();
+                ctx.insert("tags", &tags);
+                put("tags/index.html", self.theme.render("tags.html", &ctx)?)
+            }
+            Job::Archive => {
+                let mut years: Vec<(i16, Vec<&PostItem>)> = Vec::new();
+                for item in items {
+                    match years.last_mut() {
+                        Some((y, list)) if *y == item.date.year => list.push(item),
+                        _ => years.push((item.date.year, vec![item])),
+                    }
+                }
+                let years: Vec<_> = years
+                    .into_iter()
+                    .map(|(year, posts)| serde_json::json!({"year": year, "posts": posts}))
+                    .collect();
+                let mut ctx = self.base_context();
+                ctx.insert("years", &years);
+                ctx.insert("count", &items.len());
+                put(
+                    "archive/index.html",
+                    self.theme.render("archive.html", &ctx)?,
+                )
+            }
+            Job::NotFound => {
+                let ctx = self.base_context();
+                put("404.html", self.theme.render("404.html", &ctx)?)
+            }
+            Job::Page(p) => {
+                let page = &lib.pages[p];
+                let doc = DocContext {
+                    source: &page.source,
+                    url_path: &page.path,
+                    static_dirs: &self.static_dirs,
+                    source_dir: &page.source_dir,
+                };
+                let rendered = markdown::render(&page.body, &config.markdown, &doc);
+                if !rendered.warnings.is_empty() {
+                    warnings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(rendered.warnings.iter().cloned());
+                }
+                let mut ctx = self.base_context();
+                ctx.insert(
+                    "page",
+                    &serde_json::json!({
+                        "title": page.meta.title.clone().unwrap_or_default(),
+                        "display_title": page.meta.title.clone().unwrap_or_else(|| config.title.clone()),
+                        "path": page.path,
+                        "permalink": config.url(&page.path),
+                        "body": rendered.html,
+                        "description": page.meta.description.clone().unwrap_or(rendered.excerpt),
+                        "language": page.meta.language.as_deref().unwrap_or(&config.language),
+                        "is_post": false,
+                    }),
+                );
+                put(
+                    &output_path(&page.path),
+                    self.theme.render("page.html", &ctx)?,
+                )
+            }
+            Job::Feeds => {
+                let n = config.feed_items.min(items.len());
+                let entries: Vec<feeds::Entry<'_>> = (0..n)
+                    .map(|i| feeds::Entry {
+                        item: &items[i],
+                        html: feed_html[i].unwrap_or(""),
+                    })
+                    .collect();
+                let feed = feeds::Feed {
+                    config,
+                    title: &config.title,
+                    path: "/",
+                    entries: &entries,
+                };
+                put("rss.xml", feeds::rss(&feed, "/rss.xml"))?;
+                put("atom.xml", feeds::atom(&feed, "/atom.xml"))?;
+                put("feed.json", feeds::json_feed(&feed, "/feed.json"))?;
+                Ok(3)
+            }
+            Job::TagFeed(t) => {
+                let tag = &lib.tags[t];
+                let entries: Vec<feeds::Entry<'_>> = tag
+                    .posts
+                    .iter()
+                    .take(config.feed_items)
+                    .map(|&i| feeds::Entry {
+                        item: &items[i],
+                        html: feed_html[i].unwrap_or(""),
+                    })
+                    .collect();
+                let title = format!("{} — #{}", config.title, tag.name);
+                let base = tag.path();
+                let feed = feeds::Feed {
+                    config,
+                    title: &title,
+                    path: &base,
+                    entries: &entries,
+                };
+                put(
+                    &format!("{}rss.xml", &base[1..]),
+                    feeds::rss(&feed, &format!("{base}rss.xml")),
+                )
+            }
+            Job::Sitemap => put("sitemap.xml", feeds::sitemap(config, lib, items)),
+            Job::Robots => put(
+                "robots.txt",
+                format!(
+                    "User-agent: *\nAllow: /\n\nSitemap: {}\n",
+                    config.url("/sitemap.xml")
+                ),
+            ),
+        }
+    }
+}
+
+fn pager<'a>(base: &str, n: usize, total: usize, items: &'a [PostItem]) -> Pager<'a> {
+    Pager {
+        number: n,
+        total,
+        items,
+        prev_path: (n > 1).then(|| pager_path(base, n - 1)),
+        next_path: (n < total).then(|| pager_path(base, n + 1)),
+    }
+}
+
+/// Work items of the second pass.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Home(usize),
+    Tag(usize, usize),
+    TagFeed(usize),
+    TagIndex,
+    Archive,
+    NotFound,
+    Page(usize),
+    Feeds,
+    Sitemap,
+    Robots,
+}
+
+/// `/posts/x/` → `posts/x/index.html`; `/` → `index.html`.
+pub fn output_path(site_path: &str) -> String {
+    let trimmed = site_path.trim_start_matches('/');
+    if trimmed.is_empty() || trimmed.ends_with('/') {
+        format!("{trimmed}index.html")
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Absolute URL of `src` as written in the post at `page_path`.
+pub fn absolute(config: &Config, page_path: &str, src: &str) -> String {
+    if src.contains("://") {
+        src.to_string()
+    } else if src.starts_with('/') {
+        config.url(src)
+    } else {
+        config.url(&format!("{page_path}{src}"))
+    }
+}

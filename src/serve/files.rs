@@ -1,0 +1,155 @@
+//! Mapping a request path to a file of the built site, without redirects,
+//! and the response for it (with the live-reload script in HTML pages).
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::content::markdown::escape as html_escape;
+use crate::content_types;
+
+/// What a path resolved to.
+pub enum Found {
+    /// A file, with the site path its type is decided by.
+    File {
+        /// Site path used for the Content-Type.
+        site_path: String,
+        /// Contents.
+        bytes: Vec<u8>,
+    },
+    /// Nothing: the site's `404.html` (if any) with status 404.
+    NotFound(Option<Vec<u8>>),
+}
+
+/// Resolves `request_path` inside `root`: files as they are, folders to
+/// their `index.html` with or without the trailing slash (no redirect, as
+/// fediverse servers require).
+pub fn lookup(root: &Path, request_path: &str) -> Found {
+    let decoded = percent_decode(request_path);
+    let Some(rel) = safe_relative(&decoded) else {
+        return Found::NotFound(std::fs::read(root.join("404.html")).ok());
+    };
+    let candidate = root.join(&rel);
+    let (file, site_path) = if candidate.is_dir() {
+        let site_path = format!("{}/index.html", decoded.trim_end_matches('/'));
+        (candidate.join("index.html"), site_path)
+    } else {
+        (candidate, decoded.clone())
+    };
+    if file
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(".stoa"))
+    {
+        return Found::NotFound(std::fs::read(root.join("404.html")).ok());
+    }
+    match std::fs::read(&file) {
+        Ok(bytes) => Found::File { site_path, bytes },
+        Err(_) => Found::NotFound(std::fs::read(root.join("404.html")).ok()),
+    }
+}
+
+fn safe_relative(path: &str) -> Option<PathBuf> {
+    let rel = PathBuf::from(path.trim_start_matches('/'));
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then_some(rel)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The script that reloads the page when the site is rebuilt.
+const RELOAD_SCRIPT: &str = r#"<script>(function(){var s=new EventSource("/__stoa/reload");s.addEventListener("reload",function(){location.reload()});})();</script>"#;
+
+/// Builds the HTTP response; HTML gets the reload script and, after a
+/// failed build, the error on top of the page.
+pub fn respond(found: Found, build_error: Option<&str>) -> Response {
+    let (status, site_path, bytes) = match found {
+        Found::File { site_path, bytes } => (StatusCode::OK, site_path, bytes),
+        Found::NotFound(Some(bytes)) => (StatusCode::NOT_FOUND, "/404.html".to_string(), bytes),
+        Found::NotFound(None) => (
+            StatusCode::NOT_FOUND,
+            "/404.html".to_string(),
+            b"<!doctype html><title>Not found</title><h1>Not found</h1>".to_vec(),
+        ),
+    };
+    let content_type = content_types::for_path(&site_path);
+    let body = if content_type.starts_with("text/html") {
+        inject(bytes, build_error)
+    } else {
+        bytes
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn inject(bytes: Vec<u8>, build_error: Option<&str>) -> Vec<u8> {
+    let mut html = String::from_utf8_lossy(&bytes).into_owned();
+    let mut snippet = String::from(RELOAD_SCRIPT);
+    if let Some(e) = build_error {
+        snippet.push_str(&format!(
+            "<div role=\"alert\" style=\"position:fixed;inset:0 0 auto 0;z-index:99999;max-height:80vh;overflow:auto;background:#7f1d1d;color:#fff;padding:1rem 1.5rem;font:14px/1.5 ui-monospace,monospace;white-space:pre-wrap\"><strong>stoa: the last build failed; showing the previous version.</strong>\n\n{}</div>",
+            html_escape(e)
+        ));
+    }
+    match html.rfind("</body>") {
+        Some(i) => html.insert_str(i, &snippet),
+        None => html.push_str(&snippet),
+    }
+    html.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_never_escape_the_root() {
+        assert!(safe_relative("/../etc/passwd").is_none());
+        assert!(safe_relative("/a/./b").is_some());
+        assert!(safe_relative("/a/../b").is_none());
+    }
+
+    #[test]
+    fn folders_resolve_with_and_without_slash() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("posts/x")).unwrap();
+        std::fs::write(dir.path().join("posts/x/index.html"), "hi").unwrap();
+        for p in ["/posts/x/", "/posts/x"] {
+            match lookup(dir.path(), p) {
+                Found::File { site_path, bytes } => {
+                    assert_eq!(site_path, "/posts/x/index.html");
+                    assert_eq!(bytes, b"hi");
+                }
+                Found::NotFound(_) => panic!("{p} not found"),
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The actor's RSA-2048 key pair: made once by `stoa init`, the private half
+//! kept in a 0600 file outside the output folder, the public half published
+//! in the actor document.
+
+use std::io::Write;
+use std::path::Path;
+
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+
+/// Bits of the actor key (what Mastodon and activitypub-federation use).
+pub const KEY_BITS: usize = 2048;
+
+/// Errors while making or saving keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Key generation or encoding failed.
+    #[error("could not make the key pair: {0}")]
+    Crypto(String),
+    /// A key file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A key pair as PEM text.
+pub struct KeyPairPem {
+    /// PKCS#8 private key (secret).
+    pub private_pem: zeroizing::Secret,
+    /// SPKI public key.
+    pub public_pem: String,
+}
+
+/// Tiny wrapper that keeps the private key out of `Debug` output and logs.
+pub mod zeroizing {
+    /// A secret string; `Debug` prints nothing of it.
+    pub struct Secret(pub(crate) rsa::pkcs8::der::zeroize::Zeroizing<String>);
+
+    impl Secret {
+        /// The secret text.
+        pub fn expose(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl std::fmt::Debug for Secret {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Secret(..)")
+        }
+    }
+}
+
+/// Makes a fresh RSA-2048 key pair.
+pub fn generate() -> Result<KeyPairPem, KeyError> {
+    let mut rng = rand::thread_rng();
+    let private =
+        RsaPrivateKey::new(&mut rng, KEY_BITS).map_err(|e| KeyError::Crypto(e.to_string()))?;
+    let public = RsaPublicKey::from(&private);
+    let private_pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
+    let public_pem = public
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Crypto(e.to_string()))?;
+    Ok(KeyPairPem {
+        private_pem: zeroizing::Secret(private_pem),
+        public_pem,
+    })
+}
+
+/// Writes the private key to a new file readable only by its owner (0600),
+/// creating its folder with mode 0700. Never overwrites an existing key.
+pub fn write_private(path: &Path, pem: &zeroizing::Secret) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(io)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(pem.expose().as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_key_file_is_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = generate().unwrap();
+        assert!(pair.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert_eq!(format!("{:?}", pair.private_pem), "Secret(..)");
+        let path = dir.path().join("secrets/actor.pem");
+        write_private(&path, &pair.private_pem).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert!(
+            write_private(&path, &pair.private_pem).is_err(),
+            "must not overwrite"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Keys and (later) HTTP Signatures. No network here.
+
+pub mod keys;

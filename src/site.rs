@@ -1,0 +1,195 @@
+//! The build, start to finish: configuration → content → theme → render →
+//! atomic commit of the output folder. Used by `stoa build`, `stoa serve`
+//! and (later) `stoa publish`, so all three produce the same bytes.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::{CONFIG_FILE, Config};
+use crate::content::library::{self, CONTENT_DIR, Library};
+use crate::error::SiteError;
+use crate::output::{self, Stager, WriteStats};
+use crate::render::{Renderer, Sink, theme};
+
+/// Folder of files copied as they are into the output.
+pub const STATIC_DIR: &str = "static";
+
+/// Options shared by `build` and `serve` (the same meaning as Zola's flags).
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Output folder; default from `stoa.toml` (`public`).
+    pub output: Option<PathBuf>,
+    /// Replaces `base_url` from `stoa.toml`.
+    pub base_url: Option<String>,
+    /// Include posts marked `draft = true`.
+    pub drafts: bool,
+    /// Render even when no input changed since the last build.
+    pub force: bool,
+}
+
+/// What a build did, for the one-line summary.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// Posts built.
+    pub posts: usize,
+    /// Pages built.
+    pub pages: usize,
+    /// Drafts left out.
+    pub drafts_skipped: usize,
+    /// Files produced, written and removed.
+    pub stats: WriteStats,
+    /// Non-fatal problems.
+    pub warnings: Vec<String>,
+    /// True when no input had changed and nothing was rendered.
+    pub unchanged: bool,
+    /// The output folder.
+    pub output: PathBuf,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+/// A loaded site: configuration and output location resolved.
+pub struct Site {
+    /// Site root folder.
+    pub root: PathBuf,
+    /// Validated configuration (with any base URL override applied).
+    pub config: Config,
+    /// Absolute output folder.
+    pub output: PathBuf,
+}
+
+impl Site {
+    /// Loads `stoa.toml` and applies the command-line overrides.
+    pub fn open(root: &Path, opts: &BuildOptions) -> Result<Site, SiteError> {
+        let mut config = Config::load(root)?;
+        if let Some(url) = &opts.base_url {
+            config = config.with_base_url(url)?;
+        }
+        let output = match &opts.output {
+            Some(o) => o.clone(),
+            None if config.output_dir.is_absolute() => config.output_dir.clone(),
+            None => root.join(&config.output_dir),
+        };
+        Ok(Site {
+            root: root.to_path_buf(),
+            config,
+            output,
+        })
+    }
+
+    /// Every file and folder a build reads.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let mut v = vec![
+            self.root.join(CONFIG_FILE),
+            self.root.join(CONTENT_DIR),
+            self.root.join(STATIC_DIR),
+            self.root.join("templates"),
+            self.root.join("themes").join(&self.config.theme),
+        ];
+        v.retain(|p| p.exists());
+        v
+    }
+
+    fn fingerprint(&self, opts: &BuildOptions) -> String {
+        let options = format!(
+            "{}\0{}\0{}",
+            self.config.base_url,
+            opts.drafts,
+            self.output.display()
+        );
+        output::fingerprint(&self.inputs(), &options)
+    }
+
+    /// Builds the site into its output folder.
+    pub fn build(&self, opts: &BuildOptions) -> Result<BuildReport, SiteError> {
+        let started = Instant::now();
+        let fingerprint = self.fingerprint(opts);
+        if !opts.force {
+            if let Some(m) = output::Manifest::read(&self.output) {
+                if m.fingerprint == fingerprint && m.files_present(&self.output) {
+                    return Ok(BuildReport {
+                        posts: 0,
+                        pages: 0,
+                        drafts_skipped: 0,
+                        stats: WriteStats {
+                            total: m.files.len(),
+                            written: 0,
+                            removed: 0,
+                        },
+                        warnings: Vec::new(),
+                        unchanged: true,
+                        output: self.output.clone(),
+                        elapsed: started.elapsed(),
+                    });
+                }
+            }
+        }
+        let library = library::load(&self.root, opts.drafts)?;
+        let theme = theme::load(&self.root, &self.config.theme)?;
+        let stager = Stager::open(&self.output)?;
+        let report = self.render(&library, &theme, &stager)?;
+        let stats = stager.commit(&fingerprint)?;
+        Ok(BuildReport {
+            posts: library.posts.len(),
+            pages: library.pages.len(),
+            drafts_skipped: library.skipped_drafts,
+            stats,
+            warnings: report.warnings,
+            unchanged: false,
+            output: self.output.clone(),
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Renders everything (pages and static files) into `sink`.
+    pub fn render(
+        &self,
+        library: &Library,
+        theme: &theme::Theme,
+        sink: &dyn Sink,
+    ) -> Result<crate::render::RenderReport, SiteError> {
+        let static_dir = self.root.join(STATIC_DIR);
+        let renderer = Renderer {
+            config: &self.config,
+            library,
+            theme,
+            static_dirs: vec![static_dir.clone()],
+        };
+        let report = renderer.render_all(sink)?;
+        copy_statics(theme, &static_dir, sink)?;
+        Ok(report)
+    }
+}
+
+/// Theme assets first, then the site's `static/` (which wins on a clash).
+fn copy_statics(theme: &theme::Theme, static_dir: &Path, sink: &dyn Sink) -> Result<(), SiteError> {
+    let mut site_files = Vec::new();
+    if static_dir.is_dir() {
+        for entry in walkdir::WalkDir::new(static_dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| SiteError::io(static_dir, e.into()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(static_dir)
+                .unwrap_or(entry.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel.split('/').any(|p| p.starts_with('.')) && !rel.starts_with(".well-known/") {
+                continue;
+            }
+            site_files.push((rel, entry.path().to_path_buf()));
+        }
+    }
+    for f in &theme.statics {
+        if !site_files.iter().any(|(rel, _)| *rel == f.name) {
+            sink.put(&f.name, f.bytes.clone())?;
+        }
+    }
+    for (rel, path) in site_files {
+        let bytes = std::fs::read(&path).map_err(|e| SiteError::io(&path, e))?;
+        sink.put(&rel, bytes)?;
+    }
+    Ok(())
+}
