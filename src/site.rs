@@ -157,8 +157,35 @@ impl Site {
         };
         let report = renderer.render_all(sink)?;
         copy_statics(theme, &static_dir, sink)?;
+        copy_bundle_assets(library, sink)?;
         Ok(report)
     }
+}
+
+/// Files next to a post written as a folder (`content/posts/trip/index.md`,
+/// `content/posts/trip/photo.jpg`) are published beside its page.
+fn copy_bundle_assets(library: &Library, sink: &dyn Sink) -> Result<(), SiteError> {
+    for post in &library.posts {
+        if post.source.file_name().is_none_or(|n| n != "index.md") {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(&post.source_dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| SiteError::io(&post.source_dir, e.into()))?;
+            let name = entry.file_name().to_string_lossy();
+            if !entry.file_type().is_file() || name.ends_with(".md") || name.starts_with('.') {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&post.source_dir)
+                .unwrap_or(entry.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            let bytes = std::fs::read(entry.path()).map_err(|e| SiteError::io(entry.path(), e))?;
+            sink.put(&format!("posts/{}/{rel}", post.slug), bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// Theme assets first, then the site's `static/` (which wins on a clash).

@@ -202,7 +202,13 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         title: raw.title.filter(|t| !t.trim().is_empty()),
         date: date(raw.date, "date")?,
         updated: date(raw.updated, "updated")?,
-        tags: raw.tags,
+        // `#rust` and `rust` are the same tag.
+        tags: raw
+            .tags
+            .into_iter()
+            .map(|t| t.trim().trim_start_matches('#').trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
         draft: raw.draft,
         slug,
         description: raw.description,

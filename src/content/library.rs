@@ -258,11 +258,14 @@ fn page_path(rel: &Path, slug: Option<&str>) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let last = slug
-        .map(str::to_string)
-        .unwrap_or_else(|| slug_from_path(rel));
-    if !(last == "index" && in_content.file_stem().is_some_and(|s| s == "index")) {
-        parts.push(last);
+    let is_index = in_content.file_stem().is_some_and(|s| s == "index");
+    match (is_index, slug) {
+        (true, Some(s)) if !parts.is_empty() => {
+            parts.pop();
+            parts.push(s.to_string());
+        }
+        (true, _) => {}
+        (false, s) => parts.push(s.map(str::to_string).unwrap_or_else(|| slug_from_path(rel))),
     }
     if parts.is_empty() {
         "/".to_string()

@@ -208,6 +208,9 @@ pub fn load(root: &Path, name: &str) -> Result<Theme, SiteError> {
 /// Turns a tera error into a message that says which file to open.
 pub fn template_error(e: &tera::Error, origins: &[(String, String)]) -> SiteError {
     let mut text = e.to_string();
+    if let Some(rest) = text.strip_prefix("error: ") {
+        text = rest.to_string();
+    }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(&format!("\n{s}"));

@@ -1,0 +1,399 @@
+//! `stoa build` on content-example and small sites: links, feeds, HTML
+//! validity, drafts, determinism, incremental writes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use quick_xml::events::Event;
+
+use crate::common::{TempSite, build, example_copy, snapshot, text};
+
+const BASE: &str = "https://blog.example.com";
+
+fn build_example() -> (tempfile::TempDir, tempfile::TempDir) {
+    let site = example_copy();
+    let out = tempfile::tempdir().expect("temp");
+    let o = build(site.path(), out.path(), &[]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "build failed:\n{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "content-example should build without warnings:\n{stderr}"
+    );
+    (site, out)
+}
+
+/// Maps a link found in a page to the file that must exist for it.
+fn target_file(out: &Path, page: &str, link: &str) -> Option<std::path::PathBuf> {
+    let path = if let Some(rest) = link.strip_prefix(BASE) {
+        rest.to_string()
+    } else if link.starts_with('/') && !link.starts_with("//") {
+        link.to_string()
+    } else if link.contains(':') || link.starts_with('#') || link.starts_with("//") {
+        return None;
+    } else {
+        // Relative to the page's folder.
+        let dir = page.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        format!("/{dir}/{link}")
+    };
+    let path = path.split(['#', '?']).next().unwrap_or("").to_string();
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
+    let rel = path.trim_start_matches('/');
+    let p = out.join(rel);
+    Some(if path.ends_with('/') {
+        p.join("index.html")
+    } else {
+        p
+    })
+}
+
+#[test]
+fn every_internal_link_resolves_and_html_parses() {
+    let (_site, out) = build_example();
+    let files = snapshot(out.path());
+    let mut checked = 0;
+    let mut broken = BTreeSet::new();
+    for (rel, bytes) in &files {
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8(bytes.clone()).expect("utf-8");
+        let doc = scraper::Html::parse_document(&html);
+        assert!(
+            doc.errors.is_empty(),
+            "{rel} has HTML parse errors: {:?}",
+            doc.errors
+        );
+        assert!(html.starts_with("<!doctype html>"), "{rel} lacks a doctype");
+        let sel = scraper::Selector::parse("a[href], link[href], img[src], script[src]")
+            .expect("selector");
+        for el in doc.select(&sel) {
+            let link = el
+                .value()
+                .attr("href")
+                .or_else(|| el.value().attr("src"))
+                .unwrap_or("");
+            if let Some(file) = target_file(out.path(), rel, link) {
+                checked += 1;
+                if !file.is_file() {
+                    broken.insert(format!("{rel} → {link}"));
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "broken internal links:\n{}",
+        broken.into_iter().collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        checked > 200,
+        "only {checked} links checked: is the example site complete?"
+    );
+}
+
+#[test]
+fn pages_carry_meta_canonical_and_landmarks() {
+    let (_site, out) = build_example();
+    let home = std::fs::read_to_string(out.path().join("index.html")).expect("home");
+    for needle in [
+        "<link rel=\"canonical\" href=\"https://blog.example.com/\">",
+        "<meta name=\"fediverse:creator\" content=\"@",
+        "<meta property=\"og:title\"",
+        "<main id=\"main\"",
+        "<nav aria-label=\"Main\">",
+        "<header",
+        "<footer",
+        "type=\"application/rss+xml\"",
+    ] {
+        assert!(home.contains(needle), "home page lacks {needle}");
+    }
+    let posts: Vec<_> = std::fs::read_dir(out.path().join("posts"))
+        .expect("posts")
+        .collect();
+    assert!(
+        posts.len() >= 12,
+        "content-example must have at least 12 published posts"
+    );
+    // Every image in every page has alt text and a size.
+    for (rel, bytes) in snapshot(out.path()) {
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        let doc = scraper::Html::parse_document(&String::from_utf8_lossy(&bytes));
+        let sel = scraper::Selector::parse("main img").expect("selector");
+        for img in doc.select(&sel) {
+            let v = img.value();
+            assert!(
+                v.attr("alt").is_some_and(|a| !a.trim().is_empty()),
+                "{rel}: image without alt text"
+            );
+            assert!(
+                v.attr("width").is_some() && v.attr("height").is_some(),
+                "{rel}: image without size"
+            );
+        }
+    }
+}
+
+fn xml_names(bytes: &[u8]) -> Vec<String> {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut names = Vec::new();
+    let mut buf = Vec::new();
+    let mut depth = 0i32;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+            }
+            Ok(Event::Empty(e)) => {
+                names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned())
+            }
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML at {}: {e}", reader.buffer_position()),
+        }
+        buf.clear();
+    }
+    assert_eq!(depth, 0, "unbalanced XML");
+    names
+}
+
+#[test]
+fn feeds_are_well_formed_and_complete() {
+    let (_site, out) = build_example();
+    let rss = std::fs::read(out.path().join("rss.xml")).expect("rss");
+    let names = xml_names(&rss);
+    for required in [
+        "rss",
+        "channel",
+        "title",
+        "link",
+        "description",
+        "item",
+        "guid",
+        "pubDate",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "RSS lacks <{required}>"
+        );
+    }
+    let items = names.iter().filter(|n| *n == "item").count();
+    assert!(items >= 12, "RSS has {items} items");
+
+    let atom = std::fs::read(out.path().join("atom.xml")).expect("atom");
+    let names = xml_names(&atom);
+    for required in [
+        "feed", "id", "title", "updated", "entry", "link", "content", "author",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "Atom lacks <{required}>"
+        );
+    }
+    // Atom requires a title in every entry, even for untitled notes.
+    let entries = names.iter().filter(|n| *n == "entry").count();
+    let titles = names.iter().filter(|n| *n == "title").count();
+    assert_eq!(titles, entries + 1, "every Atom entry needs a <title>");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("feed.json")).expect("json feed"))
+            .expect("JSON Feed parses");
+    assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+    assert!(
+        json["title"].is_string()
+            && json["home_page_url"].is_string()
+            && json["feed_url"].is_string()
+    );
+    let items = json["items"].as_array().expect("items");
+    assert!(items.len() >= 12);
+    for item in items {
+        assert!(item["id"].is_string(), "item without id");
+        assert!(item["content_html"].is_string(), "item without content");
+        assert!(item["date_published"].is_string());
+    }
+
+    let sitemap = std::fs::read(out.path().join("sitemap.xml")).expect("sitemap");
+    assert!(xml_names(&sitemap).iter().filter(|n| *n == "loc").count() >= 14);
+    let robots = std::fs::read_to_string(out.path().join("robots.txt")).expect("robots");
+    assert!(robots.contains("Sitemap: https://blog.example.com/sitemap.xml"));
+    // Tag feeds exist and parse.
+    let tag_feeds: Vec<_> = snapshot(out.path())
+        .into_keys()
+        .filter(|k| k.starts_with("tags/") && k.ends_with("rss.xml"))
+        .collect();
+    assert!(!tag_feeds.is_empty());
+    for f in tag_feeds {
+        xml_names(&std::fs::read(out.path().join(&f)).expect("tag feed"));
+    }
+}
+
+#[test]
+fn drafts_are_left_out_unless_asked_for() {
+    let site = example_copy();
+    let drafts: Vec<String> = walkdir::WalkDir::new(site.path().join("content/posts"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("\ndraft = true")))
+        .map(|e| {
+            e.path()
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(!drafts.is_empty(), "content-example must contain a draft");
+    let out = tempfile::tempdir().expect("temp");
+    assert!(build(site.path(), out.path(), &[]).status.success());
+    let all: String = snapshot(out.path())
+        .values()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    for d in &drafts {
+        assert!(
+            !out.path().join("posts").join(d).exists(),
+            "draft {d} was published"
+        );
+        assert!(
+            !all.contains(&format!("/posts/{d}/")),
+            "draft {d} is linked from the site"
+        );
+    }
+    let out2 = tempfile::tempdir().expect("temp");
+    assert!(
+        build(site.path(), out2.path(), &["--drafts"])
+            .status
+            .success()
+    );
+    for d in &drafts {
+        assert!(
+            out2.path()
+                .join("posts")
+                .join(d)
+                .join("index.html")
+                .is_file(),
+            "--drafts did not build {d}"
+        );
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let site = example_copy();
+    let a = tempfile::tempdir().expect("temp");
+    let b = tempfile::tempdir().expect("temp");
+    assert!(build(site.path(), a.path(), &[]).status.success());
+    assert!(build(site.path(), b.path(), &["--force"]).status.success());
+    let mut sa = snapshot(a.path());
+    let mut sb = snapshot(b.path());
+    // The manifest records the output path in its fingerprint; all else must match.
+    sa.remove(".stoa-manifest");
+    sb.remove(".stoa-manifest");
+    assert_eq!(sa.keys().collect::<Vec<_>>(), sb.keys().collect::<Vec<_>>());
+    for (k, v) in &sa {
+        assert!(v == &sb[k], "{k} differs between two builds");
+    }
+}
+
+#[test]
+fn no_private_key_in_output() {
+    let (_site, out) = build_example();
+    for (rel, bytes) in snapshot(out.path()) {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("PRIVATE KEY"),
+            "{rel} contains a private key"
+        );
+    }
+}
+
+#[test]
+fn rebuild_writes_only_changes_and_removes_stale_files() {
+    let site = TempSite::minimal();
+    let out = site.out();
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = build(site.root(), &out, &[]);
+    assert!(text(&o).0.contains("Nothing changed"), "{:?}", text(&o));
+    // A user's own file in the output folder is never touched.
+    std::fs::write(out.join("keep-me.txt"), "mine").expect("write");
+    site.write(
+        "content/posts/second.md",
+        "+++\ntitle = \"Second\"\ndate = 2026-01-03T10:00:00Z\n+++\n\nMore.\n",
+    );
+    let o = build(site.root(), &out, &[]);
+    let (stdout, _) = text(&o);
+    assert!(stdout.contains("written"), "{stdout}");
+    assert!(out.join("posts/second/index.html").is_file());
+    // Unchanged pages keep their modification time: the first post did not change...
+    // ...but its neighbour link did, so check the about page instead.
+    let about = out.join("about/index.html");
+    let before = std::fs::metadata(&about)
+        .expect("about")
+        .modified()
+        .expect("mtime");
+    std::fs::remove_file(site.root().join("content/posts/second.md")).expect("rm");
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success());
+    assert!(
+        !out.join("posts/second").exists(),
+        "stale post was not removed"
+    );
+    assert_eq!(
+        std::fs::metadata(&about)
+            .expect("about")
+            .modified()
+            .expect("mtime"),
+        before,
+        "unchanged file was rewritten"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("keep-me.txt")).expect("kept"),
+        "mine"
+    );
+}
+
+#[test]
+fn site_templates_override_the_theme() {
+    let site = TempSite::minimal();
+    site.write(
+        "templates/page.html",
+        "{% extends \"base.html\" %}{% block content %}<p class=\"custom\">{{ page.title }}</p>{% endblock content %}",
+    );
+    let o = build(site.root(), &site.out(), &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let about = std::fs::read_to_string(site.out().join("about/index.html")).expect("about");
+    assert!(about.contains("<p class=\"custom\">About</p>"), "{about}");
+}
+
+#[test]
+fn hugo_style_front_matter_builds_and_missing_images_warn() {
+    // The benchmark corpus: title, date, description, tags; an image the site lacks.
+    let site = TempSite::with(&[
+        (
+            "stoa.toml",
+            "base_url = \"https://blog.example.org\"\ntitle = \"Synthetic\"\n",
+        ),
+        (
+            "content/posts/a-quiet-morning.md",
+            "+++\ntitle = \"A Quiet Morning\"\ndate = 2015-01-01T08:00:00Z\ndescription = \"Words.\"\ntags = [\"rust\", \"web\"]\n+++\n\nText with ![a view](/images/view-12.jpg).\n",
+        ),
+    ]);
+    let o = build(site.root(), &site.out(), &[]);
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning")
+            && stderr.contains("a-quiet-morning.md")
+            && stderr.contains("/images/view-12.jpg"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,9 @@
+//! stoa's integration suite: one binary (links once), a module per feature.
+//! Every test builds real sites into temporary folders and drives the real
+//! `stoa` binary or library.
+
+mod build;
+mod cli;
+mod common;
+mod init;
+mod serve;
