@@ -69,8 +69,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             std::thread::spawn(move || {
                 for result in rx {
                     let Ok(events) = result else { continue };
+                    // Reading files (our own builds do) raises access events: skip them.
                     let relevant = events
                         .iter()
+                        .filter(|e| !matches!(e.kind, notify::EventKind::Access(_)))
                         .flat_map(|e| e.paths.iter())
                         .any(|p| is_relevant(p, &ignored));
                     if relevant {
@@ -95,12 +97,15 @@ pub fn run(args: &ServeArgs) -> Result<()> {
 fn rebuild(root: &Path, opts: &BuildOptions, state: &ServeState) {
     match Site::open(root, opts).and_then(|site| site.build(opts)) {
         Ok(report) => {
-            print_report(&report);
-            state.build_finished(None);
+            if !report.unchanged {
+                print_report(&report);
+            }
+            let changed = report.stats.written > 0 || report.stats.removed > 0;
+            state.build_finished(None, changed);
         }
         Err(e) => {
             eprintln!("error: {e}");
-            state.build_finished(Some(e.to_string()));
+            state.build_finished(Some(e.to_string()), true);
         }
     }
 }

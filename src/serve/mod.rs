@@ -43,10 +43,16 @@ impl ServeState {
         }
     }
 
-    /// Records the outcome of a build and reloads the browsers.
-    pub fn build_finished(&self, error: Option<String>) {
-        *self.error.write().unwrap_or_else(|e| e.into_inner()) = error;
-        let _ = self.reload.send(());
+    /// Records the outcome of a build; reloads the browsers when the site
+    /// or the error shown over it changed.
+    pub fn build_finished(&self, error: Option<String>, site_changed: bool) {
+        let mut slot = self.error.write().unwrap_or_else(|e| e.into_inner());
+        let error_changed = *slot != error;
+        *slot = error;
+        drop(slot);
+        if site_changed || error_changed {
+            let _ = self.reload.send(());
+        }
     }
 }
 
