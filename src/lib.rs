@@ -15,3 +15,4 @@ pub mod render;
 pub mod serve;
 pub mod signatures;
 pub mod site;
+pub mod text;

@@ -127,10 +127,10 @@ impl Stager {
         let previous = match Manifest::read(root) {
             Some(m) => m,
             None => {
-                if let Ok(mut entries) = fs::read_dir(root) {
-                    if entries.next().is_some() {
-                        return Err(SiteError::ForeignOutput(root.to_path_buf()));
-                    }
+                if let Ok(mut entries) = fs::read_dir(root)
+                    && entries.next().is_some()
+                {
+                    return Err(SiteError::ForeignOutput(root.to_path_buf()));
                 }
                 Manifest::default()
             }

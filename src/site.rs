@@ -104,25 +104,25 @@ impl Site {
     pub fn build(&self, opts: &BuildOptions) -> Result<BuildReport, SiteError> {
         let started = Instant::now();
         let fingerprint = self.fingerprint(opts);
-        if !opts.force {
-            if let Some(m) = output::Manifest::read(&self.output) {
-                if m.fingerprint == fingerprint && m.files_present(&self.output) {
-                    return Ok(BuildReport {
-                        posts: 0,
-                        pages: 0,
-                        drafts_skipped: 0,
-                        stats: WriteStats {
-                            total: m.files.len(),
-                            written: 0,
-                            removed: 0,
-                        },
-                        warnings: Vec::new(),
-                        unchanged: true,
-                        output: self.output.clone(),
-                        elapsed: started.elapsed(),
-                    });
-                }
-            }
+        if !opts.force
+            && let Some(m) = output::Manifest::read(&self.output)
+            && m.fingerprint == fingerprint
+            && m.files_present(&self.output)
+        {
+            return Ok(BuildReport {
+                posts: 0,
+                pages: 0,
+                drafts_skipped: 0,
+                stats: WriteStats {
+                    total: m.files.len(),
+                    written: 0,
+                    removed: 0,
+                },
+                warnings: Vec::new(),
+                unchanged: true,
+                output: self.output.clone(),
+                elapsed: started.elapsed(),
+            });
         }
         let library = library::load(&self.root, opts.drafts)?;
         let theme = theme::load(&self.root, &self.config.theme)?;

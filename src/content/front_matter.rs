@@ -236,14 +236,14 @@ fn parse_date(v: &toml::Value) -> Option<PostDate> {
             has_time: true,
         });
     }
-    if let Ok(dt) = text.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
-        if text.len() > 10 {
-            let at = dt
-                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                .ok()?
-                .timestamp();
-            return Some(PostDate { at, has_time: true });
-        }
+    if let Ok(dt) = text.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>()
+        && text.len() > 10
+    {
+        let at = dt
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp();
+        return Some(PostDate { at, has_time: true });
     }
     let d = text.parse::<jiff::civil::Date>().ok()?;
     let at = d

@@ -7,7 +7,7 @@ use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
 
-use crate::content::markdown::escape;
+use crate::text::escape;
 
 /// The class prefix themes style (`.hl-keyword`, `.hl-string`, …).
 pub const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };

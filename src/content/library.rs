@@ -131,7 +131,7 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// Reads and checks every source; all errors are reported together.
 pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
     let sources = find_sources(root)?;
-    let parsed: Vec<Result<Entry, SiteError>> = sources.par_iter().map(|s| read_entry(s)).collect();
+    let parsed: Vec<Result<Entry, SiteError>> = sources.par_iter().map(read_entry).collect();
     let mut errors = Vec::new();
     let mut posts = Vec::new();
     let mut pages = Vec::new();
@@ -292,9 +292,7 @@ fn check_duplicates<'a>(
             second,
             1,
             format!("duplicate {what} `{key}`: {} has it too", first.display()),
-            Some(format!(
-                "give one of them another `slug = \"...\"` in its front matter (a published slug must never change, so rename the newer one)"
-            )),
+            Some("give one of them another `slug = \"...\"` in its front matter (a published slug must never change, so rename the newer one)".to_string()),
         )));
     }
 }

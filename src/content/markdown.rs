@@ -9,6 +9,7 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd}
 
 use crate::config::MarkdownConfig;
 use crate::content::highlight;
+use crate::text::{escape, percent_decode, shorten};
 
 /// Where the document lives, so relative images can be found and reported.
 pub struct DocContext<'a> {
@@ -218,20 +219,6 @@ fn unique_id(base: String, seen: &mut HashSet<String>) -> String {
     id
 }
 
-/// Shortens text at a word boundary, adding an ellipsis when it cut.
-pub fn shorten(text: &str, max_chars: usize) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= max_chars {
-        return text;
-    }
-    let cut: String = text.chars().take(max_chars).collect();
-    let cut = match cut.rfind(' ') {
-        Some(i) if i > max_chars / 2 => &cut[..i],
-        _ => &cut[..],
-    };
-    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
-}
-
 /// Whether a URL points into this site (so the file should exist).
 fn is_local(src: &str) -> bool {
     !(src.contains("://") || src.starts_with("//") || src.starts_with("data:"))
@@ -252,43 +239,6 @@ fn image_size(src: &str, doc: &DocContext<'_>) -> Option<(usize, usize)> {
     candidates
         .iter()
         .find_map(|p| imagesize::size(p).ok().map(|s| (s.width, s.height)))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Escapes text for an HTML attribute or text node.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -352,6 +302,5 @@ mod tests {
     fn excerpt_is_first_paragraph() {
         let out = r("# T\n\nFirst *para* here.\n\nSecond.\n");
         assert_eq!(out.excerpt, "First para here.");
-        assert_eq!(shorten("one two three four", 9), "one two…");
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::{Config, MenuItem, ProfileLink};
 use crate::content::library::{Post, Tag};
-use crate::content::markdown::shorten;
+use crate::text::shorten;
 
 /// `site` in every template.
 #[derive(Debug, Serialize)]

@@ -6,8 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::content::markdown::escape as html_escape;
 use crate::content_types;
+use crate::text::{escape as html_escape, percent_decode};
 
 /// What a path resolved to.
 pub enum Found {
@@ -54,27 +54,6 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
     rel.components()
         .all(|c| matches!(c, Component::Normal(_)))
         .then_some(rel)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The script that reloads the page when the site is rebuilt.

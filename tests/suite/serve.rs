@@ -24,7 +24,7 @@ impl Drop for Server {
 }
 
 fn start(site: &TempSite) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stoa"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
         .args(["serve", "--port", "0", "--root"])
         .arg(site.root())
         .stdout(Stdio::piped())
@@ -32,10 +32,15 @@ fn start(site: &TempSite) -> Server {
         .spawn()
         .expect("serve starts");
     let (tx, lines) = mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().expect("stderr")),
-    ] {
+    // From here on, dropping `server` kills the process, even if a check fails.
+    let mut server = Server {
+        child,
+        base: String::new(),
+        lines,
+    };
+    let stdout = server.child.stdout.take().expect("stdout");
+    let stderr = server.child.stderr.take().expect("stderr");
+    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
         let tx = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -46,7 +51,7 @@ fn start(site: &TempSite) -> Server {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
-        if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
             if let Some(rest) = line.strip_prefix("Serving ") {
                 let base = rest
                     .split_whitespace()
@@ -55,7 +60,8 @@ fn start(site: &TempSite) -> Server {
                     .trim_end_matches('/')
                     .to_string();
                 assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-                return Server { child, base, lines };
+                server.base = base;
+                return server;
             }
             seen.push(line);
         }
