@@ -307,7 +307,11 @@ fn remove_empty_parents(root: &Path, file: &Path) {
 pub fn fingerprint(paths: &[PathBuf], options: &str) -> String {
     let mut entries: Vec<String> = Vec::new();
     for p in paths {
-        for entry in walkdir::WalkDir::new(p).into_iter().filter_map(Result::ok) {
+        for entry in walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
             if let Ok(meta) = entry.metadata() {
                 let mtime = meta
                     .modified()

@@ -9,7 +9,7 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::content::library::{self, CONTENT_DIR, Library};
 use crate::error::SiteError;
 use crate::output::{self, Stager, WriteStats};
-use crate::render::{Renderer, Sink, theme};
+use crate::render::{Rendered, Renderer, Sink, theme};
 
 /// Folder of files copied as they are into the output.
 pub const STATIC_DIR: &str = "static";
@@ -127,7 +127,7 @@ impl Site {
         let library = library::load(&self.root, opts.drafts)?;
         let theme = theme::load(&self.root, &self.config.theme)?;
         let stager = Stager::open(&self.output)?;
-        let report = self.render(&library, &theme, &stager)?;
+        let report = self.render(&library, &theme, &stager)?.report;
         let stats = stager.commit(&fingerprint)?;
         Ok(BuildReport {
             posts: library.posts.len(),
@@ -141,24 +141,27 @@ impl Site {
         })
     }
 
+    /// The renderer for this site's content and theme.
+    pub fn renderer<'a>(&'a self, library: &'a Library, theme: &'a theme::Theme) -> Renderer<'a> {
+        Renderer {
+            config: &self.config,
+            library,
+            theme,
+            static_dirs: vec![self.root.join(STATIC_DIR)],
+        }
+    }
+
     /// Renders everything (pages and static files) into `sink`.
     pub fn render(
         &self,
         library: &Library,
         theme: &theme::Theme,
         sink: &dyn Sink,
-    ) -> Result<crate::render::RenderReport, SiteError> {
-        let static_dir = self.root.join(STATIC_DIR);
-        let renderer = Renderer {
-            config: &self.config,
-            library,
-            theme,
-            static_dirs: vec![static_dir.clone()],
-        };
-        let report = renderer.render_all(sink)?;
-        copy_statics(theme, &static_dir, sink)?;
+    ) -> Result<Rendered, SiteError> {
+        let rendered = self.renderer(library, theme).render_all(sink)?;
+        copy_statics(theme, &self.root.join(STATIC_DIR), sink)?;
         copy_bundle_assets(library, sink)?;
-        Ok(report)
+        Ok(rendered)
     }
 }
 

@@ -21,8 +21,15 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 
 /// Prints warnings and the summary line (shared with `serve`).
 pub fn print_report(r: &BuildReport) {
-    for w in &r.warnings {
+    const SHOWN: usize = 20;
+    for w in r.warnings.iter().take(SHOWN) {
         eprintln!("warning: {w}");
+    }
+    if r.warnings.len() > SHOWN {
+        eprintln!(
+            "warning: … and {} more warnings like these",
+            r.warnings.len() - SHOWN
+        );
     }
     let ms = r.elapsed.as_millis();
     if r.unchanged {

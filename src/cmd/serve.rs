@@ -3,7 +3,7 @@
 //! in the terminal and over the page; the server keeps running.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -11,12 +11,17 @@ use notify::RecursiveMode;
 
 use crate::cmd::build::print_report;
 use crate::cmd::cli::ServeArgs;
+use crate::incremental::{Preview, Rebuilt};
 use crate::serve::{self, ServeState};
 use crate::site::{BuildOptions, Site};
 
 /// Runs `stoa serve` until Ctrl-C.
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let root = args.site.root.clone();
+    let root = args
+        .site
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| args.site.root.clone());
     if !root.join(crate::config::CONFIG_FILE).exists() {
         // Same message as a build would give.
         Site::open(&root, &BuildOptions::default())?;
@@ -52,9 +57,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             force: false,
         };
         let state = ServeState::new(out.path().to_path_buf());
+        let preview = Arc::new(Mutex::new(Preview::new(&root, opts)));
         {
-            let (root, opts, state) = (root.clone(), opts.clone(), state.clone());
-            tokio::task::spawn_blocking(move || rebuild(&root, &opts, &state)).await?;
+            let (preview, state) = (preview.clone(), state.clone());
+            tokio::task::spawn_blocking(move || rebuild(&preview, &[], &state)).await?;
         }
         let ignored = ignored_dirs(&root, out.path());
         let (tx, rx) = mpsc::channel();
@@ -65,18 +71,22 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .watch(&root, RecursiveMode::Recursive)
             .with_context(|| format!("watching {}", root.display()))?;
         {
-            let (root, state) = (root.clone(), state.clone());
+            let state = state.clone();
             std::thread::spawn(move || {
                 for result in rx {
                     let Ok(events) = result else { continue };
                     // Reading files (our own builds do) raises access events: skip them.
-                    let relevant = events
+                    let mut changed: Vec<PathBuf> = events
                         .iter()
                         .filter(|e| !matches!(e.kind, notify::EventKind::Access(_)))
                         .flat_map(|e| e.paths.iter())
-                        .any(|p| is_relevant(p, &ignored));
-                    if relevant {
-                        rebuild(&root, &opts, &state);
+                        .filter(|p| is_relevant(p, &ignored))
+                        .cloned()
+                        .collect();
+                    changed.sort();
+                    changed.dedup();
+                    if !changed.is_empty() {
+                        rebuild(&preview, &changed, &state);
                     }
                 }
             });
@@ -94,14 +104,23 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     })
 }
 
-fn rebuild(root: &Path, opts: &BuildOptions, state: &ServeState) {
-    match Site::open(root, opts).and_then(|site| site.build(opts)) {
-        Ok(report) => {
-            if !report.unchanged {
-                print_report(&report);
+fn rebuild(preview: &Mutex<Preview>, changed: &[PathBuf], state: &ServeState) {
+    let mut preview = preview.lock().unwrap_or_else(|e| e.into_inner());
+    match preview.rebuild(changed) {
+        Ok(rebuilt) => {
+            match &rebuilt {
+                Rebuilt::Full(report) => print_report(report),
+                Rebuilt::Partial {
+                    posts,
+                    files,
+                    written,
+                    elapsed,
+                } => println!(
+                    "Rebuilt {posts} changed post(s): {files} files rendered, {written} written, {} ms",
+                    elapsed.as_millis()
+                ),
             }
-            let changed = report.stats.written > 0 || report.stats.removed > 0;
-            state.build_finished(None, changed);
+            state.build_finished(None, rebuilt.changed_output());
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -100,6 +100,7 @@ fn find_sources(root: &Path) -> Result<Vec<Source>, SiteError> {
     }
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(&content)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()))
@@ -203,6 +204,14 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         tags,
         skipped_drafts,
     })
+}
+
+/// Reads one post again (for incremental rebuilds): its front matter and body.
+pub fn reread(root: &Path, source: &Path) -> Result<(FrontMatter, String), SiteError> {
+    let abs = root.join(source);
+    let text = std::fs::read_to_string(&abs).map_err(|e| SiteError::io(source, e))?;
+    let (fm, body, _) = front_matter::split(&text, source)?;
+    Ok((front_matter::parse(fm, source)?, body.to_string()))
 }
 
 struct Entry {

@@ -62,14 +62,31 @@ impl Renderer<'_> {
     }
 
     /// Renders the whole site into `sink`.
-    pub fn render_all(&self, sink: &dyn Sink) -> Result<RenderReport, SiteError> {
+    pub fn render_all(&self, sink: &dyn Sink) -> Result<Rendered, SiteError> {
+        let all = Selection {
+            posts: (0..self.library.posts.len()).collect(),
+            jobs: self.list_jobs(),
+        };
+        self.render(&all, Vec::new(), sink)
+    }
+
+    /// Renders the selected post pages and jobs. `previous` holds the list
+    /// form of every post from the last render (empty for a full render,
+    /// where every post is selected).
+    pub fn render(
+        &self,
+        selection: &Selection,
+        previous: Vec<PostItem>,
+        sink: &dyn Sink,
+    ) -> Result<Rendered, SiteError> {
         let lib = self.library;
         let warnings = Mutex::new(Vec::new());
         let needs_feed_html = self.feed_members();
         // Pass 1: post pages.
-        let summaries: Vec<Result<Summary, SiteError>> = (0..lib.posts.len())
-            .into_par_iter()
-            .map(|i| {
+        let summaries: Vec<Result<(usize, Summary), SiteError>> = selection
+            .posts
+            .par_iter()
+            .map(|&i| {
                 let post = &lib.posts[i];
                 let rendered = self.markdown(post);
                 if !rendered.warnings.is_empty() {
@@ -87,41 +104,86 @@ impl Renderer<'_> {
                 );
                 let html = self.post_page(i, &item, &rendered)?;
                 sink.put(&output_path(&item.path), html.into_bytes())?;
-                Ok(Summary {
-                    item,
-                    feed_html: needs_feed_html[i].then_some(rendered.html),
-                })
+                Ok((
+                    i,
+                    Summary {
+                        item,
+                        feed_html: needs_feed_html[i].then_some(rendered.html),
+                    },
+                ))
             })
             .collect();
-        let mut errors = Vec::new();
-        let mut summaries_ok = Vec::with_capacity(summaries.len());
+        let mut items: Vec<Option<PostItem>> = previous.into_iter().map(Some).collect();
+        items.resize(lib.posts.len(), None);
+        let mut feed_html: Vec<Option<String>> = vec![None; lib.posts.len()];
         for s in summaries {
-            match s {
-                Ok(s) => summaries_ok.push(s),
-                Err(e) => errors.push(e),
+            let (i, summary) = s?;
+            items[i] = Some(summary.item);
+            feed_html[i] = summary.feed_html;
+        }
+        let items: Vec<PostItem> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                item.ok_or_else(|| {
+                    SiteError::Template(format!("internal: post {i} was not rendered"))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        // A partial render needs the HTML of feed members it did not render.
+        for (i, html) in feed_html.iter_mut().enumerate() {
+            if html.is_none() && needs_feed_html[i] && selection.needs_feeds() {
+                *html = Some(self.markdown(&lib.posts[i]).html);
             }
         }
-        if let Some(e) = errors.into_iter().next() {
-            return Err(e);
-        }
-        let summaries = summaries_ok;
-        let items: Vec<PostItem> = summaries.iter().map(|s| s.item.clone()).collect();
-        let feed_html: Vec<Option<&str>> =
-            summaries.iter().map(|s| s.feed_html.as_deref()).collect();
+        let feed_html: Vec<Option<&str>> = feed_html.iter().map(|h| h.as_deref()).collect();
 
         // Pass 2: everything that lists posts, plus pages.
-        let jobs = self.list_jobs();
-        let counts: Vec<Result<usize, SiteError>> = jobs
+        let counts: Vec<Result<usize, SiteError>> = selection
+            .jobs
             .par_iter()
             .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
             .collect();
-        let mut files = lib.posts.len();
+        let mut files = selection.posts.len();
         for c in counts {
             files += c?;
         }
         let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
         warnings.sort();
-        Ok(RenderReport { files, warnings })
+        Ok(Rendered {
+            report: RenderReport { files, warnings },
+            items,
+        })
+    }
+
+    /// What to re-render when only post `i` changed and its place in every
+    /// list stayed the same (same date, slug and tags). `title_changed`
+    /// also redoes its neighbours and the archive, which show its title.
+    pub fn selection_for_post(&self, i: usize, title_changed: bool) -> Selection {
+        let lib = self.library;
+        let per = self.config.posts_per_page;
+        let feed = self.config.feed_items;
+        let mut posts = vec![i];
+        let mut jobs = vec![Job::Home(i / per + 1)];
+        if i < feed {
+            jobs.push(Job::Feeds);
+        }
+        for (t, tag) in lib.tags.iter().enumerate() {
+            if let Some(pos) = tag.posts.iter().position(|&p| p == i) {
+                jobs.push(Job::Tag(t, pos / per + 1));
+                if pos < feed {
+                    jobs.push(Job::TagFeed(t));
+                }
+            }
+        }
+        if title_changed {
+            jobs.push(Job::Archive);
+            posts.extend(i.checked_sub(1));
+            if i + 1 < lib.posts.len() {
+                posts.push(i + 1);
+            }
+        }
+        Selection { posts, jobs }
     }
 
     fn markdown(&self, post: &Post) -> markdown::Rendered {
@@ -395,18 +457,54 @@ fn pager<'a>(base: &str, n: usize, total: usize, items: &'a [PostItem]) -> Pager
     }
 }
 
-/// Work items of the second pass.
-#[derive(Debug, Clone, Copy)]
-enum Job {
+/// What a render did: its report, and the list form of every post (kept
+/// by `serve` for the next partial render).
+pub struct Rendered {
+    /// Files and warnings.
+    pub report: RenderReport,
+    /// Every post's list form, in library order.
+    pub items: Vec<PostItem>,
+}
+
+/// The part of the site to render.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Posts whose own page is rendered.
+    pub posts: Vec<usize>,
+    /// Lists, pages and feeds.
+    pub jobs: Vec<Job>,
+}
+
+impl Selection {
+    fn needs_feeds(&self) -> bool {
+        self.jobs
+            .iter()
+            .any(|j| matches!(j, Job::Feeds | Job::TagFeed(_)))
+    }
+}
+
+/// Work items of the second pass: each produces one or a few files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Job {
+    /// Home page n (1-based).
     Home(usize),
+    /// Page n of tag t.
     Tag(usize, usize),
+    /// RSS feed of tag t.
     TagFeed(usize),
+    /// `/tags/`.
     TagIndex,
+    /// `/archive/`.
     Archive,
+    /// `404.html`.
     NotFound,
+    /// Page p.
     Page(usize),
+    /// RSS, Atom and JSON Feed of the whole site.
     Feeds,
+    /// `sitemap.xml`.
     Sitemap,
+    /// `robots.txt`.
     Robots,
 }
 

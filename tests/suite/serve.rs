@@ -182,6 +182,21 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
     }
     assert!(got.contains("event: reload"), "no reload event: {got:?}");
     wait_for(&server, "/posts/first/", "Hello again.");
+    // A text-only edit re-renders just the pages that show the post.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut partial = false;
+    while !partial && Instant::now() < deadline {
+        if let Ok(l) = server.lines.recv_timeout(Duration::from_millis(100)) {
+            partial = l.contains("Rebuilt 1 changed post(s)");
+        }
+    }
+    assert!(partial, "a text-only edit should take the incremental path");
+    // A new tag changes lists elsewhere: full rebuild, new tag page appears.
+    site.write(
+        "content/posts/first.md",
+        "+++\ntitle = \"First, edited\"\ndate = 2026-01-02T10:00:00Z\ntags = [\"one\", \"fresh\"]\n+++\n\nHello again.\n",
+    );
+    wait_for(&server, "/tags/fresh/", "Posts tagged");
 
     // A broken post: the error is shown over the last good version.
     site.write(
