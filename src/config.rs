@@ -101,15 +101,70 @@ impl Default for MarkdownConfig {
 struct RawFediverse {
     #[serde(default)]
     username: Option<String>,
+    display_name: Option<String>,
+    bio: Option<String>,
+    avatar: Option<String>,
+    header: Option<String>,
+    public_key: Option<String>,
+    inbox: Option<String>,
+    companion: Option<String>,
+    #[serde(default)]
+    manually_approves_followers: bool,
+    #[serde(default = "yes")]
+    discoverable: bool,
+    #[serde(default = "yes")]
+    indexable: bool,
+    created: Option<toml::Value>,
+    #[serde(default)]
+    also_known_as: Vec<String>,
+    moved_to: Option<String>,
+    attribution_domains: Option<Vec<String>>,
+    #[serde(default)]
+    featured_tags: Vec<String>,
 }
 
-/// The fediverse identity of the blog: `@username@host`.
+fn yes() -> bool {
+    true
+}
+
+/// The fediverse identity of the blog: `@username@host`, and the profile
+/// that Mastodon shows for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fediverse {
     /// `preferredUsername`, `[a-z0-9_]+`.
     pub username: String,
     /// Host of `base_url`, as peers spell it (with the port when there is one).
     pub host: String,
+    /// Display name (default: the site title).
+    pub display_name: Option<String>,
+    /// Profile text, plain text with blank lines between paragraphs (default: the description).
+    pub bio: Option<String>,
+    /// Avatar: site path (`/avatar.png`) or absolute URL.
+    pub avatar: Option<String>,
+    /// Header image: site path or absolute URL.
+    pub header: Option<String>,
+    /// Public key file (PEM), relative to the site root.
+    pub public_key: PathBuf,
+    /// Inbox URL (default `<base_url>/inbox`, proxied to the companion).
+    pub inbox: Option<String>,
+    /// Where the companion runs, for the `/inbox` proxy rules in host configs.
+    pub companion: Option<String>,
+    /// Followers need approval.
+    pub manually_approves_followers: bool,
+    /// Shown in directories.
+    pub discoverable: bool,
+    /// Posts may be found by full-text search.
+    pub indexable: bool,
+    /// Profile creation date as written (RFC 3339 or a day); default: the first post.
+    pub created: Option<String>,
+    /// Earlier accounts of the same person (for moving followers here).
+    pub also_known_as: Vec<String>,
+    /// The account this blog moved to.
+    pub moved_to: Option<String>,
+    /// Domains whose link previews may credit this blog (empty: the blog's host).
+    pub attribution_domains: Vec<String>,
+    /// Tags featured on the profile.
+    pub featured_tags: Vec<String>,
 }
 
 impl Fediverse {
@@ -198,7 +253,11 @@ impl Config {
                 "use a number like 10",
             ));
         }
-        let username = raw.fediverse.username.unwrap_or_else(|| "blog".to_string());
+        let username = raw
+            .fediverse
+            .username
+            .clone()
+            .unwrap_or_else(|| "blog".to_string());
         if username.is_empty()
             || !username
                 .bytes()
@@ -223,7 +282,35 @@ impl Config {
             menu: raw.menu,
             links: raw.links,
             markdown: raw.markdown,
-            fediverse: Fediverse { username, host },
+            fediverse: Fediverse {
+                username,
+                attribution_domains: raw.fediverse.attribution_domains.unwrap_or_default(),
+                host,
+                display_name: raw.fediverse.display_name,
+                bio: raw.fediverse.bio,
+                avatar: raw.fediverse.avatar,
+                header: raw.fediverse.header,
+                public_key: PathBuf::from(
+                    raw.fediverse
+                        .public_key
+                        .unwrap_or_else(|| "actor-key.pub.pem".to_string()),
+                ),
+                inbox: raw.fediverse.inbox,
+                companion: raw
+                    .fediverse
+                    .companion
+                    .map(|c| c.trim_end_matches('/').to_string()),
+                manually_approves_followers: raw.fediverse.manually_approves_followers,
+                discoverable: raw.fediverse.discoverable,
+                indexable: raw.fediverse.indexable,
+                created: raw.fediverse.created.map(|v| match v {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                }),
+                also_known_as: raw.fediverse.also_known_as,
+                moved_to: raw.fediverse.moved_to,
+                featured_tags: raw.fediverse.featured_tags,
+            },
         })
     }
 

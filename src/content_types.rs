@@ -13,6 +13,7 @@ pub fn for_path(path: &str) -> &'static str {
         "/.well-known/webfinger" => return JRD_JSON,
         "/.well-known/host-meta" => return "application/xrd+xml; charset=utf-8",
         "/.well-known/nodeinfo" => return "application/json",
+        "/_headers" | "/_redirects" => return "text/plain; charset=utf-8",
         _ => {}
     }
     if path.starts_with("/ap/") && path.ends_with(".json") {
@@ -46,6 +47,35 @@ pub fn for_path(path: &str) -> &'static str {
         "mp4" => "video/mp4",
         "mp3" => "audio/mpeg",
         _ => "application/octet-stream",
+    }
+}
+
+/// Header rules for hosts that read a `_headers` file (Netlify, Cloudflare
+/// Pages): the fediverse documents need their exact types and CORS.
+pub fn netlify_headers() -> String {
+    let mut s = String::from("# Written by stoa: Content-Types that fediverse servers require.\n");
+    for (pattern, example) in [
+        ("/ap/*", "/ap/actor.json"),
+        ("/.well-known/webfinger", "/.well-known/webfinger"),
+        ("/.well-known/host-meta", "/.well-known/host-meta"),
+        ("/.well-known/nodeinfo", "/.well-known/nodeinfo"),
+        ("/nodeinfo/*", "/nodeinfo/2.1.json"),
+        ("/feed.json", "/feed.json"),
+    ] {
+        s.push_str(&format!(
+            "{pattern}\n  Content-Type: {}\n  Access-Control-Allow-Origin: *\n",
+            for_path(example)
+        ));
+    }
+    s
+}
+
+/// Proxy rule for `/inbox` (Netlify `_redirects`; status 200 is a rewrite,
+/// not a redirect). Without a configured companion the rule is commented out.
+pub fn netlify_redirects(config: &crate::config::Config) -> String {
+    match &config.fediverse.companion {
+        Some(c) => format!("# Written by stoa: the inbox lives on the companion.\n/inbox  {c}/inbox  200!\n"),
+        None => "# Written by stoa. Set `companion = \"https://your-vps\"` under [fediverse]\n# in stoa.toml to proxy /inbox to the companion:\n# /inbox  https://your-vps/inbox  200!\n".to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::content::library::{self, Library, POSTS_DIR};
 use crate::error::SiteError;
 use crate::output::Stager;
 use crate::render::context::PostItem;
-use crate::render::{Selection, theme::Theme};
+use crate::render::{Identity, Selection, theme::Theme};
 use crate::site::{BuildOptions, BuildReport, Site};
 
 /// What a rebuild did.
@@ -47,6 +47,7 @@ struct State {
     site: Site,
     library: Library,
     theme: Theme,
+    identity: Identity,
     items: Vec<PostItem>,
 }
 
@@ -87,8 +88,9 @@ impl Preview {
         let site = Site::open(&self.root, &self.opts)?;
         let library = library::load(&self.root, self.opts.drafts)?;
         let theme = crate::render::theme::load(&self.root, &site.config.theme)?;
+        let identity = site.identity(&library)?;
         let stager = Stager::open(&site.output)?;
-        let rendered = site.render(&library, &theme, &stager)?;
+        let rendered = site.render(&library, &theme, &identity, &stager)?;
         let stats = stager.commit("serve")?;
         let report = BuildReport {
             posts: library.posts.len(),
@@ -104,18 +106,24 @@ impl Preview {
             site,
             library,
             theme,
+            identity,
             items: rendered.items,
         });
         Ok(Rebuilt::Full(report))
     }
 
     /// `Ok(None)` when the change needs a full build.
-    fn partial(&self, mut state: State, changed: &[PathBuf]) -> Result<Option<(State, Rebuilt)>, SiteError> {
+    fn partial(
+        &self,
+        mut state: State,
+        changed: &[PathBuf],
+    ) -> Result<Option<(State, Rebuilt)>, SiteError> {
         let started = Instant::now();
         let posts_dir = self.root.join(library::CONTENT_DIR).join(POSTS_DIR);
         let mut indices = Vec::new();
         for path in changed {
-            let is_post = path.extension().is_some_and(|e| e == "md") && path.starts_with(&posts_dir);
+            let is_post =
+                path.extension().is_some_and(|e| e == "md") && path.starts_with(&posts_dir);
             let Some(i) = state
                 .library
                 .posts
@@ -145,11 +153,14 @@ impl Preview {
             if !same_place {
                 return Ok(None);
             }
-            let title_changed = meta.title != post.meta.title || meta.description != post.meta.description;
+            let title_changed =
+                meta.title != post.meta.title || meta.description != post.meta.description;
             let post = &mut state.library.posts[i];
             post.meta = meta;
             post.body = body;
-            let renderer = state.site.renderer(&state.library, &state.theme);
+            let renderer = state
+                .site
+                .renderer(&state.library, &state.theme, &state.identity);
             let s = renderer.selection_for_post(i, title_changed);
             selection.posts.extend(s.posts);
             selection.jobs.extend(s.jobs);
@@ -159,7 +170,9 @@ impl Preview {
         selection.jobs.sort_unstable();
         selection.jobs.dedup();
         let stager = Stager::open_partial(&state.site.output)?;
-        let renderer = state.site.renderer(&state.library, &state.theme);
+        let renderer = state
+            .site
+            .renderer(&state.library, &state.theme, &state.identity);
         let rendered = renderer.render(&selection, std::mem::take(&mut state.items), &stager)?;
         let stats = stager.commit("serve")?;
         state.items = rendered.items;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub mod content_types;
 pub mod error;
+pub mod federation;
 pub mod incremental;
 pub mod output;
 pub mod render;

@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         Command::Init(a) => cmd::init::run(&a),
         Command::Build(a) => cmd::build::run(&a),
         Command::Serve(a) => cmd::serve::run(&a),
+        Command::Keygen(a) => cmd::keygen::run(&a),
+        Command::Preview(a) => cmd::preview::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

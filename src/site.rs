@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use crate::config::{CONFIG_FILE, Config};
 use crate::content::library::{self, CONTENT_DIR, Library};
+use crate::error::Located;
 use crate::error::SiteError;
 use crate::output::{self, Stager, WriteStats};
-use crate::render::{Rendered, Renderer, Sink, theme};
+use crate::render::{Identity, Rendered, Renderer, Sink, theme};
 
 /// Folder of files copied as they are into the output.
 pub const STATIC_DIR: &str = "static";
@@ -85,6 +86,7 @@ impl Site {
             self.root.join(STATIC_DIR),
             self.root.join("templates"),
             self.root.join("themes").join(&self.config.theme),
+            self.root.join(&self.config.fediverse.public_key),
         ];
         v.retain(|p| p.exists());
         v
@@ -126,8 +128,9 @@ impl Site {
         }
         let library = library::load(&self.root, opts.drafts)?;
         let theme = theme::load(&self.root, &self.config.theme)?;
+        let identity = self.identity(&library)?;
         let stager = Stager::open(&self.output)?;
-        let report = self.render(&library, &theme, &stager)?.report;
+        let report = self.render(&library, &theme, &identity, &stager)?.report;
         let stats = stager.commit(&fingerprint)?;
         Ok(BuildReport {
             posts: library.posts.len(),
@@ -142,13 +145,66 @@ impl Site {
     }
 
     /// The renderer for this site's content and theme.
-    pub fn renderer<'a>(&'a self, library: &'a Library, theme: &'a theme::Theme) -> Renderer<'a> {
+    pub fn renderer<'a>(
+        &'a self,
+        library: &'a Library,
+        theme: &'a theme::Theme,
+        identity: &'a Identity,
+    ) -> Renderer<'a> {
         Renderer {
             config: &self.config,
             library,
             theme,
             static_dirs: vec![self.root.join(STATIC_DIR)],
+            identity,
         }
+    }
+
+    /// Reads the actor's public key and settles the account date.
+    pub fn identity(&self, library: &Library) -> Result<Identity, SiteError> {
+        let rel = &self.config.fediverse.public_key;
+        let path = self.root.join(rel);
+        let hint = format!(
+            "make a key pair with `stoa keygen --root {}` (the private half goes to secrets/), or point `public_key` under [fediverse] in stoa.toml at your public key file",
+            self.root.display()
+        );
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            SiteError::Config(Located::new(
+                &self.root.join(CONFIG_FILE),
+                1,
+                format!("cannot read the actor's public key {}: {e}", rel.display()),
+                Some(hint.clone()),
+            ))
+        })?;
+        let public_key_pem = crate::signatures::keys::check_public_pem(&text).map_err(|why| {
+            SiteError::Config(Located::new(
+                &self.root.join(CONFIG_FILE),
+                1,
+                format!("{}: {why}", rel.display()),
+                Some(hint),
+            ))
+        })?;
+        let published = match &self.config.fediverse.created {
+            Some(c) => crate::content::front_matter::parse_date(&toml::Value::String(c.clone()))
+                .map(|d| d.at.to_string())
+                .ok_or_else(|| {
+                    SiteError::Config(Located::new(
+                        &self.root.join(CONFIG_FILE),
+                        1,
+                        format!("`created = {c:?}` under [fediverse] is not a date"),
+                        Some("write it like `created = 2024-05-01`".into()),
+                    ))
+                })?,
+            None => library
+                .posts
+                .last()
+                .map(|p| p.date.at.to_string())
+                .unwrap_or_else(|| "2000-01-01T00:00:00Z".to_string()),
+        };
+        Ok(Identity {
+            public_key_pem,
+            published,
+        })
     }
 
     /// Renders everything (pages and static files) into `sink`.
@@ -156,9 +212,10 @@ impl Site {
         &self,
         library: &Library,
         theme: &theme::Theme,
+        identity: &Identity,
         sink: &dyn Sink,
     ) -> Result<Rendered, SiteError> {
-        let rendered = self.renderer(library, theme).render_all(sink)?;
+        let rendered = self.renderer(library, theme, identity).render_all(sink)?;
         copy_statics(theme, &self.root.join(STATIC_DIR), sink)?;
         copy_bundle_assets(library, sink)?;
         Ok(rendered)

@@ -22,6 +22,31 @@ pub enum Command {
     Build(BuildArgs),
     /// Build, serve on 127.0.0.1, rebuild on every change and reload the browser.
     Serve(ServeArgs),
+    /// Make the actor's key pair for an existing site that has none.
+    Keygen(KeygenArgs),
+    /// Show how a post will look on Mastodon.
+    Preview(PreviewArgs),
+}
+
+/// `stoa keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+}
+
+/// `stoa preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The post: its Markdown file, or its slug.
+    pub post: String,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Print the ActivityPub object as JSON instead.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stoa init`.

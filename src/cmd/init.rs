@@ -7,10 +7,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::InitArgs;
 use crate::config::{CONFIG_FILE, Config};
-use crate::signatures::keys;
 
-/// Where `init` puts the private key, relative to the site root.
-pub const PRIVATE_KEY_PATH: &str = "secrets/actor-key.pem";
+use crate::cmd::keygen::{self, PRIVATE_KEY_PATH};
+
 /// Where `init` puts the public key, relative to the site root.
 pub const PUBLIC_KEY_PATH: &str = "actor-key.pub.pem";
 
@@ -37,8 +36,6 @@ pub fn run(args: &InitArgs) -> Result<()> {
     // Validate before writing anything, so a bad flag leaves no half-made site.
     Config::parse(&config_text, Path::new(CONFIG_FILE))
         .context("the values given to `stoa init` are not valid")?;
-    let pair = keys::generate()?;
-
     let write = |rel: &str, text: &str| -> Result<()> {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -49,8 +46,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     };
     std::fs::create_dir_all(dir.join("static"))
         .with_context(|| format!("creating {}", dir.display()))?;
-    keys::write_private(&dir.join(PRIVATE_KEY_PATH), &pair.private_pem)?;
-    write(PUBLIC_KEY_PATH, &pair.public_pem)?;
+    keygen::write_pair(dir, Path::new(PUBLIC_KEY_PATH))?;
     write(CONFIG_FILE, &config_text)?;
     write(
         ".gitignore",

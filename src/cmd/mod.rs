@@ -4,4 +4,6 @@
 pub mod build;
 pub mod cli;
 pub mod init;
+pub mod keygen;
+pub mod preview;
 pub mod serve;

@@ -224,7 +224,7 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
 
 /// Accepts TOML dates and datetimes, and the same written as strings.
 /// Dates and local times without an offset are read as UTC.
-fn parse_date(v: &toml::Value) -> Option<PostDate> {
+pub fn parse_date(v: &toml::Value) -> Option<PostDate> {
     let text = match v {
         toml::Value::Datetime(d) => d.to_string(),
         toml::Value::String(s) => s.trim().to_string(),

@@ -11,8 +11,21 @@ use crate::config::MarkdownConfig;
 use crate::content::highlight;
 use crate::text::{escape, percent_decode, shorten};
 
+/// Which HTML to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// For the site: heading anchors, highlighted code, images inline.
+    #[default]
+    Web,
+    /// For fediverse objects: only what Mastodon keeps (headings become bold
+    /// paragraphs, tables become lines of text, images travel as attachments).
+    Fediverse,
+}
+
 /// Where the document lives, so relative images can be found and reported.
 pub struct DocContext<'a> {
+    /// Which HTML to produce.
+    pub flavor: Flavor,
     /// Source file, for warnings.
     pub source: &'a Path,
     /// Site path of the rendered page (`/posts/x/`), for relative image URLs.
@@ -69,8 +82,58 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
     let mut ids = HashSet::new();
     let mut parser = Parser::new_ext(body, options(config));
     let mut excerpt_state = ExcerptState::Waiting;
+    let fedi = doc.flavor == Flavor::Fediverse;
     while let Some(event) = parser.next() {
         match event {
+            Event::Start(Tag::Heading { .. }) if fedi => {
+                let inner =
+                    take_until(&mut parser, |e| matches!(e, Event::End(TagEnd::Heading(_))));
+                events.push(Event::Html(CowStr::from("<p><strong>")));
+                events.extend(inner);
+                events.push(Event::Html(CowStr::from("</strong></p>\n")));
+            }
+            Event::Start(Tag::Table(_)) if fedi => {
+                let inner = take_until(&mut parser, |e| matches!(e, Event::End(TagEnd::Table)));
+                let mut row: Vec<String> = Vec::new();
+                let mut cell: Vec<Event<'_>> = Vec::new();
+                for e in inner {
+                    match e {
+                        Event::End(TagEnd::TableCell) => {
+                            row.push(escape(&plain_text(&std::mem::take(&mut cell))))
+                        }
+                        Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => {
+                            events.push(Event::Html(CowStr::from(format!(
+                                "<p>{}</p>\n",
+                                row.join(" | ")
+                            ))));
+                            row.clear();
+                        }
+                        Event::Start(_) | Event::End(_) => {}
+                        other => cell.push(other),
+                    }
+                }
+            }
+            Event::Rule if fedi => {}
+            Event::FootnoteReference(label) if fedi => {
+                events.push(Event::Text(CowStr::from(format!("[{label}]"))));
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) if fedi => {
+                let inner = take_until(&mut parser, |e| {
+                    matches!(e, Event::End(TagEnd::FootnoteDefinition))
+                });
+                events.push(Event::Html(CowStr::from(format!(
+                    "<p>[{}] {}</p>\n",
+                    escape(&label),
+                    escape(plain_text(&inner).trim())
+                ))));
+            }
+            Event::TaskListMarker(done) if fedi => {
+                events.push(Event::Text(CowStr::from(if done {
+                    "☑ "
+                } else {
+                    "☐ "
+                })));
+            }
             Event::Start(Tag::Heading {
                 level,
                 id,
@@ -109,11 +172,12 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                     CodeBlockKind::Fenced(info) => info.split([' ', ',', '{']).next().unwrap_or(""),
                     CodeBlockKind::Indented => "",
                 };
-                events.push(Event::Html(CowStr::from(highlight::code_block(
-                    &code,
-                    lang,
-                    config.highlight,
-                ))));
+                let html = if fedi {
+                    format!("<pre><code>{}</code></pre>\n", escape(&code))
+                } else {
+                    highlight::code_block(&code, lang, config.highlight)
+                };
+                events.push(Event::Html(CowStr::from(html)));
             }
             Event::Start(Tag::Image {
                 dest_url, title, ..
@@ -133,6 +197,10 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                         "{}: image {src} has no alt text; write it as ![what the picture shows]({src})",
                         doc.source.display()
                     ));
+                }
+                if fedi {
+                    out.images.push(Image { src, alt, size });
+                    continue;
                 }
                 let mut tag = format!("<img src=\"{}\" alt=\"{}\"", escape(&src), escape(&alt));
                 if !title.is_empty() {
@@ -248,6 +316,7 @@ mod tests {
     fn r(md: &str) -> Rendered {
         let dirs = [PathBuf::from("/nonexistent")];
         let doc = DocContext {
+            flavor: Flavor::Web,
             source: Path::new("content/posts/t.md"),
             url_path: "/posts/t/",
             static_dirs: &dirs,

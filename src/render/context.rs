@@ -35,6 +35,8 @@ pub struct SiteCtx<'a> {
     pub json_feed_path: &'static str,
     /// `stoa x.y.z`.
     pub generator: String,
+    /// The ActivityPub actor id (for `<link rel="alternate">` on pages without an object).
+    pub actor_url: String,
 }
 
 impl<'a> SiteCtx<'a> {
@@ -64,6 +66,7 @@ impl<'a> SiteCtx<'a> {
             atom_path: "/atom.xml",
             json_feed_path: "/feed.json",
             generator: format!("stoa {}", env!("CARGO_PKG_VERSION")),
+            actor_url: crate::federation::Urls::new(config).actor,
         }
     }
 }
@@ -130,6 +133,8 @@ pub struct PostItem {
     pub path: String,
     /// Absolute URL.
     pub permalink: String,
+    /// Id of the post's ActivityPub object.
+    pub ap_url: String,
     /// Publication date.
     pub date: DateCtx,
     /// Last edit, when given.
@@ -169,6 +174,7 @@ impl PostItem {
                 .unwrap_or_else(|| untitled_title(&excerpt)),
             title: post.meta.title.clone(),
             permalink: config.url(&path),
+            ap_url: crate::federation::Urls::object(config, &post.slug),
             path,
             date: DateCtx::new(post.date.at),
             updated: post.meta.updated.map(|d| DateCtx::new(d.at)),

@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::content::library::{Library, Post};
 use crate::content::markdown::{self, DocContext};
 use crate::error::SiteError;
+use crate::federation::profile::Profile;
+use crate::federation::{self, Urls, objects};
 use context::{NavLink, Pager, PostItem, PostPage, SiteCtx, pager_path};
 use theme::Theme;
 
@@ -46,6 +48,17 @@ pub struct Renderer<'a> {
     pub theme: &'a Theme,
     /// Folders where site-absolute image paths are found.
     pub static_dirs: Vec<PathBuf>,
+    /// The actor's public key and account date, for the ActivityPub documents.
+    pub identity: &'a Identity,
+}
+
+/// What the ActivityPub documents need beyond content and configuration.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// SPKI PEM of the actor's public key.
+    pub public_key_pem: String,
+    /// Account creation date (RFC 3339).
+    pub published: String,
 }
 
 /// A post after the first pass: its list form, and its full HTML when a feed needs it.
@@ -82,7 +95,8 @@ impl Renderer<'_> {
         let lib = self.library;
         let warnings = Mutex::new(Vec::new());
         let needs_feed_html = self.feed_members();
-        // Pass 1: post pages.
+        let urls = Urls::new(self.config);
+        // Pass 1: post pages and their ActivityPub objects.
         let summaries: Vec<Result<(usize, Summary), SiteError>> = selection
             .posts
             .par_iter()
@@ -104,6 +118,15 @@ impl Renderer<'_> {
                 );
                 let html = self.post_page(i, &item, &rendered)?;
                 sink.put(&output_path(&item.path), html.into_bytes())?;
+                let cx = self.object_context(&urls);
+                sink.put(
+                    &Urls::object_path(&post.slug),
+                    federation::to_bytes(&federation::with_context(objects::note(&cx, post))),
+                )?;
+                sink.put(
+                    &format!("ap/replies/{}.json", post.slug),
+                    federation::to_bytes(&objects::replies(self.config, &post.slug)),
+                )?;
                 Ok((
                     i,
                     Summary {
@@ -144,7 +167,7 @@ impl Renderer<'_> {
             .par_iter()
             .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
             .collect();
-        let mut files = selection.posts.len();
+        let mut files = selection.posts.len() * 3;
         for c in counts {
             files += c?;
         }
@@ -164,7 +187,11 @@ impl Renderer<'_> {
         let per = self.config.posts_per_page;
         let feed = self.config.feed_items;
         let mut posts = vec![i];
-        let mut jobs = vec![Job::Home(i / per + 1)];
+        let mut jobs = vec![
+            Job::Home(i / per + 1),
+            Job::OutboxPage(i / federation::OUTBOX_PAGE_SIZE + 1),
+            Job::Featured,
+        ];
         if i < feed {
             jobs.push(Job::Feeds);
         }
@@ -186,8 +213,18 @@ impl Renderer<'_> {
         Selection { posts, jobs }
     }
 
+    fn object_context<'b>(&'b self, urls: &'b Urls) -> objects::ObjectContext<'b> {
+        objects::ObjectContext {
+            config: self.config,
+            urls,
+            tags: &self.library.tags,
+            static_dirs: &self.static_dirs,
+        }
+    }
+
     fn markdown(&self, post: &Post) -> markdown::Rendered {
         let doc = DocContext {
+            flavor: markdown::Flavor::Web,
             source: &post.source,
             url_path: &post.path(),
             static_dirs: &self.static_dirs,
@@ -269,7 +306,15 @@ impl Renderer<'_> {
             Job::Feeds,
             Job::Sitemap,
             Job::Robots,
+            Job::Profile,
+            Job::Featured,
         ];
+        let outbox_pages = lib
+            .posts
+            .len()
+            .div_ceil(federation::OUTBOX_PAGE_SIZE)
+            .max(1);
+        jobs.extend((1..=outbox_pages).map(Job::OutboxPage));
         let home_pages = lib.posts.len().div_ceil(per).max(1);
         jobs.extend((1..=home_pages).map(Job::Home));
         for (t, tag) in lib.tags.iter().enumerate() {
@@ -361,6 +406,7 @@ impl Renderer<'_> {
             Job::Page(p) => {
                 let page = &lib.pages[p];
                 let doc = DocContext {
+                    flavor: markdown::Flavor::Web,
                     source: &page.source,
                     url_path: &page.path,
                     static_dirs: &self.static_dirs,
@@ -436,6 +482,85 @@ impl Renderer<'_> {
                 )
             }
             Job::Sitemap => put("sitemap.xml", feeds::sitemap(config, lib, items)),
+            Job::Profile => {
+                let urls = Urls::new(config);
+                let profile = Profile {
+                    config,
+                    urls: &urls,
+                    public_key_pem: &self.identity.public_key_pem,
+                    published: &self.identity.published,
+                };
+                let json =
+                    |path: &str, v: serde_json::Value| sink.put(path, federation::to_bytes(&v));
+                json("ap/actor.json", federation::profile::actor(&profile))?;
+                json(
+                    ".well-known/webfinger",
+                    federation::profile::webfinger(config, &urls),
+                )?;
+                put(
+                    ".well-known/host-meta",
+                    federation::profile::host_meta(config),
+                )?;
+                json(
+                    ".well-known/nodeinfo",
+                    federation::profile::nodeinfo_discovery(config),
+                )?;
+                json(
+                    "nodeinfo/2.1.json",
+                    federation::profile::nodeinfo(config, lib.posts.len()),
+                )?;
+                json(
+                    "ap/followers.json",
+                    federation::profile::counted_collection(&urls.followers, 0),
+                )?;
+                json(
+                    "ap/following.json",
+                    federation::profile::counted_collection(&urls.following, 0),
+                )?;
+                json(
+                    "ap/featured-tags.json",
+                    federation::profile::featured_tags(config, &urls),
+                )?;
+                json(
+                    "ap/outbox.json",
+                    objects::outbox(config, &urls, lib.posts.len()),
+                )?;
+                put("_headers", crate::content_types::netlify_headers())?;
+                put(
+                    "_redirects",
+                    crate::content_types::netlify_redirects(config),
+                )?;
+                Ok(11)
+            }
+            Job::OutboxPage(n) => {
+                let urls = Urls::new(config);
+                let cx = self.object_context(&urls);
+                let size = federation::OUTBOX_PAGE_SIZE;
+                let notes: Vec<serde_json::Value> = lib.posts
+                    [((n - 1) * size).min(lib.posts.len())..(n * size).min(lib.posts.len())]
+                    .iter()
+                    .map(|p| objects::note(&cx, p))
+                    .collect();
+                let page = objects::outbox_page(config, &urls, n, lib.posts.len(), notes);
+                sink.put(&Urls::outbox_page_path(n)[1..], federation::to_bytes(&page))
+                    .map(|_| 1)
+            }
+            Job::Featured => {
+                let urls = Urls::new(config);
+                let cx = self.object_context(&urls);
+                let pinned: Vec<&Post> = lib.posts.iter().filter(|p| p.meta.pinned).collect();
+                let chosen: Vec<&Post> = if pinned.is_empty() {
+                    lib.posts.iter().take(3).collect()
+                } else {
+                    pinned
+                };
+                let notes = chosen.into_iter().map(|p| objects::note(&cx, p)).collect();
+                sink.put(
+                    "ap/featured.json",
+                    federation::to_bytes(&objects::featured(&urls, notes)),
+                )
+                .map(|_| 1)
+            }
             Job::Robots => put(
                 "robots.txt",
                 format!(
@@ -506,6 +631,12 @@ pub enum Job {
     Sitemap,
     /// `robots.txt`.
     Robots,
+    /// Actor, WebFinger, host-meta, NodeInfo, collections, host config.
+    Profile,
+    /// Page n of the outbox.
+    OutboxPage(usize),
+    /// Featured posts.
+    Featured,
 }
 
 /// `/posts/x/` → `posts/x/index.html`; `/` → `index.html`.

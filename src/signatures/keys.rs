@@ -95,6 +95,20 @@ pub fn write_private(path: &Path, pem: &zeroizing::Secret) -> Result<(), KeyErro
     f.sync_all().map_err(io)
 }
 
+/// Checks that `text` is an RSA public key in SPKI PEM and returns it
+/// normalised. A private key is refused without echoing any of it.
+pub fn check_public_pem(text: &str) -> Result<String, String> {
+    use rsa::pkcs8::DecodePublicKey;
+    if text.contains("PRIVATE KEY") {
+        return Err("this file holds a PRIVATE key; point `public_key` at the public half (`…pub.pem`) and keep the private key out of the site".into());
+    }
+    let key = RsaPublicKey::from_public_key_pem(text.trim()).map_err(|_| {
+        "not an RSA public key in PEM format (-----BEGIN PUBLIC KEY-----)".to_string()
+    })?;
+    key.to_public_key_pem(LineEnding::LF)
+        .map_err(|e| format!("cannot encode the key: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,10 +62,13 @@ impl TempSite {
         ])
     }
 
-    /// A site with exactly these files.
+    /// A site with exactly these files, plus the example's public key.
     pub fn with(files: &[(&str, &str)]) -> TempSite {
         let dir = tempfile::tempdir().expect("temp dir");
         let site = TempSite { dir };
+        let key = std::fs::read_to_string(repo().join("content-example/actor-key.pub.pem"))
+            .expect("example public key");
+        site.write("actor-key.pub.pem", &key);
         for (path, text) in files {
             site.write(path, text);
         }

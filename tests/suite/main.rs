@@ -6,4 +6,6 @@ mod build;
 mod cli;
 mod common;
 mod init;
+mod interop_fedify;
+mod interop_snac;
 mod serve;

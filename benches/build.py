@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Benchmark `stoa build` against Hugo on the same synthetic corpus.
+
+Usage: python3 benches/build.py [--posts N] [--runs R] [--dir WORKDIR] [--shared DIR]
+
+Makes (once) a Hugo site with ../shared/bench/hugo_site.sh and a stoa site whose
+content/posts is the same folder of Markdown files, builds stoa in release mode,
+then measures, alternating the two tools in each round (A B A B ...):
+
+  cold     full build into an empty output folder (the folder is removed before
+           each run, outside the timed region)
+  forced   full render with the previous output in place (stoa --force; Hugo
+           always re-renders and rewrites in place)
+  noop     rebuild with nothing changed
+  serve    stoa only: time `stoa serve` takes to rebuild after one post's text
+           is edited (as reported by serve, and end to end from the write to
+           the log line)
+
+Each figure is whole-process wall time and peak RSS from /usr/bin/time.
+Prints medians, min-max and per-pair ratios (stoa / Hugo), and a Markdown
+table to paste into docs/benchmarks.md. Everything stays on this machine.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def timed(cmd, cwd=None):
+    """Runs cmd under /usr/bin/time; returns (wall seconds, peak RSS MiB)."""
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M"] + cmd, cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit("command failed: %s\n%s" % (" ".join(cmd), p.stderr[-2000:]))
+    m = re.search(r"TIME ([\d.]+) (\d+)", p.stderr)
+    return float(m.group(1)), int(m.group(2)) / 1024.0
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def fmt(xs, unit):
+    return "%.2f %s (%.2f–%.2f)" % (med(xs), unit, min(xs), max(xs))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--posts", type=int, default=10000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--dir", default="/work/stoa-bench")
+    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
+    ap.add_argument("--serve-edits", type=int, default=7)
+    a = ap.parse_args()
+
+    if not shutil.which("hugo"):
+        sys.exit("hugo is not installed: apt-get install -y hugo")
+    work = os.path.abspath(a.dir)
+    hugo_site = os.path.join(work, "hugo-%d" % a.posts)
+    stoa_site = os.path.join(work, "stoa-%d" % a.posts)
+    if not os.path.isdir(os.path.join(hugo_site, "content", "posts")):
+        sh(["sh", os.path.join(a.shared, "bench", "hugo_site.sh"), hugo_site, str(a.posts)],
+           stdout=subprocess.DEVNULL)
+    os.makedirs(os.path.join(stoa_site, "content"), exist_ok=True)
+    posts_link = os.path.join(stoa_site, "content", "posts")
+    if not os.path.exists(posts_link):
+        os.symlink(os.path.join(hugo_site, "content", "posts"), posts_link)
+    with open(os.path.join(stoa_site, "stoa.toml"), "w") as f:
+        f.write('base_url = "https://blog.example.org"\ntitle = "Synthetic Blog"\n'
+                'language = "en"\nposts_per_page = 10\nfeed_items = 20\n')
+    sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
+    stoa = os.path.join(REPO, "target", "release", "stoa")
+    hugo_ver = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
+    stoa_ver = subprocess.run([stoa, "--version"], capture_output=True, text=True).stdout.strip()
+
+    stoa_out = os.path.join(stoa_site, "public")
+    hugo_out = os.path.join(hugo_site, "public")
+    stoa_cmd = [stoa, "build", "--root", stoa_site]
+    hugo_cmd = ["hugo", "-s", hugo_site, "--quiet"]
+    results = {}
+
+    def pair(name, stoa_args, before=None):
+        s_w, s_m, h_w, h_m = [], [], [], []
+        # warm-up (page cache), not counted
+        if before:
+            before()
+        timed(stoa_cmd + stoa_args)
+        if before:
+            before()
+        timed(hugo_cmd)
+        for _ in range(a.runs):
+            if before:
+                before()
+            w, m = timed(stoa_cmd + stoa_args)
+            s_w.append(w); s_m.append(m)
+            if before:
+                before()
+            w, m = timed(hugo_cmd)
+            h_w.append(w); h_m.append(m)
+        ratios = [s / h for s, h in zip(s_w, h_w)]
+        results[name] = (s_w, s_m, h_w, h_m, ratios)
+        print("%-7s stoa %s, %s | hugo %s, %s | wall ratio %.3f (%.3f–%.3f), RSS ratio %.3f" % (
+            name, fmt(s_w, "s"), fmt(s_m, "MiB"), fmt(h_w, "s"), fmt(h_m, "MiB"),
+            med(ratios), min(ratios), max(ratios), med(s_m) / med(h_m)), flush=True)
+
+    def clean():
+        shutil.rmtree(stoa_out, ignore_errors=True)
+        shutil.rmtree(hugo_out, ignore_errors=True)
+        sh(["sync"])
+
+    print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s" % (
+        os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work), flush=True)
+    pair("cold", [], before=clean)
+    pair("forced", ["--force"])
+    pair("noop", [])
+
+    # serve: edit one post's text, time the rebuild.
+    serve_ms, e2e_ms = [], []
+    p = subprocess.Popen([stoa, "serve", "--root", stoa_site, "--port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    try:
+        deadline = time.time() + 300
+        for line in p.stdout:
+            if line.startswith("Serving "):
+                break
+            if time.time() > deadline:
+                sys.exit("serve did not start")
+        names = sorted(os.listdir(posts_link))
+        target = os.path.join(posts_link, names[len(names) // 2])
+        original = open(target).read()
+        try:
+            for k in range(a.serve_edits):
+                time.sleep(0.5)
+                t0 = time.time()
+                with open(target, "w") as f:
+                    f.write(original + "\nEdited paragraph %d.\n" % k)
+                for line in p.stdout:
+                    m = re.search(r"Rebuilt .*?(\d+) ms", line) or re.search(r"Built .*?(\d+) ms", line)
+                    if m:
+                        serve_ms.append(int(m.group(1)))
+                        e2e_ms.append((time.time() - t0) * 1000)
+                        break
+        finally:
+            with open(target, "w") as f:
+                f.write(original)
+    finally:
+        p.terminate()
+        p.wait()
+    print("serve   one-post edit: rebuild %s ms median (%s–%s), write→rebuilt end to end %.0f ms median (incl. 50 ms debounce)" % (
+        med(serve_ms), min(serve_ms), max(serve_ms), med(e2e_ms)), flush=True)
+
+    print("\n| measurement | stoa median (min–max) | Hugo median (min–max) | ratio stoa/Hugo (per pair, median) |")
+    print("| --- | --- | --- | --- |")
+    labels = {"cold": "full build, empty output", "forced": "full render, output in place",
+              "noop": "rebuild, nothing changed"}
+    for k in ("cold", "forced", "noop"):
+        s_w, s_m, h_w, h_m, r = results[k]
+        print("| %s: wall | %s | %s | %.3f |" % (labels[k], fmt(s_w, "s"), fmt(h_w, "s"), med(r)))
+        print("| %s: peak RSS | %s | %s | %.3f |" % (labels[k], fmt(s_m, "MiB"), fmt(h_m, "MiB"), med(s_m) / med(h_m)))
+    print("| serve, one post edited: rebuild | %d ms (%d–%d) | — | — |" % (med(serve_ms), min(serve_ms), max(serve_ms)))
+
+
+if __name__ == "__main__":
+    main()

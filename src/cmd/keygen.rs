@@ -1,0 +1,47 @@
+//! `stoa keygen`: make the actor's key pair for a site that has none (a
+//! site made before stoa, or a checkout of a repository, which never holds
+//! the private key). Never overwrites a key: a new key is a new identity.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::cli::KeygenArgs;
+use crate::config::Config;
+use crate::signatures::keys;
+
+/// Where the private key goes, relative to the site root.
+pub const PRIVATE_KEY_PATH: &str = "secrets/actor-key.pem";
+
+/// Runs `stoa keygen`.
+pub fn run(args: &KeygenArgs) -> Result<()> {
+    let config = Config::load(&args.root)?;
+    write_pair(&args.root, &config.fediverse.public_key)?;
+    println!(
+        "Made the actor's key pair: {} (public) and {} (private, mode 0600; back it up, never share it)",
+        args.root.join(&config.fediverse.public_key).display(),
+        args.root.join(PRIVATE_KEY_PATH).display()
+    );
+    Ok(())
+}
+
+/// Makes a key pair: the private half in `secrets/` (0600), the public half at `public_rel`.
+pub fn write_pair(root: &Path, public_rel: &Path) -> Result<()> {
+    let private = root.join(PRIVATE_KEY_PATH);
+    let public = root.join(public_rel);
+    for p in [&private, &public] {
+        if p.exists() {
+            bail!(
+                "{} already exists; nothing was changed\n  help: a new key would be a new identity on the fediverse (followers would be lost); keep the one you have",
+                p.display()
+            );
+        }
+    }
+    let pair = keys::generate()?;
+    keys::write_private(&private, &pair.private_pem)?;
+    if let Some(dir) = public.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&public, &pair.public_pem)
+        .with_context(|| format!("writing {}", public.display()))
+}

@@ -1,0 +1,126 @@
+//! ActivityPub documents as static files: the actor, WebFinger, host-meta,
+//! NodeInfo, the outbox, one object per post, featured posts and tags, and
+//! the collections. Pure: values in, JSON out; the renderer writes them.
+//!
+//! Every document has its own URL, and that URL is its `id`, because static
+//! hosts cannot negotiate content (see DESIGN, "URLs").
+
+pub mod html;
+pub mod objects;
+pub mod profile;
+
+use crate::config::Config;
+
+/// The ActivityStreams public collection.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+/// Posts per outbox page.
+pub const OUTBOX_PAGE_SIZE: usize = 20;
+
+/// Where every ActivityPub document of the blog lives.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// `…/ap/actor.json`, the actor id.
+    pub actor: String,
+    /// `…/ap/actor.json#main-key`.
+    pub key_id: String,
+    /// Profile page (`…/`).
+    pub profile: String,
+    /// Inbox (personal and shared are the same endpoint).
+    pub inbox: String,
+    /// `…/ap/outbox.json`.
+    pub outbox: String,
+    /// `…/ap/followers.json`.
+    pub followers: String,
+    /// `…/ap/following.json`.
+    pub following: String,
+    /// `…/ap/featured.json`.
+    pub featured: String,
+    /// `…/ap/featured-tags.json`.
+    pub featured_tags: String,
+}
+
+impl Urls {
+    /// The URLs for a site.
+    pub fn new(config: &Config) -> Self {
+        let ap = |p: &str| config.url(&format!("/ap/{p}"));
+        let actor = ap("actor.json");
+        Urls {
+            key_id: format!("{actor}#main-key"),
+            actor,
+            profile: config.url("/"),
+            inbox: config
+                .fediverse
+                .inbox
+                .clone()
+                .unwrap_or_else(|| config.url("/inbox")),
+            outbox: ap("outbox.json"),
+            followers: ap("followers.json"),
+            following: ap("following.json"),
+            featured: ap("featured.json"),
+            featured_tags: ap("featured-tags.json"),
+        }
+    }
+
+    /// Id (and URL) of a post's object.
+    pub fn object(config: &Config, slug: &str) -> String {
+        config.url(&format!("/ap/posts/{slug}.json"))
+    }
+
+    /// Output path of a post's object.
+    pub fn object_path(slug: &str) -> String {
+        format!("ap/posts/{slug}.json")
+    }
+
+    /// Id of a post's (static) replies collection.
+    pub fn replies(config: &Config, slug: &str) -> String {
+        config.url(&format!("/ap/replies/{slug}.json"))
+    }
+
+    /// Site path of page `n` of the outbox.
+    pub fn outbox_page_path(n: usize) -> String {
+        format!("/ap/outbox/page-{n}.json")
+    }
+}
+
+/// The JSON-LD context of every document: ActivityStreams, the security
+/// vocabulary (Fedify ignores `publicKey` without it) and the extension
+/// terms we use, mapped as Mastodon maps them.
+pub fn context() -> serde_json::Value {
+    serde_json::json!([
+        "https://www.w3.org/ns/activitystreams",
+        "https://w3id.org/security/v1",
+        {
+            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+            "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+            "toot": "http://joinmastodon.org/ns#",
+            "featured": {"@id": "toot:featured", "@type": "@id"},
+            "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
+            "discoverable": "toot:discoverable",
+            "indexable": "toot:indexable",
+            "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
+            "blurhash": "toot:blurhash",
+            "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+            "schema": "http://schema.org#",
+            "PropertyValue": "schema:PropertyValue",
+            "value": "schema:value"
+        }
+    ])
+}
+
+/// Adds `@context` to a document.
+pub fn with_context(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        map.insert("@context".to_string(), context());
+    }
+    v
+}
+
+/// Pretty JSON with a final newline: the bytes of a document.
+pub fn to_bytes(v: &serde_json::Value) -> Vec<u8> {
+    let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
+    b.push(b'\n');
+    b
+}

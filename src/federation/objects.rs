@@ -1,0 +1,229 @@
+//! Posts as ActivityPub objects (`Note` by default, `Article` on request),
+//! the `Create` activities of the outbox, featured posts and replies.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::content::front_matter::ObjectKind;
+use crate::content::library::{Post, Tag};
+use crate::content::markdown::{self, DocContext, Flavor};
+use crate::federation::profile::{hashtag_name, media_type};
+use crate::federation::{OUTBOX_PAGE_SIZE, PUBLIC, Urls, html, with_context};
+use crate::render::absolute;
+use crate::text::escape;
+
+/// Mastodon shows at most four attachments.
+pub const MAX_ATTACHMENTS: usize = 4;
+
+/// Everything needed to turn a post into an object.
+pub struct ObjectContext<'a> {
+    /// Site settings.
+    pub config: &'a Config,
+    /// Document URLs.
+    pub urls: &'a Urls,
+    /// All tags (for hrefs).
+    pub tags: &'a [Tag],
+    /// Where site-absolute image paths are found.
+    pub static_dirs: &'a [PathBuf],
+}
+
+/// The fediverse HTML of a post and the images found in it.
+pub struct FediContent {
+    /// Mastodon-clean HTML (titled posts start with the title, linked).
+    pub html: String,
+    /// Images: front matter first, then the body's.
+    pub images: Vec<markdown::Image>,
+}
+
+/// Renders the body for the fediverse.
+pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
+    let path = post.path();
+    let doc = DocContext {
+        flavor: Flavor::Fediverse,
+        source: &post.source,
+        url_path: &path,
+        static_dirs: cx.static_dirs,
+        source_dir: &post.source_dir,
+    };
+    let rendered = markdown::render(&post.body, &cx.config.markdown, &doc);
+    let mut body = String::new();
+    if let (Some(title), ObjectKind::Note) = (&post.meta.title, post.meta.fediverse) {
+        body.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>\n",
+            escape(&cx.config.url(&path)),
+            escape(title)
+        ));
+    }
+    body.push_str(&rendered.html);
+    let mut images: Vec<markdown::Image> = post
+        .meta
+        .images
+        .iter()
+        .map(|i| markdown::Image {
+            src: i.src.clone(),
+            alt: i.alt.clone(),
+            size: None,
+        })
+        .collect();
+    for img in rendered.images {
+        match images.iter_mut().find(|i| i.src == img.src) {
+            Some(existing) => existing.size = existing.size.or(img.size),
+            None => images.push(img),
+        }
+    }
+    FediContent {
+        html: html::mastodon_clean(&body),
+        images,
+    }
+}
+
+/// The object of a post.
+pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
+    let c = cx.config;
+    let id = Urls::object(c, &post.slug);
+    let fc = content(cx, post);
+    let lang = post
+        .meta
+        .language
+        .clone()
+        .unwrap_or_else(|| c.language.clone());
+    let page = post.path();
+    let attachments: Vec<Value> = fc
+        .images
+        .iter()
+        .take(MAX_ATTACHMENTS)
+        .map(|img| {
+            let url = absolute(c, &page, &img.src);
+            let mut a = json!({
+                "type": "Document",
+                "mediaType": media_type(&url),
+                "url": url,
+                "name": img.alt,
+            });
+            if let Some((w, h)) = img.size {
+                a["width"] = json!(w);
+                a["height"] = json!(h);
+            }
+            a
+        })
+        .collect();
+    let tags: Vec<Value> = crate::content::library::tag_slugs(post)
+        .iter()
+        .filter_map(|slug| {
+            let t = cx.tags.iter().find(|t| &t.slug == slug)?;
+            Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{}", hashtag_name(&t.name))}))
+        })
+        .collect();
+    let mut v = json!({
+        "id": id,
+        "type": match post.meta.fediverse { ObjectKind::Note => "Note", ObjectKind::Article => "Article" },
+        "url": c.url(&page),
+        "attributedTo": cx.urls.actor,
+        "to": [PUBLIC],
+        "cc": [cx.urls.followers],
+        "published": post.date.at.to_string(),
+        "content": fc.html,
+        "contentMap": {lang: fc.html},
+        "mediaType": "text/html",
+        "attachment": attachments,
+        "tag": tags,
+        "sensitive": post.meta.sensitive || post.meta.summary.is_some(),
+        "replies": Urls::replies(c, &post.slug),
+    });
+    if let Some(u) = post.meta.updated {
+        v["updated"] = json!(u.at.to_string());
+    }
+    if let Some(cw) = &post.meta.summary {
+        v["summary"] = json!(cw);
+    } else if post.meta.fediverse == ObjectKind::Article {
+        if let Some(d) = &post.meta.description {
+            v["summary"] = json!(d);
+        }
+    }
+    if post.meta.fediverse == ObjectKind::Article {
+        if let Some(t) = &post.meta.title {
+            v["name"] = json!(t);
+        }
+    }
+    if let Some(r) = &post.meta.in_reply_to {
+        v["inReplyTo"] = json!(r);
+    }
+    v
+}
+
+/// `Create` wrapping an object (as the outbox lists it).
+pub fn create(urls: &Urls, object: Value) -> Value {
+    let id = format!("{}#create", object["id"].as_str().unwrap_or_default());
+    json!({
+        "id": id,
+        "type": "Create",
+        "actor": urls.actor,
+        "published": object["published"],
+        "to": object["to"],
+        "cc": object["cc"],
+        "object": object,
+    })
+}
+
+/// The outbox: its size and a link to the first page.
+pub fn outbox(c: &Config, urls: &Urls, total: usize) -> Value {
+    let pages = total.div_ceil(OUTBOX_PAGE_SIZE).max(1);
+    with_context(json!({
+        "id": urls.outbox,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "first": c.url(&Urls::outbox_page_path(1)),
+        "last": c.url(&Urls::outbox_page_path(pages)),
+    }))
+}
+
+/// Page `n` (1-based) of the outbox, with its `Create` activities.
+pub fn outbox_page(c: &Config, urls: &Urls, n: usize, total: usize, objects: Vec<Value>) -> Value {
+    let pages = total.div_ceil(OUTBOX_PAGE_SIZE).max(1);
+    let mut v = json!({
+        "id": c.url(&Urls::outbox_page_path(n)),
+        "type": "OrderedCollectionPage",
+        "partOf": urls.outbox,
+        "orderedItems": objects.into_iter().map(|o| create(urls, o)).collect::<Vec<_>>(),
+    });
+    if n > 1 {
+        v["prev"] = json!(c.url(&Urls::outbox_page_path(n - 1)));
+    }
+    if n < pages {
+        v["next"] = json!(c.url(&Urls::outbox_page_path(n + 1)));
+    }
+    with_context(v)
+}
+
+/// Featured (pinned) posts: Notes embedded, Articles by id (Mastodon skips
+/// embedded Articles).
+pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
+    let items: Vec<Value> = objects
+        .into_iter()
+        .map(|o| {
+            if o["type"] == "Note" {
+                o
+            } else {
+                o["id"].clone()
+            }
+        })
+        .collect();
+    with_context(json!({
+        "id": urls.featured,
+        "type": "OrderedCollection",
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
+}
+
+/// The static replies collection of a post (the companion fills it later).
+pub fn replies(c: &Config, slug: &str) -> Value {
+    with_context(json!({
+        "id": Urls::replies(c, slug),
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    }))
+}

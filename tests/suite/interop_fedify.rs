@@ -1,0 +1,359 @@
+//! Independent-peer interop: Fedify 2.3.6 (the npm package, with its own
+//! WebFinger client, document loader and vocabulary classes) reads a site
+//! served by `stoa serve`, and a real JSON-LD processor (jsonld.js, the one
+//! Fedify uses) expands every ActivityPub document of a built site.
+//!
+//! The Node side lives in `tests/interop/` (`fedify-check.mjs`,
+//! `jsonld-check.mjs`). Its packages are installed by
+//! `tests/interop/setup-fedify.sh`; without them these tests fail, they
+//! never pass silently.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{build, example_copy, repo, text};
+
+/// Where the Node checkers and their package.json live.
+fn interop_dir() -> PathBuf {
+    repo().join("tests").join("interop")
+}
+
+/// Fails (never skips) when the npm packages are not installed.
+fn require_fedify() {
+    let nm = interop_dir().join("node_modules");
+    assert!(
+        nm.join("@fedify")
+            .join("fedify")
+            .join("package.json")
+            .is_file()
+            && nm.join("jsonld").join("package.json").is_file(),
+        "{} is missing @fedify/fedify or jsonld: run tests/interop/setup-fedify.sh \
+         (it runs `npm ci` in tests/interop; needs node and npm) before `cargo test`",
+        nm.display()
+    );
+}
+
+/// A running `stoa serve`, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `stoa serve --port 0` on `root` and waits for its `Serving` line.
+fn serve(root: &Path) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let (tx, lines) = mpsc::channel();
+    let mut server = Server {
+        child,
+        base: String::new(),
+        lines: lines,
+    };
+    let stdout = server.child.stdout.take().expect("stdout");
+    let stderr = server.child.stderr.take().expect("stderr");
+    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.strip_prefix("Serving ") {
+                let base = rest
+                    .split_whitespace()
+                    .next()
+                    .expect("url")
+                    .trim_end_matches('/')
+                    .to_string();
+                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+                server.base = base;
+                return server;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("serve did not start: {seen:?}");
+}
+
+/// What a Node checker did.
+struct NodeRun {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `node tests/interop/<script> <args>` with a time limit.
+fn run_node(script: &str, args: &[&str], limit: Duration) -> NodeRun {
+    let mut child = Command::new("node")
+        .arg(interop_dir().join(script))
+        .args(args)
+        .current_dir(interop_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `node` ({e}): install Node.js, then run tests/interop/setup-fedify.sh"
+            )
+        });
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = err_t.join().unwrap_or_default();
+            panic!("node {script} {args:?} took more than {limit:?}; stderr:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    NodeRun {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
+}
+
+/// Front matter of every post of content-example: (slug, front matter).
+fn example_posts() -> Vec<(String, toml::Table)> {
+    let posts = repo().join("content-example").join("content").join("posts");
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(&posts) {
+        let e = e.expect("walk");
+        let p = e.path();
+        if !e.file_type().is_file() || p.extension().is_none_or(|x| x != "md") {
+            continue;
+        }
+        let default_slug = if p.file_name().is_some_and(|n| n == "index.md") {
+            p.parent().expect("folder").file_name()
+        } else {
+            p.file_stem()
+        }
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+        let src = std::fs::read_to_string(p).expect("read post");
+        let fm = src
+            .strip_prefix("+++")
+            .and_then(|rest| rest.split_once("\n+++"))
+            .map(|(fm, _)| fm)
+            .expect("TOML front matter");
+        let table: toml::Table = fm.parse().expect("front matter parses");
+        let slug = table
+            .get("slug")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or(default_slug);
+        out.push((slug, table));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn published_example_posts() -> Vec<(String, toml::Table)> {
+    example_posts()
+        .into_iter()
+        .filter(|(_, fm)| fm.get("draft").and_then(|v| v.as_bool()) != Some(true))
+        .collect()
+}
+
+fn example_username() -> String {
+    let cfg: toml::Table = std::fs::read_to_string(repo().join("content-example/stoa.toml"))
+        .expect("stoa.toml")
+        .parse()
+        .expect("stoa.toml parses");
+    cfg["fediverse"]["username"]
+        .as_str()
+        .expect("[fediverse] username")
+        .to_string()
+}
+
+fn post<'a>(report: &'a Value, slug: &str) -> &'a Value {
+    report["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .find(|p| p["slug"] == slug)
+        .unwrap_or_else(|| panic!("Fedify did not find post {slug:?} in the outbox"))
+}
+
+#[test]
+fn fedify_reads_the_served_example_site() {
+    require_fedify();
+    let site = example_copy();
+    let server = serve(site.path());
+    let user = example_username();
+    let run = run_node(
+        "fedify-check.mjs",
+        &[&server.base, &user],
+        Duration::from_secs(240),
+    );
+    assert!(
+        run.status.success(),
+        "fedify-check failed ({}):\n{}\nreport:\n{}",
+        run.status,
+        run.stderr,
+        run.stdout
+    );
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{}", run.stdout));
+    let base = &server.base;
+    let actor = format!("{base}/ap/actor.json");
+
+    // Handle -> WebFinger -> actor.
+    assert_eq!(report["webfinger"]["self"], actor.as_str());
+    assert_eq!(report["actor"]["id"], actor.as_str());
+    assert_eq!(report["actor"]["preferredUsername"], user.as_str());
+    assert_eq!(
+        report["actor"]["publicKey"]["id"],
+        format!("{actor}#main-key").as_str()
+    );
+    assert_eq!(
+        report["actor"]["publicKey"]["algorithm"],
+        "RSASSA-PKCS1-v1_5"
+    );
+    assert_eq!(report["homePageResolvesToActor"], true);
+
+    // Every published post, once, in the outbox and at its id.
+    let published = published_example_posts();
+    let n = published.len();
+    assert_eq!(report["outbox"]["totalItems"], n, "outbox totalItems");
+    assert_eq!(report["outbox"]["items"], n, "items on the outbox pages");
+    let mut got: Vec<String> = report["posts"]
+        .as_array()
+        .expect("posts")
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap_or("").to_string())
+        .collect();
+    got.sort();
+    let want: Vec<String> = published.iter().map(|(s, _)| s.clone()).collect();
+    assert_eq!(got, want, "posts Fedify found in the outbox");
+    assert_eq!(
+        report["htmlResolved"], n,
+        "HTML pages resolved via rel=alternate"
+    );
+
+    // A photo post: its image, with the alt text as name and the file's size.
+    let ridge = post(&report, "ridgeway-at-dawn");
+    let att = &ridge["attachments"][0];
+    assert!(
+        att["name"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("The sun rising behind")),
+        "alt text: {att}"
+    );
+    assert_eq!(att["mediaType"], "image/png");
+    assert_eq!(att["width"], 1200);
+    assert_eq!(att["height"], 800);
+    let shelf = post(&report, "homelab-spring-clean");
+    assert!(
+        shelf["attachments"][0]["name"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{shelf}"
+    );
+
+    // The reply.
+    assert_eq!(
+        post(&report, "reply-reverse-proxy")["inReplyTo"],
+        "https://mastodon.social/@someone/113456789012345678"
+    );
+    // Language, content warning, article, hashtags.
+    assert_eq!(post(&report, "bretagne")["language"], "fr");
+    assert_eq!(post(&report, "sleet-commute")["language"], "en");
+    let cw = post(&report, "gravel-meet-elbow");
+    assert_eq!(cw["summary"], "Bike crash, minor injury described");
+    assert_eq!(cw["sensitive"], true);
+    assert_eq!(post(&report, "2025-in-review")["type"], "Article");
+    assert_eq!(post(&report, "sleet-commute")["type"], "Note");
+    let tags: Vec<&str> = post(&report, "start-here")["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        tags.contains(&"#meta") && tags.contains(&"#fediverse"),
+        "{tags:?}"
+    );
+    // The pinned post is featured.
+    let featured = report["featured"]["items"].as_array().expect("featured");
+    assert!(
+        featured.contains(&Value::from(format!("{base}/ap/posts/start-here.json"))),
+        "featured: {featured:?}"
+    );
+}
+
+#[test]
+fn json_ld_expansion_drops_no_term() {
+    require_fedify();
+    let site = example_copy();
+    let out = tempfile::tempdir().expect("temp dir");
+    let dest = out.path().join("public");
+    let o = build(site.path(), &dest, &[]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "build failed:\n{stdout}\n{stderr}");
+    let run = run_node(
+        "jsonld-check.mjs",
+        &[dest.to_str().expect("utf-8 path")],
+        Duration::from_secs(120),
+    );
+    assert!(
+        run.status.success(),
+        "jsonld-check failed ({}):\n{}",
+        run.status,
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.stdout).expect("report is JSON");
+    let docs: Vec<&str> = report["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .filter_map(|d| d["file"].as_str())
+        .collect();
+    assert!(docs.contains(&"ap/actor.json"), "{docs:?}");
+    assert!(docs.contains(&"ap/outbox.json"), "{docs:?}");
+    let posts = published_example_posts();
+    for (slug, _) in &posts {
+        let f = format!("ap/posts/{slug}.json");
+        assert!(docs.contains(&f.as_str()), "{f} not checked: {docs:?}");
+    }
+}

@@ -1,0 +1,532 @@
+//! Interop with snac2, an independent ActivityPub server (Debian package
+//! `snac2`, installed by `tests/interop/setup-snac.sh`).
+//!
+//! `stoa serve` publishes content-example on 127.0.0.1; a throwaway snac data
+//! folder (never started as a server: only its command-line client is used,
+//! so snac listens nowhere) then looks the blog up the way a fediverse server
+//! does: WebFinger for `@ada@127.0.0.1:PORT`, the actor, the outbox, every
+//! post in it, and finally inserts a post into a snac user's timeline.
+//!
+//! snac builds the WebFinger URL from its own `protocol` setting
+//! (`https` by default), so the data folder is set to `"protocol": "http"`;
+//! otherwise the lookup speaks TLS to the plain-http server and fails with
+//! curl's error -35. snac prints `status: N` first, where N is the HTTP status
+//! or, when negative, a curl error code (-7: could not connect, -35: TLS).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::example_copy;
+
+/// What to do when snac is missing.
+const INSTALL_HINT: &str = "snac (Debian package snac2) is needed by this test: \
+     run `sudo bash tests/interop/setup-snac.sh` (Debian 12) and run the tests again";
+
+/// The snac user that does the looking up.
+const LOCAL_USER: &str = "reader";
+
+/// Longest a single snac command may take.
+const SNAC_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `stoa serve`, killed on drop (so also when a check panics).
+struct Server {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Everything serve printed so far, for failure messages.
+    fn log(&self) -> String {
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Starts `stoa serve --port 0` on `root` and waits for its Serving line.
+fn start(root: &Path) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let (tx, lines) = mpsc::channel();
+    // From here on, dropping `server` kills the process, even if a check fails.
+    let mut server = Server {
+        child,
+        base: String::new(),
+        lines,
+    };
+    let stdout = server.child.stdout.take().expect("stdout");
+    let stderr = server.child.stderr.take().expect("stderr");
+    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.strip_prefix("Serving ") {
+                let base = rest
+                    .split_whitespace()
+                    .next()
+                    .expect("url")
+                    .trim_end_matches('/')
+                    .to_string();
+                // Loopback only: nothing of this test is reachable from outside.
+                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+                server.base = base;
+                return server;
+            }
+            seen.push(line);
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("serve exited with {status}: {seen:?}");
+        }
+    }
+    panic!("serve did not start: {seen:?}");
+}
+
+/// The snac executable: `$SNAC` if set, else `snac` on PATH. Panics (never
+/// skips) with the install hint when it is missing or is not snac.
+fn snac_binary() -> PathBuf {
+    let bin = match std::env::var_os("SNAC") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join("snac"))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("`snac` not found on PATH. {INSTALL_HINT}")),
+    };
+    let usage =
+        run(&bin, &[], "").unwrap_or_else(|e| panic!("{}: {e}. {INSTALL_HINT}", bin.display()));
+    assert!(
+        usage.stdout.contains("ActivityPub") || usage.stderr.contains("ActivityPub"),
+        "{} does not look like snac2 ({usage:?}). {INSTALL_HINT}",
+        bin.display()
+    );
+    bin
+}
+
+/// What one snac command printed.
+#[derive(Debug)]
+struct Ran {
+    stdout: String,
+    stderr: String,
+}
+
+/// A snac process, killed on drop so a timeout or panic leaves nothing behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn reader(stream: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = BufReader::new(stream).read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Runs `bin args…` with `stdin`, waiting at most `SNAC_TIMEOUT`.
+fn run(bin: &Path, args: &[&str], stdin: &str) -> Result<Ran, String> {
+    let child = Command::new(bin)
+        .args(args)
+        // A little of snac's own logging (to stderr) for failure messages.
+        .env("DEBUG", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let mut proc = Running(child);
+    let input: Option<ChildStdin> = proc.0.stdin.take();
+    if let Some(mut input) = input {
+        // snac may exit without reading; a broken pipe is fine then.
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    let out = reader(proc.0.stdout.take().expect("stdout"));
+    let err = reader(proc.0.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + SNAC_TIMEOUT;
+    loop {
+        match proc.0.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                drop(proc);
+                return Err(format!(
+                    "snac {args:?} did not finish in {SNAC_TIMEOUT:?}; stdout: {:?}; stderr: {:?}",
+                    out.join().unwrap_or_default(),
+                    err.join().unwrap_or_default()
+                ));
+            }
+            Err(e) => return Err(format!("waiting for snac {args:?}: {e}")),
+        }
+    }
+    Ok(Ran {
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+/// A throwaway snac data folder with one local user, speaking plain http.
+struct Snac {
+    bin: PathBuf,
+    /// Keeps the folder alive.
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl Snac {
+    fn new() -> Snac {
+        let bin = snac_binary();
+        let tmp = tempfile::tempdir().expect("temp dir");
+        // `snac init` wants a folder that does not exist yet.
+        let data = tmp.path().join("snac-data");
+        let data_arg = data.to_str().expect("utf-8 temp path").to_string();
+        // Answers to: network address, port, host name, URL prefix, admin email.
+        let init = run(&bin, &["init", &data_arg], "127.0.0.1\n0\nlocalhost\n\n\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config_path = data.join("server.json");
+        let text = std::fs::read_to_string(&config_path)
+            .unwrap_or_else(|e| panic!("snac init wrote no server.json ({e}): {init:?}"));
+        let mut config: Value = serde_json::from_str(&text).expect("server.json is JSON");
+        // Plain http: snac picks the WebFinger scheme from this setting.
+        config["protocol"] = "http".into();
+        // Never served, but if it were: loopback only.
+        config["address"] = "127.0.0.1".into();
+        config["host"] = "localhost".into();
+        config["prefix"] = "".into();
+        std::fs::write(
+            &config_path,
+            serde_json::to_string_pretty(&config).expect("json"),
+        )
+        .expect("write server.json");
+        let snac = Snac {
+            bin,
+            _tmp: tmp,
+            data,
+        };
+        let added = snac.run(&["adduser", "{data}", LOCAL_USER]);
+        assert!(
+            snac.data
+                .join("user")
+                .join(LOCAL_USER)
+                .join("key.json")
+                .is_file(),
+            "snac adduser failed: {added:?}"
+        );
+        snac
+    }
+
+    /// Runs a snac command; `{data}` in `args` stands for the data folder.
+    fn run(&self, args: &[&str]) -> Ran {
+        let data = self.data.to_str().expect("utf-8 temp path");
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "{data}" { data } else { a })
+            .collect();
+        run(&self.bin, &args, "").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `snac webfinger`: status, `actor:` and `uid:` lines, and the output.
+    fn webfinger(&self, account: &str) -> (i64, Option<String>, Option<String>, Ran) {
+        let ran = self.run(&["webfinger", "{data}", account]);
+        let field = |name: &str| {
+            ran.stdout.lines().find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|r| r.strip_prefix(':'))
+                    .map(|v| v.trim().to_string())
+            })
+        };
+        let status = field("status")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line from snac webfinger: {ran:?}"));
+        let actor = field("actor");
+        let uid = field("uid");
+        (status, actor, uid, ran)
+    }
+
+    /// `snac request` / `snac actor` / `snac insert` style output:
+    /// `status: N` then the fetched JSON.
+    fn fetch(&self, args: &[&str]) -> (i64, Option<Value>, Ran) {
+        let ran = self.run(args);
+        let out = ran.stdout.trim_start();
+        let (first, rest) = out.split_once('\n').unwrap_or((out, ""));
+        let status = first
+            .strip_prefix("status:")
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no status line from snac {args:?}: {ran:?}"));
+        let json = serde_json::from_str(rest.trim()).ok();
+        (status, json, ran)
+    }
+
+    /// Every object in the local user's timeline (snac(5): `private/` holds
+    /// hard links to the timeline entries).
+    fn timeline(&self) -> Vec<Value> {
+        let dir = self.data.join("user").join(LOCAL_USER).join("private");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect()
+    }
+}
+
+/// Explains a negative snac status (a curl error code).
+fn explain(status: i64) -> &'static str {
+    match status {
+        -35 => " (curl: TLS handshake failed: snac used https against the plain-http server)",
+        -7 => " (curl: could not connect)",
+        -6 => " (curl: could not resolve host)",
+        -28 => " (curl: timeout)",
+        404 => " (not found on the served site)",
+        _ => "",
+    }
+}
+
+/// A 2xx status.
+fn ok(status: i64) -> bool {
+    (200..300).contains(&status)
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// `id` of a value that is either a URL string or an object with an `id`.
+fn id_of(v: &Value) -> Option<&str> {
+    v.as_str().or_else(|| str_at(v, "id"))
+}
+
+#[test]
+fn snac_resolves_and_reads_the_blog() {
+    // snac first: a missing snac fails here, before anything starts.
+    let snac = Snac::new();
+    let site = example_copy();
+    let server = start(site.path());
+    let base = server.base.clone();
+    let host = base.trim_start_matches("http://").to_string();
+    let actor_id = format!("{base}/ap/actor.json");
+    let outbox_id = format!("{base}/ap/outbox.json");
+
+    // 1. WebFinger, the way a Mastodon user's server looks up @ada@host.
+    let account = format!("@ada@{host}");
+    let (status, actor, uid, ran) = snac.webfinger(&account);
+    assert_eq!(
+        status,
+        200,
+        "snac webfinger {account}: status {status}{}\n{ran:?}\nserve log:\n{}",
+        explain(status),
+        server.log()
+    );
+    assert_eq!(
+        actor.as_deref(),
+        Some(actor_id.as_str()),
+        "snac webfinger {account} resolved to the wrong actor: {ran:?}"
+    );
+    assert_eq!(
+        uid.as_deref(),
+        Some(format!("ada@{host}").as_str()),
+        "snac webfinger {account}: unexpected handle: {ran:?}"
+    );
+
+    // 2. The reverse lookup (actor URL → handle), which servers do to find
+    // the handle to show for an actor.
+    let (status, actor, uid, ran) = snac.webfinger(&actor_id);
+    assert_eq!(
+        status,
+        200,
+        "snac webfinger {actor_id}{}: {ran:?}",
+        explain(status)
+    );
+    assert_eq!(actor.as_deref(), Some(actor_id.as_str()), "{ran:?}");
+    assert_eq!(
+        uid.as_deref(),
+        Some(format!("ada@{host}").as_str()),
+        "{ran:?}"
+    );
+
+    // 3. The actor, fetched with an HTTP-signed GET as snac user.
+    // 201: fetched and newly stored in snac's object cache; 200: refreshed.
+    let (status, doc, ran) = snac.fetch(&["actor", "{data}", LOCAL_USER, &actor_id]);
+    assert!(
+        ok(status),
+        "snac actor {actor_id}{}: {ran:?}",
+        explain(status)
+    );
+    let actor = doc.unwrap_or_else(|| panic!("snac actor printed no JSON: {ran:?}"));
+    assert_eq!(
+        str_at(&actor, "id"),
+        Some(actor_id.as_str()),
+        "actor id: {actor:#}"
+    );
+    assert_eq!(
+        str_at(&actor, "type"),
+        Some("Person"),
+        "actor type: {actor:#}"
+    );
+    assert_eq!(
+        str_at(&actor, "preferredUsername"),
+        Some("ada"),
+        "actor preferredUsername: {actor:#}"
+    );
+    assert!(
+        str_at(&actor, "inbox").is_some_and(|i| i.starts_with("http")),
+        "actor needs an inbox URL: {actor:#}"
+    );
+    assert_eq!(
+        str_at(&actor, "outbox"),
+        Some(outbox_id.as_str()),
+        "actor outbox: {actor:#}"
+    );
+    let key = actor.get("publicKey").unwrap_or(&Value::Null);
+    assert_eq!(
+        str_at(key, "owner"),
+        Some(actor_id.as_str()),
+        "publicKey.owner: {actor:#}"
+    );
+    assert!(
+        str_at(key, "id").is_some_and(|k| k.starts_with(&actor_id)),
+        "publicKey.id should be the actor id plus a fragment: {actor:#}"
+    );
+    assert!(
+        str_at(key, "publicKeyPem").is_some_and(|p| p.starts_with("-----BEGIN PUBLIC KEY-----")),
+        "publicKey.publicKeyPem: {actor:#}"
+    );
+
+    // 4. The outbox (a collection, possibly paged).
+    let (status, doc, ran) = snac.fetch(&["request", "{data}", LOCAL_USER, &outbox_id]);
+    assert_eq!(
+        status,
+        200,
+        "snac request {outbox_id}{}: {ran:?}",
+        explain(status)
+    );
+    let outbox = doc.unwrap_or_else(|| panic!("outbox is not JSON: {ran:?}"));
+    assert_eq!(
+        str_at(&outbox, "id"),
+        Some(outbox_id.as_str()),
+        "outbox id: {outbox:#}"
+    );
+    assert!(
+        matches!(
+            str_at(&outbox, "type"),
+            Some("OrderedCollection" | "Collection")
+        ),
+        "outbox type: {outbox:#}"
+    );
+    let page = match outbox.get("first") {
+        Some(Value::String(url)) => {
+            let (status, doc, ran) = snac.fetch(&["request", "{data}", LOCAL_USER, url]);
+            assert_eq!(
+                status,
+                200,
+                "outbox first page {url}{}: {ran:?}",
+                explain(status)
+            );
+            doc.unwrap_or_else(|| panic!("outbox page is not JSON: {ran:?}"))
+        }
+        Some(first @ Value::Object(_)) => first.clone(),
+        _ => outbox.clone(),
+    };
+    let items = page
+        .get("orderedItems")
+        .or_else(|| page.get("items"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    assert!(!items.is_empty(), "the outbox lists no posts: {outbox:#}");
+
+    // 5. Every post in the outbox, dereferenced by its id.
+    let mut posts = Vec::new();
+    for item in &items {
+        let object = if str_at(item, "type") == Some("Create") {
+            assert_eq!(
+                item.get("actor").and_then(id_of),
+                Some(actor_id.as_str()),
+                "Create.actor: {item:#}"
+            );
+            item.get("object").unwrap_or(&Value::Null)
+        } else {
+            item
+        };
+        let id = id_of(object)
+            .unwrap_or_else(|| panic!("outbox item without an object id: {item:#}"))
+            .to_string();
+        assert!(
+            id.starts_with(&format!("{base}/ap/posts/")) && id.ends_with(".json"),
+            "post ids should be {base}/ap/posts/<slug>.json, got {id}"
+        );
+        let (status, doc, ran) = snac.fetch(&["request", "{data}", LOCAL_USER, &id]);
+        assert_eq!(status, 200, "snac request {id}{}: {ran:?}", explain(status));
+        let post = doc.unwrap_or_else(|| panic!("{id} is not JSON: {ran:?}"));
+        assert_eq!(str_at(&post, "id"), Some(id.as_str()), "post id: {post:#}");
+        assert!(
+            matches!(str_at(&post, "type"), Some("Note" | "Article")),
+            "post type: {post:#}"
+        );
+        assert_eq!(
+            post.get("attributedTo").and_then(id_of),
+            Some(actor_id.as_str()),
+            "post attributedTo: {post:#}"
+        );
+        assert!(
+            str_at(&post, "content").is_some_and(|c| !c.trim().is_empty()),
+            "post content: {post:#}"
+        );
+        posts.push(post);
+    }
+
+    // 6. snac takes the newest post that is not a reply into its user's
+    // timeline (for a reply, snac would also fetch the post replied to, which
+    // may be anywhere on the internet: this test talks to loopback only).
+    let newest = posts
+        .iter()
+        .find(|p| p.get("inReplyTo").is_none_or(Value::is_null))
+        .and_then(|p| str_at(p, "id"))
+        .expect("the outbox has a post that is not a reply");
+    let (status, _, ran) = snac.fetch(&["insert", "{data}", LOCAL_USER, newest]);
+    assert!(
+        ok(status),
+        "snac insert {newest}{}: {ran:?}",
+        explain(status)
+    );
+    let timeline = snac.timeline();
+    assert!(
+        timeline.iter().any(|o| str_at(o, "id") == Some(newest)),
+        "snac did not put {newest} in {LOCAL_USER}'s timeline (has {:?}); {ran:?}",
+        timeline.iter().map(|o| str_at(o, "id")).collect::<Vec<_>>()
+    );
+}
