@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::content::library::{self, Library, POSTS_DIR};
 use crate::error::SiteError;
-use crate::output::Stager;
+use crate::output::{Manifest, Stager};
 use crate::render::context::PostItem;
 use crate::render::{Identity, Selection, theme::Theme};
 use crate::site::{BuildOptions, BuildReport, Site};
@@ -49,6 +49,7 @@ struct State {
     theme: Theme,
     identity: Identity,
     items: Vec<PostItem>,
+    manifest: Manifest,
 }
 
 /// The preview build kept by `serve`.
@@ -91,7 +92,7 @@ impl Preview {
         let identity = site.identity(&library)?;
         let stager = Stager::open(&site.output)?;
         let rendered = site.render(&library, &theme, &identity, &stager)?;
-        let stats = stager.commit("serve")?;
+        let (stats, manifest) = stager.finish(Some("serve"))?;
         let report = BuildReport {
             posts: library.posts.len(),
             pages: library.pages.len(),
@@ -108,6 +109,7 @@ impl Preview {
             theme,
             identity,
             items: rendered.items,
+            manifest,
         });
         Ok(Rebuilt::Full(report))
     }
@@ -169,12 +171,13 @@ impl Preview {
         selection.posts.dedup();
         selection.jobs.sort_unstable();
         selection.jobs.dedup();
-        let stager = Stager::open_partial(&state.site.output)?;
+        let stager = Stager::open_partial(&state.site.output, std::mem::take(&mut state.manifest));
         let renderer = state
             .site
             .renderer(&state.library, &state.theme, &state.identity);
         let rendered = renderer.render(&selection, std::mem::take(&mut state.items), &stager)?;
-        let stats = stager.commit("serve")?;
+        let (stats, manifest) = stager.finish(None)?;
+        state.manifest = manifest;
         state.items = rendered.items;
         let rebuilt = Rebuilt::Partial {
             posts: indices.len(),

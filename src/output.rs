@@ -119,9 +119,11 @@ impl Stager {
         Self::open_with(root, true)
     }
 
-    /// Opens the output folder for a partial rebuild (nothing is removed).
-    pub fn open_partial(root: &Path) -> Result<Stager, SiteError> {
-        Self::open_with(root, false)
+    /// Opens the output folder for a partial rebuild that knows the
+    /// current manifest (kept in memory by `serve`): nothing is read,
+    /// nothing is removed.
+    pub fn open_partial(root: &Path, previous: Manifest) -> Stager {
+        Self::new(root, previous, false)
     }
 
     fn open_with(root: &Path, complete: bool) -> Result<Stager, SiteError> {
@@ -136,7 +138,11 @@ impl Stager {
                 Manifest::default()
             }
         };
-        Ok(Stager {
+        Ok(Self::new(root, previous, complete))
+    }
+
+    fn new(root: &Path, previous: Manifest, complete: bool) -> Stager {
+        Stager {
             root: root.to_path_buf(),
             previous,
             complete,
@@ -146,7 +152,7 @@ impl Stager {
             created_dirs: Mutex::new(Vec::new()),
             seen_dirs: Mutex::new(HashSet::new()),
             committed: false,
-        })
+        }
     }
 
     /// The manifest the previous build left.
@@ -185,7 +191,17 @@ impl Stager {
     }
 
     /// Moves staged files into place, removes stale ones, writes the manifest.
-    pub fn commit(mut self, fingerprint: &str) -> Result<WriteStats, SiteError> {
+    pub fn commit(self, fingerprint: &str) -> Result<WriteStats, SiteError> {
+        self.finish(Some(fingerprint)).map(|(stats, _)| stats)
+    }
+
+    /// Like [`Stager::commit`], and also returns the new manifest; with
+    /// `fingerprint: None` the manifest is not written to disk (partial
+    /// rebuilds in `serve`, which keep it in memory).
+    pub fn finish(
+        mut self,
+        fingerprint: Option<&str>,
+    ) -> Result<(WriteStats, Manifest), SiteError> {
         let mut produced =
             std::mem::take(&mut *self.produced.lock().unwrap_or_else(|e| e.into_inner()));
         produced.sort_by(|a, b| a.0.cmp(&b.0));
@@ -208,7 +224,7 @@ impl Stager {
         let mut files: HashMap<String, Hash> = if self.complete {
             HashMap::new()
         } else {
-            self.previous.files.clone()
+            std::mem::take(&mut self.previous.files)
         };
         let mut removed = 0;
         if self.complete {
@@ -231,18 +247,23 @@ impl Stager {
         let total = produced.len();
         files.extend(produced);
         let manifest = Manifest {
-            fingerprint: fingerprint.to_string(),
+            fingerprint: fingerprint.unwrap_or_default().to_string(),
             files,
         };
-        manifest
-            .write(&self.root)
-            .map_err(|e| SiteError::io(&self.root.join(MANIFEST), e))?;
+        if fingerprint.is_some() {
+            manifest
+                .write(&self.root)
+                .map_err(|e| SiteError::io(&self.root.join(MANIFEST), e))?;
+        }
         self.committed = true;
-        Ok(WriteStats {
-            total,
-            written,
-            removed,
-        })
+        Ok((
+            WriteStats {
+                total,
+                written,
+                removed,
+            },
+            manifest,
+        ))
     }
 }
 

@@ -137,15 +137,15 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
     }
     if let Some(cw) = &post.meta.summary {
         v["summary"] = json!(cw);
-    } else if post.meta.fediverse == ObjectKind::Article {
-        if let Some(d) = &post.meta.description {
-            v["summary"] = json!(d);
-        }
+    } else if post.meta.fediverse == ObjectKind::Article
+        && let Some(d) = &post.meta.description
+    {
+        v["summary"] = json!(d);
     }
-    if post.meta.fediverse == ObjectKind::Article {
-        if let Some(t) = &post.meta.title {
-            v["name"] = json!(t);
-        }
+    if post.meta.fediverse == ObjectKind::Article
+        && let Some(t) = &post.meta.title
+    {
+        v["name"] = json!(t);
     }
     if let Some(r) = &post.meta.in_reply_to {
         v["inReplyTo"] = json!(r);

@@ -153,11 +153,26 @@ impl Renderer<'_> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        // A partial render needs the HTML of feed members it did not render.
-        for (i, html) in feed_html.iter_mut().enumerate() {
-            if html.is_none() && needs_feed_html[i] && selection.needs_feeds() {
-                *html = Some(self.markdown(&lib.posts[i]).html);
+        // A partial render needs the HTML of the members of the feeds it
+        // renders that it did not render itself.
+        let n = self.config.feed_items;
+        let mut wanted: Vec<usize> = Vec::new();
+        for job in &selection.jobs {
+            match *job {
+                Job::Feeds => wanted.extend(0..n.min(lib.posts.len())),
+                Job::TagFeed(t) => wanted.extend(lib.tags[t].posts.iter().take(n)),
+                _ => {}
             }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted.retain(|&i| feed_html[i].is_none());
+        let missing: Vec<(usize, String)> = wanted
+            .par_iter()
+            .map(|&i| (i, self.markdown(&lib.posts[i]).html))
+            .collect();
+        for (i, html) in missing {
+            feed_html[i] = Some(html);
         }
         let feed_html: Vec<Option<&str>> = feed_html.iter().map(|h| h.as_deref()).collect();
 
@@ -598,14 +613,6 @@ pub struct Selection {
     pub posts: Vec<usize>,
     /// Lists, pages and feeds.
     pub jobs: Vec<Job>,
-}
-
-impl Selection {
-    fn needs_feeds(&self) -> bool {
-        self.jobs
-            .iter()
-            .any(|j| matches!(j, Job::Feeds | Job::TagFeed(_)))
-    }
 }
 
 /// Work items of the second pass: each produces one or a few files.

@@ -15,7 +15,7 @@
 // and any request to a non-loopback host is refused without touching the
 // network. JSON-LD contexts come only from Fedify's preloaded copies.
 
-import { fetchKey, getDocumentLoader, getKeyOwner, preloadedContexts } from "@fedify/fedify";
+import { fetchKey, getDocumentLoader, getKeyOwner, parseNodeInfo, preloadedContexts } from "@fedify/fedify";
 import {
   Article,
   Collection,
@@ -125,6 +125,7 @@ const report = {
   posts: [],
   htmlResolved: 0,
   featured: null,
+  nodeinfo: null,
   requests: 0,
   blockedRequests: [],
   notes,
@@ -138,7 +139,8 @@ async function main() {
 
   // ---- WebFinger, with Fedify's client (https, rerouted to the loopback server)
   const jrd = await lookupWebFinger(acct, { allowPrivateAddress: true });
-  if (!check(jrd != null, `WebFinger lookup of ${acct} (GET https://${host}/.well-known/webfinger?resource=...) returned nothing`)) {
+  const wfStatus = fetched.find((f) => f.url.includes("/.well-known/webfinger"))?.status ?? "no response";
+  if (!check(jrd != null, `WebFinger lookup of ${acct} (GET https://${host}/.well-known/webfinger?resource=..., rerouted to http) failed: HTTP ${wfStatus}`)) {
     return;
   }
   const wfUrl = fetched.find((f) => f.url.includes("/.well-known/webfinger"));
@@ -166,8 +168,19 @@ async function main() {
   eq(href(actor.followingId), `${base}/ap/following.json`, "actor following");
   eq(href(actor.featuredId), `${base}/ap/featured.json`, "actor featured");
   check(actor.endpoints?.sharedInbox != null, "actor has endpoints.sharedInbox");
+  // Avatar and header are optional ([fediverse] avatar/header); when present
+  // they must be Images whose url is served with their mediaType.
   const icon = await actor.getIcon(opts);
-  check(icon instanceof Image && icon.url != null, "actor icon is an Image with a url", icon?.constructor?.name);
+  const headerImage = await actor.getImage(opts);
+  for (const [what, img] of [["icon (avatar)", icon], ["image (header)", headerImage]]) {
+    if (img == null) {
+      notes.push(`actor has no ${what}: Mastodon shows its default`);
+      continue;
+    }
+    if (check(img instanceof Image && img.url != null, `actor ${what} is an Image with a url`, img.constructor?.name)) {
+      await checkServed(href(img.url), img.mediaType, `actor ${what}`);
+    }
+  }
   const fields = [];
   for await (const a of actor.getAttachments(opts)) {
     if (a instanceof PropertyValue) fields.push({ name: String(a.name), value: String(a.value) });
@@ -207,6 +220,7 @@ async function main() {
     featuredTags: href(actor.featuredTagsId),
     sharedInbox: href(actor.endpoints?.sharedInbox),
     icon: href(icon?.url),
+    image: href(headerImage?.url),
     fields,
     manuallyApprovesFollowers: actor.manuallyApprovesFollowers,
     discoverable: actor.discoverable,
@@ -317,7 +331,11 @@ async function checkPost(objectId, embedded, { actorUrl, followersUrl }) {
   // Content warning.
   summary.summary = obj.summary?.toString() ?? null;
   summary.sensitive = obj.sensitive ?? null;
-  if (summary.summary != null) check(obj.sensitive === true, `${where} has a summary (content warning) so it must be sensitive: true`);
+  // Mastodon turns a Note's summary into its content warning (spoiler_text)
+  // and ignores an Article's (Article is a "converted" type: name + link).
+  if (summary.summary != null && summary.type === "Note") {
+    check(obj.sensitive === true, `${where} is a Note with a summary, which Mastodon shows as a content warning, so it should be sensitive: true`, obj.sensitive);
+  }
 
   // Hashtags.
   summary.tags = [];
@@ -359,13 +377,7 @@ async function checkPost(objectId, embedded, { actorUrl, followersUrl }) {
     check(item.name != null && item.name.length > 0, `${at} has a name (alt text)`);
     check(Number.isInteger(item.width) && item.width > 0, `${at} has a width`, item.width);
     check(Number.isInteger(item.height) && item.height > 0, `${at} has a height`, item.height);
-    if (u != null && new URL(u).host === host) {
-      const res = await globalThis.fetch(u, { method: "GET" });
-      check(res.ok, `${at} url ${u} is served`, res.status);
-      const ct = (res.headers.get("content-type") ?? "").split(";")[0].trim();
-      check(ct === item.mediaType, `${at} mediaType matches the served Content-Type`, `${item.mediaType} vs ${ct}`);
-      await res.arrayBuffer();
-    }
+    await checkServed(u, item.mediaType, at);
     summary.attachments.push(item);
   }
 
@@ -376,6 +388,16 @@ async function checkPost(objectId, embedded, { actorUrl, followersUrl }) {
   // Resolving the HTML page URL (Fedify follows <link rel="alternate">).
   if (summary.url != null && (await resolvesViaHtml(summary.url, objectId))) report.htmlResolved++;
   return summary;
+}
+
+// A media file of the site is served, with the Content-Type its document claims.
+async function checkServed(u, mediaType, what) {
+  if (u == null || new URL(u).host !== host) return;
+  const res = await globalThis.fetch(u);
+  check(res.ok, `${what} url ${u} is served`, res.status);
+  const ct = (res.headers.get("content-type") ?? "").split(";")[0].trim();
+  if (mediaType != null) check(ct === mediaType, `${what} mediaType matches the served Content-Type`, `${mediaType} vs ${ct}`);
+  await res.arrayBuffer();
 }
 
 // Why resolving an HTML page went wrong, in words.
@@ -406,6 +428,27 @@ async function resolvesViaHtml(pageUrl, expectedId) {
   return check(href(obj?.id) === expectedId, `lookupObject(${pageUrl}) gives ${expectedId}`, obj?.message ?? href(obj?.id) ?? null);
 }
 
+// NodeInfo and host-meta. Fedify's getNodeInfo() refuses private addresses
+// outright, so the two documents are fetched here and the NodeInfo body goes
+// through Fedify's strict parser (parseNodeInfo), as getNodeInfo would.
+async function nodeInfoAndHostMeta() {
+  const wk = await globalThis.fetch(`${base}/.well-known/nodeinfo`);
+  if (!check(wk.ok, "/.well-known/nodeinfo is served", wk.status)) return;
+  const rd = await wk.json();
+  const link = (rd.links ?? []).find((l) => l?.rel === "http://nodeinfo.diaspora.software/ns/schema/2.1" || l?.rel === "http://nodeinfo.diaspora.software/ns/schema/2.0");
+  if (!check(link?.href != null, "/.well-known/nodeinfo links a NodeInfo 2.x document", rd)) return;
+  const res = await globalThis.fetch(link.href);
+  if (!check(res.ok, `NodeInfo ${link.href} is served`, res.status)) return;
+  const ni = parseNodeInfo(await res.json());
+  if (check(ni != null, `Fedify's strict parseNodeInfo accepts ${link.href}`)) {
+    check(ni.protocols.includes("activitypub"), "NodeInfo protocols include activitypub", ni.protocols);
+    report.nodeinfo = { href: link.href, software: ni.software.name, version: String(ni.software.version), protocols: ni.protocols };
+  }
+  const hm = await globalThis.fetch(`${base}/.well-known/host-meta`);
+  const xrd = hm.ok ? await hm.text() : "";
+  check(xrd.includes(`${base}/.well-known/webfinger?resource={uri}`), "/.well-known/host-meta has the lrdd template for WebFinger", hm.status);
+}
+
 async function homePage() {
   report.homePageResolvesToActor = await resolvesViaHtml(`${base}/`, `${base}/ap/actor.json`);
 }
@@ -413,6 +456,7 @@ async function homePage() {
 try {
   await main();
   if (report.actor != null) await homePage();
+  await nodeInfoAndHostMeta();
 } catch (e) {
   failures.push(`crashed: ${e?.stack ?? e}`);
 }

@@ -61,5 +61,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends -t bookworm-backports snac2
 
+# The package sets up a system-wide instance (/var/lib/snac2, unit snac2).
+# The tests use throwaway data folders and never need it running.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    systemctl disable --now snac2.service >/dev/null 2>&1 || true
+fi
+
 echo "installed: $(dpkg-query -W -f='${Package} ${Version}' snac2)"
 snac 2>&1 | head -n1 || true

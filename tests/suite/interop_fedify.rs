@@ -65,7 +65,7 @@ fn serve(root: &Path) -> Server {
     let mut server = Server {
         child,
         base: String::new(),
-        lines: lines,
+        lines,
     };
     let stdout = server.child.stdout.take().expect("stdout");
     let stderr = server.child.stderr.take().expect("stderr");
@@ -215,15 +215,13 @@ fn post<'a>(report: &'a Value, slug: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("Fedify did not find post {slug:?} in the outbox"))
 }
 
-#[test]
-fn fedify_reads_the_served_example_site() {
-    require_fedify();
-    let site = example_copy();
-    let server = serve(site.path());
-    let user = example_username();
+/// Serves `root`, runs fedify-check on it, asserts it passed; the base URL
+/// and the report.
+fn fedify_check(root: &Path, user: &str) -> (String, Value) {
+    let server = serve(root);
     let run = run_node(
         "fedify-check.mjs",
-        &[&server.base, &user],
+        &[&server.base, user],
         Duration::from_secs(240),
     );
     assert!(
@@ -235,7 +233,16 @@ fn fedify_reads_the_served_example_site() {
     );
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{}", run.stdout));
-    let base = &server.base;
+    (server.base.clone(), report)
+}
+
+#[test]
+fn fedify_reads_the_served_example_site() {
+    require_fedify();
+    let site = example_copy();
+    let user = example_username();
+    let (base, report) = fedify_check(site.path(), &user);
+    let base = &base;
     let actor = format!("{base}/ap/actor.json");
 
     // Handle -> WebFinger -> actor.
@@ -320,6 +327,39 @@ fn fedify_reads_the_served_example_site() {
         featured.contains(&Value::from(format!("{base}/ap/posts/start-here.json"))),
         "featured: {featured:?}"
     );
+}
+
+#[test]
+fn fedify_walks_every_outbox_page() {
+    require_fedify();
+    // Enough extra notes to spill onto a second outbox page.
+    let site = example_copy();
+    let extra = 25;
+    for i in 1..=extra {
+        let p = site.path().join(format!("content/posts/extra-{i:02}.md"));
+        std::fs::write(
+            p,
+            format!(
+                "+++\ndate = 2024-03-{i:02}T12:00:00Z\ntags = [\"paging\"]\n+++\n\nExtra note number {i}.\n"
+            ),
+        )
+        .expect("write post");
+    }
+    let (_, report) = fedify_check(site.path(), &example_username());
+    let n = published_example_posts().len() + extra;
+    assert_eq!(report["outbox"]["totalItems"], n);
+    assert_eq!(
+        report["outbox"]["items"], n,
+        "items Fedify found on all pages"
+    );
+    assert!(
+        report["outbox"]["pages"].as_u64().is_some_and(|p| p >= 2),
+        "{}",
+        report["outbox"]
+    );
+    // Oldest last: the earliest extra note closes the final page.
+    let last = report["posts"].as_array().expect("posts").last().cloned();
+    assert_eq!(last.expect("a post")["slug"], "extra-01");
 }
 
 #[test]

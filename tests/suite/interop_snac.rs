@@ -15,8 +15,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -148,12 +148,37 @@ impl Drop for Running {
     }
 }
 
-fn reader(stream: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = BufReader::new(stream).read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+/// Collects a stream in the background; readable at any time, so a hung
+/// command (or a stray child still holding the pipe) cannot block the test.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+    thread: JoinHandle<()>,
+}
+
+impl Collector {
+    fn new(mut stream: impl Read + Send + 'static) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buf);
+        let thread = std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("buffer").extend_from_slice(&chunk[..n]);
+            }
+        });
+        Collector { buf, thread }
+    }
+
+    /// What arrived so far, after waiting up to `grace` for the stream to end.
+    fn text(&self, grace: Duration) -> String {
+        let deadline = Instant::now() + grace;
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        String::from_utf8_lossy(&self.buf.lock().expect("buffer")).into_owned()
+    }
 }
 
 /// Runs `bin args…` with `stdin`, waiting at most `SNAC_TIMEOUT`.
@@ -167,14 +192,14 @@ fn run(bin: &Path, args: &[&str], stdin: &str) -> Result<Ran, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    // From here on, dropping `proc` kills snac, even if a check fails.
     let mut proc = Running(child);
-    let input: Option<ChildStdin> = proc.0.stdin.take();
-    if let Some(mut input) = input {
+    if let Some(mut input) = proc.0.stdin.take() {
         // snac may exit without reading; a broken pipe is fine then.
         let _ = input.write_all(stdin.as_bytes());
     }
-    let out = reader(proc.0.stdout.take().expect("stdout"));
-    let err = reader(proc.0.stderr.take().expect("stderr"));
+    let out = Collector::new(proc.0.stdout.take().expect("stdout"));
+    let err = Collector::new(proc.0.stderr.take().expect("stderr"));
     let deadline = Instant::now() + SNAC_TIMEOUT;
     loop {
         match proc.0.try_wait() {
@@ -182,18 +207,21 @@ fn run(bin: &Path, args: &[&str], stdin: &str) -> Result<Ran, String> {
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 drop(proc);
+                let grace = Duration::from_millis(500);
                 return Err(format!(
-                    "snac {args:?} did not finish in {SNAC_TIMEOUT:?}; stdout: {:?}; stderr: {:?}",
-                    out.join().unwrap_or_default(),
-                    err.join().unwrap_or_default()
+                    "snac {args:?} did not finish in {SNAC_TIMEOUT:?} and was killed; \
+                     stdout: {:?}; stderr: {:?}",
+                    out.text(grace),
+                    err.text(grace)
                 ));
             }
             Err(e) => return Err(format!("waiting for snac {args:?}: {e}")),
         }
     }
+    let grace = Duration::from_secs(5);
     Ok(Ran {
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+        stdout: out.text(grace),
+        stderr: err.text(grace),
     })
 }
 

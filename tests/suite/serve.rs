@@ -234,7 +234,10 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
         if body.contains("Back.") && !body.contains("the last build failed") {
             break;
         }
-        assert!(Instant::now() < deadline, "the error was not cleared:\n{body}");
+        assert!(
+            Instant::now() < deadline,
+            "the error was not cleared:\n{body}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
