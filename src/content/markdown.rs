@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use crate::config::MarkdownConfig;
-use crate::content::highlight;
-use crate::text::{escape, percent_decode, shorten};
+use crate::content::{highlight, images};
+use crate::text::{escape, shorten};
 
 /// Which HTML to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,7 +186,7 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                 let alt = plain_text(&inner);
                 let src = dest_url.to_string();
                 let size = image_size(&src, doc);
-                if size.is_none() && is_local(&src) {
+                if size.is_none() && images::is_local(&src) {
                     out.warnings.push(format!(
                         "{}: image {src} was not found (looked in static/ and next to the post)",
                         doc.source.display()
@@ -287,26 +287,9 @@ fn unique_id(base: String, seen: &mut HashSet<String>) -> String {
     id
 }
 
-/// Whether a URL points into this site (so the file should exist).
-fn is_local(src: &str) -> bool {
-    !(src.contains("://") || src.starts_with("//") || src.starts_with("data:"))
-}
-
 /// Finds the file behind an image URL and reads its pixel size from the header.
 fn image_size(src: &str, doc: &DocContext<'_>) -> Option<(usize, usize)> {
-    if !is_local(src) {
-        return None;
-    }
-    let path = src.split(['?', '#']).next().unwrap_or(src);
-    let path = percent_decode(path);
-    let candidates: Vec<PathBuf> = if let Some(abs) = path.strip_prefix('/') {
-        doc.static_dirs.iter().map(|d| d.join(abs)).collect()
-    } else {
-        vec![doc.source_dir.join(&path)]
-    };
-    candidates
-        .iter()
-        .find_map(|p| imagesize::size(p).ok().map(|s| (s.width, s.height)))
+    images::locate(src, doc.static_dirs, doc.source_dir).and_then(|p| images::size(&p))
 }
 
 #[cfg(test)]

@@ -3,5 +3,6 @@
 
 pub mod front_matter;
 pub mod highlight;
+pub mod images;
 pub mod library;
 pub mod markdown;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::content::front_matter::ObjectKind;
+use crate::content::images;
 use crate::content::library::{Post, Tag};
 use crate::content::markdown::{self, DocContext, Flavor};
 use crate::federation::profile::{hashtag_name, media_type};
@@ -102,9 +103,13 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
                 "url": url,
                 "name": img.alt,
             });
-            if let Some((w, h)) = img.size {
+            let file = images::locate(&img.src, cx.static_dirs, &post.source_dir);
+            if let Some((w, h)) = img.size.or_else(|| file.as_deref().and_then(images::size)) {
                 a["width"] = json!(w);
                 a["height"] = json!(h);
+            }
+            if let Some(hash) = file.as_deref().and_then(images::blurhash) {
+                a["blurhash"] = json!(hash);
             }
             a
         })

@@ -1,8 +1,13 @@
-//! Shared helpers: temporary sites, running the binary, reading output trees.
+//! Shared helpers: temporary sites, running the binary, reading output trees,
+//! a running `stoa serve`, other programs run with a time limit.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{self, Child, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -132,4 +137,242 @@ pub fn example_copy() -> tempfile::TempDir {
         }
     }
     dir
+}
+
+/// A running `stoa serve`, killed on drop (so also when a check panics).
+pub struct Served {
+    child: Child,
+    /// The served address, `http://127.0.0.1:PORT`, without a final `/`.
+    pub base: String,
+    /// Every line serve prints, stdout and stderr, as they come.
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Everything serve printed so far (and not yet read), for failure
+    /// messages.
+    pub fn log(&self) -> String {
+        self.lines.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Waits up to `limit` for a printed line containing `needle`: that
+    /// line, or every line read while waiting.
+    pub fn wait_line(&self, needle: &str, limit: Duration) -> Result<String, Vec<String>> {
+        let deadline = Instant::now() + limit;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                if line.contains(needle) {
+                    return Ok(line);
+                }
+                seen.push(line);
+            }
+        }
+        Err(seen)
+    }
+}
+
+/// Starts `stoa serve --port 0 --root <root>` and waits (up to 60 s) for its
+/// `Serving http://127.0.0.1:PORT/` line.
+pub fn serve(root: &Path) -> Served {
+    let child = process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let (tx, lines) = mpsc::channel();
+    // From here on, dropping `server` kills the process, even if a check fails.
+    let mut server = Served {
+        child,
+        base: String::new(),
+        lines,
+    };
+    let stdout = server.child.stdout.take().expect("stdout");
+    let stderr = server.child.stderr.take().expect("stderr");
+    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.strip_prefix("Serving ") {
+                let base = rest
+                    .split_whitespace()
+                    .next()
+                    .expect("url")
+                    .trim_end_matches('/')
+                    .to_string();
+                // Loopback only: nothing a test serves is reachable from outside.
+                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+                server.base = base;
+                return server;
+            }
+            seen.push(line);
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("serve exited with {status}: {seen:?}");
+        }
+    }
+    panic!("serve did not start: {seen:?}");
+}
+
+/// What a program run by [`run_limited`] did.
+#[derive(Debug)]
+pub struct Ran {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A child process, killed on drop so a timeout or panic leaves nothing
+/// behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Collects a stream in the background; readable at any time, so a hung
+/// command (or a stray child still holding the pipe) cannot block the test.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+    thread: JoinHandle<()>,
+}
+
+impl Collector {
+    fn new(mut stream: impl Read + Send + 'static) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buf);
+        let thread = std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("buffer").extend_from_slice(&chunk[..n]);
+            }
+        });
+        Collector { buf, thread }
+    }
+
+    /// What arrived so far, after waiting up to `grace` for the stream to end.
+    fn text(&self, grace: Duration) -> String {
+        let deadline = Instant::now() + grace;
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        String::from_utf8_lossy(&self.buf.lock().expect("buffer")).into_owned()
+    }
+}
+
+/// Runs `cmd` with `stdin` as its input (`None`: no input at all), killing
+/// it after `limit`. An error says what failed: it could not start, or it
+/// timed out (with what it printed).
+pub fn run_limited(
+    mut cmd: process::Command,
+    stdin: Option<&str>,
+    limit: Duration,
+) -> Result<Ran, String> {
+    let what = format!(
+        "{} {:?}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().collect::<Vec<_>>()
+    );
+    let child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    // From here on, dropping `proc` kills the child, even if a check fails.
+    let mut proc = Running(child);
+    let out = Collector::new(proc.0.stdout.take().expect("stdout"));
+    let err = Collector::new(proc.0.stderr.take().expect("stderr"));
+    if let (Some(mut input), Some(text)) = (proc.0.stdin.take(), stdin) {
+        // The program may exit without reading; a broken pipe is fine then.
+        let _ = input.write_all(text.as_bytes());
+    }
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match proc.0.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                drop(proc);
+                let grace = Duration::from_millis(500);
+                return Err(format!(
+                    "{what} did not finish in {limit:?} and was killed; \
+                     stdout: {:?}; stderr: {:?}",
+                    out.text(grace),
+                    err.text(grace)
+                ));
+            }
+            Err(e) => return Err(format!("waiting for {what}: {e}")),
+        }
+    };
+    let grace = Duration::from_secs(5);
+    Ok(Ran {
+        status,
+        stdout: out.text(grace),
+        stderr: err.text(grace),
+    })
+}
+
+/// An HTTP client that never follows redirects (a redirect is a failure
+/// for fediverse documents) and reports every status.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// GET `path` from a running `stoa serve`, with an optional Accept header:
+/// (status, Content-Type, body).
+pub fn get_accept(server: &Served, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut req = agent().get(&format!("{}{path}", server.base));
+    if let Some(a) = accept {
+        req = req.header("Accept", a);
+    }
+    let mut r = req.call().expect("request");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, ct, body)
+}
+
+/// GET `path` from a running `stoa serve`.
+pub fn get(server: &Served, path: &str) -> (u16, String, String) {
+    get_accept(server, path, None)
 }

@@ -8,15 +8,13 @@
 //! `tests/interop/setup-fedify.sh`; without them these tests fail, they
 //! never pass silently.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{build, example_copy, repo, text};
+use crate::common::{Ran, build, example_copy, repo, run_limited, serve, text};
 
 /// Where the Node checkers and their package.json live.
 fn interop_dir() -> PathBuf {
@@ -38,118 +36,15 @@ fn require_fedify() {
     );
 }
 
-/// A running `stoa serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `stoa serve --port 0` on `root` and waits for its `Serving` line.
-fn serve(root: &Path) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .args(["serve", "--port", "0", "--root"])
-        .arg(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let (tx, lines) = mpsc::channel();
-    let mut server = Server {
-        child,
-        base: String::new(),
-        lines,
-    };
-    let stdout = server.child.stdout.take().expect("stdout");
-    let stderr = server.child.stderr.take().expect("stderr");
-    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = line.strip_prefix("Serving ") {
-                let base = rest
-                    .split_whitespace()
-                    .next()
-                    .expect("url")
-                    .trim_end_matches('/')
-                    .to_string();
-                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-                server.base = base;
-                return server;
-            }
-            seen.push(line);
-        }
-    }
-    panic!("serve did not start: {seen:?}");
-}
-
-/// What a Node checker did.
-struct NodeRun {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `node tests/interop/<script> <args>` with a time limit.
-fn run_node(script: &str, args: &[&str], limit: Duration) -> NodeRun {
-    let mut child = Command::new("node")
-        .arg(interop_dir().join(script))
+fn run_node(script: &str, args: &[&str], limit: Duration) -> Ran {
+    let mut cmd = Command::new("node");
+    cmd.arg(interop_dir().join(script))
         .args(args)
-        .current_dir(interop_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `node` ({e}): install Node.js, then run tests/interop/setup-fedify.sh"
-            )
-        });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = err_t.join().unwrap_or_default();
-            panic!("node {script} {args:?} took more than {limit:?}; stderr:\n{stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    NodeRun {
-        status,
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
+        .current_dir(interop_dir());
+    run_limited(cmd, None, limit).unwrap_or_else(|e| {
+        panic!("{e}\n(Node.js is needed, and tests/interop/setup-fedify.sh run once)")
+    })
 }
 
 /// Front matter of every post of content-example: (slug, front matter).

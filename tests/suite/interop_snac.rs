@@ -13,16 +13,13 @@
 //! curl's error -35. snac prints `status: N` first, where N is the HTTP status
 //! or, when negative, a curl error code (-7: could not connect, -35: TLS).
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::example_copy;
+use crate::common::{Ran, example_copy, run_limited, serve};
 
 /// What to do when snac is missing.
 const INSTALL_HINT: &str = "snac (Debian package snac2) is needed by this test: \
@@ -33,79 +30,6 @@ const LOCAL_USER: &str = "reader";
 
 /// Longest a single snac command may take.
 const SNAC_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A running `stoa serve`, killed on drop (so also when a check panics).
-struct Server {
-    child: Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Everything serve printed so far, for failure messages.
-    fn log(&self) -> String {
-        self.lines.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-/// Starts `stoa serve --port 0` on `root` and waits for its Serving line.
-fn start(root: &Path) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .args(["serve", "--port", "0", "--root"])
-        .arg(root)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let (tx, lines) = mpsc::channel();
-    // From here on, dropping `server` kills the process, even if a check fails.
-    let mut server = Server {
-        child,
-        base: String::new(),
-        lines,
-    };
-    let stdout = server.child.stdout.take().expect("stdout");
-    let stderr = server.child.stderr.take().expect("stderr");
-    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = line.strip_prefix("Serving ") {
-                let base = rest
-                    .split_whitespace()
-                    .next()
-                    .expect("url")
-                    .trim_end_matches('/')
-                    .to_string();
-                // Loopback only: nothing of this test is reachable from outside.
-                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-                server.base = base;
-                return server;
-            }
-            seen.push(line);
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("serve exited with {status}: {seen:?}");
-        }
-    }
-    panic!("serve did not start: {seen:?}");
-}
 
 /// The snac executable: `$SNAC` if set, else `snac` on PATH. Panics (never
 /// skips) with the install hint when it is missing or is not snac.
@@ -129,100 +53,12 @@ fn snac_binary() -> PathBuf {
     bin
 }
 
-/// What one snac command printed.
-#[derive(Debug)]
-struct Ran {
-    stdout: String,
-    stderr: String,
-}
-
-/// A snac process, killed on drop so a timeout or panic leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-/// Collects a stream in the background; readable at any time, so a hung
-/// command (or a stray child still holding the pipe) cannot block the test.
-struct Collector {
-    buf: Arc<Mutex<Vec<u8>>>,
-    thread: JoinHandle<()>,
-}
-
-impl Collector {
-    fn new(mut stream: impl Read + Send + 'static) -> Collector {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&buf);
-        let thread = std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n) = stream.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().expect("buffer").extend_from_slice(&chunk[..n]);
-            }
-        });
-        Collector { buf, thread }
-    }
-
-    /// What arrived so far, after waiting up to `grace` for the stream to end.
-    fn text(&self, grace: Duration) -> String {
-        let deadline = Instant::now() + grace;
-        while !self.thread.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        String::from_utf8_lossy(&self.buf.lock().expect("buffer")).into_owned()
-    }
-}
-
 /// Runs `bin args…` with `stdin`, waiting at most `SNAC_TIMEOUT`.
 fn run(bin: &Path, args: &[&str], stdin: &str) -> Result<Ran, String> {
-    let child = Command::new(bin)
-        .args(args)
-        // A little of snac's own logging (to stderr) for failure messages.
-        .env("DEBUG", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-    // From here on, dropping `proc` kills snac, even if a check fails.
-    let mut proc = Running(child);
-    if let Some(mut input) = proc.0.stdin.take() {
-        // snac may exit without reading; a broken pipe is fine then.
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    let out = Collector::new(proc.0.stdout.take().expect("stdout"));
-    let err = Collector::new(proc.0.stderr.take().expect("stderr"));
-    let deadline = Instant::now() + SNAC_TIMEOUT;
-    loop {
-        match proc.0.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                drop(proc);
-                let grace = Duration::from_millis(500);
-                return Err(format!(
-                    "snac {args:?} did not finish in {SNAC_TIMEOUT:?} and was killed; \
-                     stdout: {:?}; stderr: {:?}",
-                    out.text(grace),
-                    err.text(grace)
-                ));
-            }
-            Err(e) => return Err(format!("waiting for snac {args:?}: {e}")),
-        }
-    }
-    let grace = Duration::from_secs(5);
-    Ok(Ran {
-        stdout: out.text(grace),
-        stderr: err.text(grace),
-    })
+    let mut cmd = Command::new(bin);
+    // A little of snac's own logging (to stderr) for failure messages.
+    cmd.args(args).env("DEBUG", "1");
+    run_limited(cmd, Some(stdin), SNAC_TIMEOUT)
 }
 
 /// A throwaway snac data folder with one local user, speaking plain http.
@@ -363,7 +199,7 @@ fn snac_resolves_and_reads_the_blog() {
     // snac first: a missing snac fails here, before anything starts.
     let snac = Snac::new();
     let site = example_copy();
-    let server = start(site.path());
+    let server = serve(site.path());
     let base = server.base.clone();
     let host = base.trim_start_matches("http://").to_string();
     let actor_id = format!("{base}/ap/actor.json");

@@ -5,6 +5,7 @@
 mod build;
 mod cli;
 mod common;
+mod federation;
 mod init;
 mod interop_fedify;
 mod interop_snac;

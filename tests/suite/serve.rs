@@ -1,117 +1,41 @@
 //! `stoa serve` over real loopback HTTP: Content-Types, no redirects, 404s,
 //! live reload after an edit, build errors shown without stopping.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::TempSite;
+use crate::common::{Served, TempSite, get, serve};
 
-/// A running `stoa serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(site: &TempSite) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .args(["serve", "--port", "0", "--root"])
-        .arg(site.root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let (tx, lines) = mpsc::channel();
-    // From here on, dropping `server` kills the process, even if a check fails.
-    let mut server = Server {
-        child,
-        base: String::new(),
-        lines,
-    };
-    let stdout = server.child.stdout.take().expect("stdout");
-    let stderr = server.child.stderr.take().expect("stderr");
-    for stream in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = server.lines.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = line.strip_prefix("Serving ") {
-                let base = rest
-                    .split_whitespace()
-                    .next()
-                    .expect("url")
-                    .trim_end_matches('/')
-                    .to_string();
-                assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-                server.base = base;
-                return server;
-            }
-            seen.push(line);
-        }
-    }
-    panic!("serve did not start: {seen:?}");
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-fn get(server: &Server, path: &str) -> (u16, String, String) {
-    let mut r = agent()
-        .get(&format!("{}{path}", server.base))
-        .call()
-        .expect("request");
-    let ct = r
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap_or("").to_string())
-        .unwrap_or_default();
-    let status = r.status().as_u16();
-    let body = r.body_mut().read_to_string().unwrap_or_default();
-    (status, ct, body)
-}
-
-fn wait_for(server: &Server, path: &str, needle: &str) -> String {
+/// Polls `path` for up to 20 s until its body is `done`; the body.
+fn wait_until(server: &Served, path: &str, done: impl Fn(&str) -> bool, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (_, _, body) = get(server, path);
-        if body.contains(needle) {
+        if done(&body) {
             return body;
         }
         assert!(
             Instant::now() < deadline,
-            "{path} never contained {needle:?}; last body:\n{body}"
+            "{path}: {what}; last body:\n{body}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+fn wait_for(server: &Served, path: &str, needle: &str) -> String {
+    wait_until(
+        server,
+        path,
+        |body| body.contains(needle),
+        &format!("never contained {needle:?}"),
+    )
+}
+
 #[test]
 fn serves_with_right_types_and_no_redirects() {
     let site = TempSite::minimal();
-    let server = start(&site);
+    let server = serve(site.root());
     let (status, ct, body) = get(&server, "/");
     assert_eq!(status, 200);
     assert_eq!(ct, "text/html; charset=utf-8");
@@ -151,7 +75,7 @@ fn serves_with_right_types_and_no_redirects() {
 #[test]
 fn edits_reload_the_browser_and_errors_show_without_stopping() {
     let site = TempSite::minimal();
-    let server = start(&site);
+    let server = serve(site.root());
     // Listen to the reload stream like the injected script does.
     let addr = server.base.trim_start_matches("http://").to_string();
     let mut sse = TcpStream::connect(&addr).expect("connect");
@@ -183,14 +107,11 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
     assert!(got.contains("event: reload"), "no reload event: {got:?}");
     wait_for(&server, "/posts/first/", "Hello again.");
     // A text-only edit re-renders just the pages that show the post.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut partial = false;
-    while !partial && Instant::now() < deadline {
-        if let Ok(l) = server.lines.recv_timeout(Duration::from_millis(100)) {
-            partial = l.contains("Rebuilt 1 changed post(s)");
-        }
-    }
-    assert!(partial, "a text-only edit should take the incremental path");
+    let partial = server.wait_line("Rebuilt 1 changed post(s)", Duration::from_secs(10));
+    assert!(
+        partial.is_ok(),
+        "a text-only edit should take the incremental path: {partial:?}"
+    );
     // A new tag changes lists elsewhere: full rebuild, new tag page appears.
     site.write(
         "content/posts/first.md",
@@ -209,18 +130,9 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
         body.contains("Hello again."),
         "previous version should still be served"
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut terminal = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(l) = server.lines.recv_timeout(Duration::from_millis(100)) {
-            terminal.push(l);
-        }
-        if terminal.iter().any(|l| l.contains("first.md:3")) {
-            break;
-        }
-    }
+    let terminal = server.wait_line("first.md:3", Duration::from_secs(5));
     assert!(
-        terminal.iter().any(|l| l.contains("first.md:3")),
+        terminal.is_ok(),
         "error not printed in the terminal: {terminal:?}"
     );
     // Fixing it clears the error.
@@ -228,16 +140,10 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
         "content/posts/first.md",
         "+++\ntitle = \"Fixed\"\ndate = 2026-01-02T10:00:00Z\n+++\n\nBack.\n",
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, _, body) = get(&server, "/posts/first/");
-        if body.contains("Back.") && !body.contains("the last build failed") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the error was not cleared:\n{body}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        &server,
+        "/posts/first/",
+        |body| body.contains("Back.") && !body.contains("the last build failed"),
+        "the error was not cleared",
+    );
 }
