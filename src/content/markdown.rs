@@ -34,6 +34,8 @@ pub struct DocContext<'a> {
     pub static_dirs: &'a [PathBuf],
     /// Folder of the Markdown file, for images next to it.
     pub source_dir: &'a Path,
+    /// Base URL for making site-relative links absolute (fediverse flavour).
+    pub base_url: &'a str,
 }
 
 /// One image found in the body.
@@ -58,6 +60,9 @@ pub struct Rendered {
     pub images: Vec<Image>,
     /// Problems worth telling the writer that do not stop the build.
     pub warnings: Vec<String>,
+    /// The source holds raw HTML or links with unusual schemes: output for
+    /// the fediverse must go through the allowlist cleaner.
+    pub needs_cleaning: bool,
 }
 
 /// Length of generated excerpts, in characters.
@@ -233,6 +238,39 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                 out.excerpt.push(' ');
                 events.push(event);
             }
+            Event::Html(_) | Event::InlineHtml(_) => {
+                out.needs_cleaning = true;
+                events.push(event);
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = dest_url.to_string();
+                let scheme = dest.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+                if !title.is_empty()
+                    || scheme.as_deref().is_some_and(|s| {
+                        !matches!(s, "http" | "https" | "mailto")
+                            && !s.contains('/')
+                            && !s.contains('#')
+                    })
+                {
+                    out.needs_cleaning = true;
+                }
+                let dest_url = if fedi && dest.starts_with('/') && !dest.starts_with("//") {
+                    CowStr::from(format!("{}{dest}", doc.base_url))
+                } else {
+                    dest_url
+                };
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }));
+            }
             other => events.push(other),
         }
     }
@@ -304,6 +342,7 @@ mod tests {
             url_path: "/posts/t/",
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
+            base_url: "https://b.example",
         };
         render(md, &MarkdownConfig::default(), &doc)
     }
@@ -348,6 +387,53 @@ mod tests {
                 && out.warnings[0].contains("/images/cat.jpg")
         );
         assert!(out.html.contains("alt=\"a cat\""));
+    }
+
+    #[test]
+    fn fediverse_flavour_keeps_to_mastodon_tags_and_flags_the_rest() {
+        let dirs = [PathBuf::from("/nonexistent")];
+        let doc = DocContext {
+            flavor: Flavor::Fediverse,
+            source: Path::new("content/posts/t.md"),
+            url_path: "/posts/t/",
+            static_dirs: &dirs,
+            source_dir: Path::new("/nonexistent"),
+            base_url: "https://b.example",
+        };
+        let md = "## Head\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n---\n\n- [x] done\n\nSee [older](/posts/x/) and ![pic](/p.png)[^n].\n\n[^n]: note\n\n```rust\nfn x() {}\n```\n";
+        let out = render(md, &MarkdownConfig::default(), &doc);
+        assert!(!out.needs_cleaning, "{}", out.html);
+        for bad in [
+            "<h2",
+            "<table",
+            "<hr",
+            "<img",
+            "<input",
+            "<sup",
+            "<div",
+            "class=\"hl-",
+        ] {
+            assert!(!out.html.contains(bad), "{bad} in {}", out.html);
+        }
+        assert!(out.html.contains("<p><strong>Head</strong></p>"));
+        assert!(out.html.contains("<p>a | b</p>") && out.html.contains("<p>1 | 2</p>"));
+        assert!(
+            out.html.contains("href=\"https://b.example/posts/x/\""),
+            "{}",
+            out.html
+        );
+        assert_eq!(out.images.len(), 1);
+        for risky in [
+            "<script>x</script>\n",
+            "[x](javascript:alert(1))\n",
+            "<img src=x>\n",
+            "[t](https://e.example \"title\")\n",
+        ] {
+            assert!(
+                render(risky, &MarkdownConfig::default(), &doc).needs_cleaning,
+                "{risky}"
+            );
+        }
     }
 
     #[test]

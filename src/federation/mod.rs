@@ -71,11 +71,6 @@ impl Urls {
         format!("ap/posts/{slug}.json")
     }
 
-    /// Id of a post's (static) replies collection.
-    pub fn replies(config: &Config, slug: &str) -> String {
-        config.url(&format!("/ap/replies/{slug}.json"))
-    }
-
     /// Site path of page `n` of the outbox.
     pub fn outbox_page_path(n: usize) -> String {
         format!("/ap/outbox/page-{n}.json")
@@ -118,9 +113,9 @@ pub fn with_context(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-/// Pretty JSON with a final newline: the bytes of a document.
+/// Compact JSON with a final newline: the bytes of a document.
 pub fn to_bytes(v: &serde_json::Value) -> Vec<u8> {
-    let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
+    let mut b = serde_json::to_vec(v).unwrap_or_default();
     b.push(b'\n');
     b
 }

@@ -47,6 +47,7 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
         url_path: &path,
         static_dirs: cx.static_dirs,
         source_dir: &post.source_dir,
+        base_url: &cx.config.base_url,
     };
     let rendered = markdown::render(&post.body, &cx.config.markdown, &doc);
     let mut body = String::new();
@@ -74,10 +75,14 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
             None => images.push(img),
         }
     }
-    FediContent {
-        html: html::mastodon_clean(&body),
-        images,
-    }
+    // Our own fediverse flavour only emits tags Mastodon keeps; the cleaner
+    // (an HTML parse, the costliest step) runs when the source could add others.
+    let html = if rendered.needs_cleaning {
+        html::mastodon_clean(&body)
+    } else {
+        body
+    };
+    FediContent { html, images }
 }
 
 /// The object of a post.
@@ -85,6 +90,7 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
+    let replies = replies(&id);
     let lang = post
         .meta
         .language
@@ -135,7 +141,7 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
         "attachment": attachments,
         "tag": tags,
         "sensitive": post.meta.sensitive || post.meta.summary.is_some(),
-        "replies": Urls::replies(c, &post.slug),
+        "replies": replies,
     });
     if let Some(u) = post.meta.updated {
         v["updated"] = json!(u.at.to_string());
@@ -223,12 +229,14 @@ pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
     }))
 }
 
-/// The static replies collection of a post (the companion fills it later).
-pub fn replies(c: &Config, slug: &str) -> Value {
-    with_context(json!({
-        "id": Urls::replies(c, slug),
+/// The replies collection of a post, embedded in it (no extra file per
+/// post: creating files dominates cold builds). The companion's replies
+/// will fill it when they come back into the site.
+pub fn replies(object_id: &str) -> Value {
+    json!({
+        "id": format!("{object_id}#replies"),
         "type": "OrderedCollection",
         "totalItems": 0,
         "orderedItems": [],
-    }))
+    })
 }

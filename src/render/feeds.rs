@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::config::Config;
 use crate::content::library::Library;
 use crate::render::context::PostItem;
+use crate::text::escape;
 
 /// One feed item: the post's list form plus its full HTML.
 pub struct Entry<'a> {
@@ -38,22 +39,19 @@ impl Feed<'_> {
     }
 }
 
-/// Escapes text for XML content and attributes.
+/// Escapes text for XML content and attributes, dropping the control
+/// characters XML 1.0 forbids.
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 forbids.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
+    if s.chars()
+        .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        let kept: String = s
+            .chars()
+            .filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        return escape(&kept);
     }
-    out
+    escape(s)
 }
 
 fn rfc2822(iso: &str) -> String {

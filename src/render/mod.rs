@@ -123,10 +123,6 @@ impl Renderer<'_> {
                     &Urls::object_path(&post.slug),
                     federation::to_bytes(&federation::with_context(objects::note(&cx, post))),
                 )?;
-                sink.put(
-                    &format!("ap/replies/{}.json", post.slug),
-                    federation::to_bytes(&objects::replies(self.config, &post.slug)),
-                )?;
                 Ok((
                     i,
                     Summary {
@@ -182,7 +178,7 @@ impl Renderer<'_> {
             .par_iter()
             .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
             .collect();
-        let mut files = selection.posts.len() * 3;
+        let mut files = selection.posts.len() * 2;
         for c in counts {
             files += c?;
         }
@@ -244,6 +240,7 @@ impl Renderer<'_> {
             url_path: &post.path(),
             static_dirs: &self.static_dirs,
             source_dir: &post.source_dir,
+            base_url: &self.config.base_url,
         };
         markdown::render(&post.body, &self.config.markdown, &doc)
     }
@@ -426,6 +423,7 @@ impl Renderer<'_> {
                     url_path: &page.path,
                     static_dirs: &self.static_dirs,
                     source_dir: &page.source_dir,
+                    base_url: &config.base_url,
                 };
                 let rendered = markdown::render(&page.body, &config.markdown, &doc);
                 if !rendered.warnings.is_empty() {
