@@ -62,6 +62,9 @@ def main():
     ap.add_argument("--dir", default="/work/stoa-bench")
     ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
     ap.add_argument("--serve-edits", type=int, default=7)
+    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after deleting an output folder")
+    ap.add_argument("--only", choices=["cold", "forced", "noop", "serve"], action="append",
+                    help="run only these measurements (repeatable)")
     a = ap.parse_args()
 
     if not shutil.which("hugo"):
@@ -94,36 +97,59 @@ def main():
         s_w, s_m, h_w, h_m = [], [], [], []
         # warm-up (page cache), not counted
         if before:
-            before()
+            before("stoa")
         timed(stoa_cmd + stoa_args)
         if before:
-            before()
+            before("hugo")
         timed(hugo_cmd)
-        for _ in range(a.runs):
+
+        def run_stoa():
             if before:
-                before()
+                before("stoa")
             w, m = timed(stoa_cmd + stoa_args)
             s_w.append(w); s_m.append(m)
+
+        def run_hugo():
             if before:
-                before()
+                before("hugo")
             w, m = timed(hugo_cmd)
             h_w.append(w); h_m.append(m)
+
+        # A B, then B A, ... so neither tool always runs second.
+        for k in range(a.runs):
+            for run in ((run_stoa, run_hugo) if k % 2 == 0 else (run_hugo, run_stoa)):
+                run()
         ratios = [s / h for s, h in zip(s_w, h_w)]
         results[name] = (s_w, s_m, h_w, h_m, ratios)
         print("%-7s stoa %s, %s | hugo %s, %s | wall ratio %.3f (%.3f–%.3f), RSS ratio %.3f" % (
             name, fmt(s_w, "s"), fmt(s_m, "MiB"), fmt(h_w, "s"), fmt(h_m, "MiB"),
             med(ratios), min(ratios), max(ratios), med(s_m) / med(h_m)), flush=True)
 
-    def clean():
-        shutil.rmtree(stoa_out, ignore_errors=True)
-        shutil.rmtree(hugo_out, ignore_errors=True)
+    def clean(tool):
+        # Remove only the output of the tool about to run, then let the disk
+        # settle: on this ext4 (mounted with discard) a large delete slows
+        # whatever runs right after it, which would bias the comparison.
+        shutil.rmtree(stoa_out if tool == "stoa" else hugo_out, ignore_errors=True)
         sh(["sync"])
+        time.sleep(a.settle)
 
     print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s" % (
         os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work), flush=True)
-    pair("cold", [], before=clean)
-    pair("forced", ["--force"])
-    pair("noop", [])
+    want = set(a.only or ["cold", "forced", "noop", "serve"])
+    if "cold" in want:
+        pair("cold", [], before=clean)
+    if "forced" in want or "noop" in want:
+        # Both tools need their output in place.
+        for cmd, out in ((stoa_cmd, stoa_out), (hugo_cmd, hugo_out)):
+            if not os.path.isdir(out):
+                timed(cmd)
+    if "forced" in want:
+        pair("forced", ["--force"])
+    if "noop" in want:
+        pair("noop", [])
+    if "serve" not in want:
+        report(results)
+        return
 
     # serve: edit one post's text, time the rebuild.
     serve_ms, e2e_ms = [], []
@@ -160,15 +186,22 @@ def main():
     print("serve   one-post edit: rebuild %s ms median (%s–%s), write→rebuilt end to end %.0f ms median (incl. 50 ms debounce)" % (
         med(serve_ms), min(serve_ms), max(serve_ms), med(e2e_ms)), flush=True)
 
+    report(results, serve_ms)
+
+
+def report(results, serve_ms=None):
     print("\n| measurement | stoa median (min–max) | Hugo median (min–max) | ratio stoa/Hugo (per pair, median) |")
     print("| --- | --- | --- | --- |")
     labels = {"cold": "full build, empty output", "forced": "full render, output in place",
               "noop": "rebuild, nothing changed"}
     for k in ("cold", "forced", "noop"):
+        if k not in results:
+            continue
         s_w, s_m, h_w, h_m, r = results[k]
         print("| %s: wall | %s | %s | %.3f |" % (labels[k], fmt(s_w, "s"), fmt(h_w, "s"), med(r)))
         print("| %s: peak RSS | %s | %s | %.3f |" % (labels[k], fmt(s_m, "MiB"), fmt(h_m, "MiB"), med(s_m) / med(h_m)))
-    print("| serve, one post edited: rebuild | %d ms (%d–%d) | — | — |" % (med(serve_ms), min(serve_ms), max(serve_ms)))
+    if serve_ms:
+        print("| serve, one post edited: rebuild | %d ms (%d–%d) | — | — |" % (med(serve_ms), min(serve_ms), max(serve_ms)))
 
 
 if __name__ == "__main__":

@@ -133,3 +133,69 @@ mod tests {
         );
     }
 }
+
+/// The actor's private key, ready to sign with `ring` (constant time; the
+/// `rsa` crate's private-key operations carry RUSTSEC-2023-0071).
+pub struct SigningKey(ring::signature::RsaKeyPair);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
+}
+
+impl SigningKey {
+    /// Reads a PKCS#8 PEM private key. Errors never contain key material.
+    pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
+        use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+        let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
+            .map_err(|_| KeyError::Crypto("not an RSA private key in PKCS#8 PEM format".into()))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|_| KeyError::Crypto("cannot encode the private key".into()))?;
+        ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
+            .map(SigningKey)
+            .map_err(|e| KeyError::Crypto(format!("the private key is not usable: {e}")))
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = ring::rand::SystemRandom::new();
+        let mut out = vec![0u8; self.0.public().modulus_len()];
+        // Signing only fails for a wrong output length, which is set above.
+        match self
+            .0
+            .sign(&ring::signature::RSA_PKCS1_SHA256, &rng, message, &mut out)
+        {
+            Ok(()) => out,
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// A public key that verifies RSA-SHA256 signatures.
+#[derive(Debug, Clone)]
+pub struct PublicKey(Vec<u8>);
+
+impl PublicKey {
+    /// Reads an SPKI PEM public key (`publicKeyPem` of an actor).
+    pub fn from_pem(pem: &str) -> Result<PublicKey, KeyError> {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        use rsa::pkcs8::DecodePublicKey;
+        let key = RsaPublicKey::from_public_key_pem(pem.trim())
+            .map_err(|_| KeyError::Crypto("not an RSA public key in PEM format".into()))?;
+        key.to_pkcs1_der()
+            .map(|d| PublicKey(d.as_bytes().to_vec()))
+            .map_err(|e| KeyError::Crypto(e.to_string()))
+    }
+
+    /// Whether `signature` is a valid RSASSA-PKCS1-v1_5 SHA-256 signature of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            &self.0,
+        )
+        .verify(message, signature)
+        .is_ok()
+    }
+}

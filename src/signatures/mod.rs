@@ -1,3 +1,5 @@
-//! Keys and (later) HTTP Signatures. No network here.
+//! Keys and HTTP Signatures (draft-cavage), for the companion's deliveries
+//! and its inbox. No network and no clock here: callers pass `now`.
 
+pub mod cavage;
 pub mod keys;
