@@ -160,6 +160,9 @@ impl Stager {
         &self.previous
     }
 
+    /// Makes sure `dir` exists, remembering the folders this build created
+    /// (so an aborted build removes them). One `mkdir` per new folder and no
+    /// lookups: on a cold build, file-system calls are the cost.
     fn ensure_dir(&self, dir: &Path) -> std::io::Result<()> {
         if self
             .seen_dirs
@@ -169,20 +172,20 @@ impl Stager {
         {
             return Ok(());
         }
-        let mut missing = Vec::new();
-        let mut d = dir;
-        while !d.exists() {
-            missing.push(d.to_path_buf());
-            match d.parent() {
-                Some(p) => d = p,
-                None => break,
+        match fs::create_dir(dir) {
+            Ok(()) => self
+                .created_dirs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(dir.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = dir.parent().ok_or(e)?;
+                self.ensure_dir(parent)?;
+                return self.ensure_dir(dir);
             }
+            Err(e) => return Err(e),
         }
-        fs::create_dir_all(dir)?;
-        self.created_dirs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(missing);
         self.seen_dirs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -282,16 +285,23 @@ impl Sink for Stager {
             self.ensure_dir(parent)
                 .map_err(|e| SiteError::io(parent, e))?;
         }
-        if !target.exists() {
-            // A new file replaces nothing, so it can be written in place (one
-            // file creation instead of two; creating files dominates cold
-            // builds). An aborted build deletes it again.
-            fs::write(&target, &bytes).map_err(|e| SiteError::io(&target, e))?;
-            self.created_files
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(target);
-            return Ok(());
+        // A new file replaces nothing, so it is written in place (one file
+        // creation instead of two, and no lookup first; creating files
+        // dominates cold builds). An aborted build deletes it again.
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+        {
+            Ok(mut f) => {
+                self.created_files
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(target.clone());
+                return f.write_all(&bytes).map_err(|e| SiteError::io(&target, e));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(SiteError::io(&target, e)),
         }
         let mut tmp_name = target.clone().into_os_string();
         tmp_name.push(TMP_SUFFIX);

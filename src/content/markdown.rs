@@ -334,10 +334,10 @@ fn image_size(src: &str, doc: &DocContext<'_>) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
-    fn r(md: &str) -> Rendered {
+    fn render_as(md: &str, flavor: Flavor) -> Rendered {
         let dirs = [PathBuf::from("/nonexistent")];
         let doc = DocContext {
-            flavor: Flavor::Web,
+            flavor,
             source: Path::new("content/posts/t.md"),
             url_path: "/posts/t/",
             static_dirs: &dirs,
@@ -345,6 +345,10 @@ mod tests {
             base_url: "https://b.example",
         };
         render(md, &MarkdownConfig::default(), &doc)
+    }
+
+    fn r(md: &str) -> Rendered {
+        render_as(md, Flavor::Web)
     }
 
     #[test]
@@ -391,17 +395,8 @@ mod tests {
 
     #[test]
     fn fediverse_flavour_keeps_to_mastodon_tags_and_flags_the_rest() {
-        let dirs = [PathBuf::from("/nonexistent")];
-        let doc = DocContext {
-            flavor: Flavor::Fediverse,
-            source: Path::new("content/posts/t.md"),
-            url_path: "/posts/t/",
-            static_dirs: &dirs,
-            source_dir: Path::new("/nonexistent"),
-            base_url: "https://b.example",
-        };
         let md = "## Head\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n---\n\n- [x] done\n\nSee [older](/posts/x/) and ![pic](/p.png)[^n].\n\n[^n]: note\n\n```rust\nfn x() {}\n```\n";
-        let out = render(md, &MarkdownConfig::default(), &doc);
+        let out = render_as(md, Flavor::Fediverse);
         assert!(!out.needs_cleaning, "{}", out.html);
         for bad in [
             "<h2",
@@ -430,7 +425,7 @@ mod tests {
             "[t](https://e.example \"title\")\n",
         ] {
             assert!(
-                render(risky, &MarkdownConfig::default(), &doc).needs_cleaning,
+                render_as(risky, Flavor::Fediverse).needs_cleaning,
                 "{risky}"
             );
         }
