@@ -5,6 +5,7 @@
 mod build;
 mod cli;
 mod common;
+mod deploy;
 mod federation;
 mod init;
 mod interop_fedify;
