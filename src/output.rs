@@ -155,11 +155,6 @@ impl Stager {
         }
     }
 
-    /// The manifest the previous build left.
-    pub fn previous(&self) -> &Manifest {
-        &self.previous
-    }
-
     /// Makes sure `dir` exists, remembering the folders this build created
     /// (so an aborted build removes them). One `mkdir` per new folder and no
     /// lookups: on a cold build, file-system calls are the cost.
