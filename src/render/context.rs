@@ -37,6 +37,8 @@ pub struct SiteCtx<'a> {
     pub generator: String,
     /// The ActivityPub actor id (for `<link rel="alternate">` on pages without an object).
     pub actor_url: String,
+    /// Absolute URL of the avatar (`[fediverse] avatar`), if any.
+    pub avatar: Option<String>,
 }
 
 impl<'a> SiteCtx<'a> {
@@ -67,6 +69,13 @@ impl<'a> SiteCtx<'a> {
             json_feed_path: "/feed.json",
             generator: format!("stoa {}", env!("CARGO_PKG_VERSION")),
             actor_url: crate::federation::Urls::new(config).actor,
+            avatar: config.fediverse.avatar.as_ref().map(|a| {
+                if a.contains("://") {
+                    a.clone()
+                } else {
+                    config.url(&format!("/{}", a.trim_start_matches('/')))
+                }
+            }),
         }
     }
 }
