@@ -85,33 +85,18 @@ impl Preview {
     }
 
     fn full(&mut self) -> Result<Rebuilt, SiteError> {
-        let started = Instant::now();
         let site = Site::open(&self.root, &self.opts)?;
-        let library = library::load(&self.root, self.opts.drafts)?;
-        let theme = crate::render::theme::load(&self.root, &site.config.theme)?;
-        let identity = site.identity(&library)?;
-        let stager = Stager::open(&site.output)?;
-        let rendered = site.render(&library, &theme, &identity, &stager)?;
-        let (stats, manifest) = stager.finish(Some("serve"))?;
-        let report = BuildReport {
-            posts: library.posts.len(),
-            pages: library.pages.len(),
-            drafts_skipped: library.skipped_drafts,
-            stats,
-            warnings: rendered.report.warnings,
-            unchanged: false,
-            output: site.output.clone(),
-            elapsed: started.elapsed(),
-        };
+        // Written to disk too, so the next full build knows its own files.
+        let built = site.build_everything(self.opts.drafts, Some("serve"), Instant::now())?;
         self.state = Some(State {
             site,
-            library,
-            theme,
-            identity,
-            items: rendered.items,
-            manifest,
+            library: built.library,
+            theme: built.theme,
+            identity: built.identity,
+            items: built.items,
+            manifest: built.manifest,
         });
-        Ok(Rebuilt::Full(report))
+        Ok(Rebuilt::Full(built.report))
     }
 
     /// `Ok(None)` when the change needs a full build.

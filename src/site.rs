@@ -49,6 +49,22 @@ pub struct BuildReport {
     pub elapsed: std::time::Duration,
 }
 
+/// A full build and the parts it loaded.
+pub struct Built {
+    /// What the build did.
+    pub report: BuildReport,
+    /// The content.
+    pub library: Library,
+    /// The compiled theme.
+    pub theme: theme::Theme,
+    /// Public key and account date.
+    pub identity: Identity,
+    /// Every post's list form.
+    pub items: Vec<crate::render::context::PostItem>,
+    /// The output's manifest after the build.
+    pub manifest: output::Manifest,
+}
+
 /// A loaded site: configuration and output location resolved.
 pub struct Site {
     /// Site root folder.
@@ -126,21 +142,43 @@ impl Site {
                 elapsed: started.elapsed(),
             });
         }
-        let library = library::load(&self.root, opts.drafts)?;
+        Ok(self
+            .build_everything(opts.drafts, Some(&fingerprint), started)?
+            .report)
+    }
+
+    /// Loads content, theme and key, renders everything and commits the
+    /// output (the manifest is written when a fingerprint is given). Shared
+    /// by `build` and `serve`, which keeps the loaded parts for partial rebuilds.
+    pub fn build_everything(
+        &self,
+        drafts: bool,
+        fingerprint: Option<&str>,
+        started: Instant,
+    ) -> Result<Built, SiteError> {
+        let library = library::load(&self.root, drafts)?;
         let theme = theme::load(&self.root, &self.config.theme)?;
         let identity = self.identity(&library)?;
         let stager = Stager::open(&self.output)?;
-        let report = self.render(&library, &theme, &identity, &stager)?.report;
-        let stats = stager.commit(&fingerprint)?;
-        Ok(BuildReport {
+        let rendered = self.render(&library, &theme, &identity, &stager)?;
+        let (stats, manifest) = stager.finish(fingerprint)?;
+        let report = BuildReport {
             posts: library.posts.len(),
             pages: library.pages.len(),
             drafts_skipped: library.skipped_drafts,
             stats,
-            warnings: report.warnings,
+            warnings: rendered.report.warnings,
             unchanged: false,
             output: self.output.clone(),
             elapsed: started.elapsed(),
+        };
+        Ok(Built {
+            report,
+            library,
+            theme,
+            identity,
+            items: rendered.items,
+            manifest,
         })
     }
 
