@@ -39,6 +39,25 @@ struct RawConfig {
     markdown: MarkdownConfig,
     #[serde(default)]
     fediverse: RawFediverse,
+    #[serde(default)]
+    companion: RawCompanion,
+}
+
+/// `[companion]` as written; see [`Companion`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompanion {
+    listen: Option<String>,
+    database: Option<String>,
+    private_key: Option<String>,
+    admin_token_file: Option<String>,
+    #[serde(default)]
+    blocked_domains: Vec<String>,
+    #[serde(default)]
+    blocked_actors: Vec<String>,
+    #[serde(default)]
+    allow_private_addresses: bool,
+    delivery_workers: Option<usize>,
 }
 
 fn default_language() -> String {
@@ -203,6 +222,48 @@ pub struct Config {
     pub markdown: MarkdownConfig,
     /// Fediverse identity.
     pub fediverse: Fediverse,
+    /// Settings of `stoa inbox`, the companion process.
+    pub companion: Companion,
+}
+
+/// `[companion]`: where `stoa inbox` listens, keeps its database and finds
+/// its secrets, and whom it refuses to hear from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Companion {
+    /// Address to listen on (default `127.0.0.1:8787`, behind a TLS proxy).
+    pub listen: String,
+    /// SQLite database, relative to the site root unless absolute.
+    pub database: PathBuf,
+    /// The actor's private key (PKCS#8 PEM); `STOA_PRIVATE_KEY` overrides it.
+    pub private_key: PathBuf,
+    /// File holding the admin API token; `STOA_ADMIN_TOKEN` overrides it.
+    pub admin_token_file: PathBuf,
+    /// Hosts (and their subdomains) whose follows are rejected and whose
+    /// interactions are dropped; lowercase.
+    pub blocked_domains: Vec<String>,
+    /// Actor URLs treated the same way.
+    pub blocked_actors: Vec<String>,
+    /// Let fetches and deliveries reach loopback and private networks. For
+    /// tests on one machine only: it turns off the SSRF guard.
+    pub allow_private_addresses: bool,
+    /// How many deliveries may be in flight at once.
+    pub delivery_workers: usize,
+}
+
+impl Companion {
+    /// Whether `actor` (a URL) is blocked by actor or by domain.
+    pub fn is_blocked(&self, actor: &str) -> bool {
+        if self.blocked_actors.iter().any(|a| a == actor) {
+            return true;
+        }
+        let Some(host) = url_host(actor) else {
+            return false;
+        };
+        let host = host.split(':').next().unwrap_or("");
+        self.blocked_domains
+            .iter()
+            .any(|d| host == d || host.ends_with(&format!(".{d}")))
+    }
 }
 
 impl Config {
@@ -311,6 +372,7 @@ impl Config {
                 moved_to: raw.fediverse.moved_to,
                 featured_tags: raw.fediverse.featured_tags,
             },
+            companion: companion(raw.companion, &at)?,
         })
     }
 
@@ -327,6 +389,49 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+}
+
+fn companion(
+    raw: RawCompanion,
+    at: &dyn Fn(&str, String, &str) -> SiteError,
+) -> Result<Companion, SiteError> {
+    let listen = raw.listen.unwrap_or_else(|| "127.0.0.1:8787".to_string());
+    if listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(at(
+            "listen",
+            format!("`listen = \"{listen}\"` is not an IP address with a port"),
+            "write it like `listen = \"127.0.0.1:8787\"`",
+        ));
+    }
+    let workers = raw.delivery_workers.unwrap_or(32);
+    if workers == 0 || workers > 1024 {
+        return Err(at(
+            "delivery_workers",
+            format!("`delivery_workers = {workers}` must be between 1 and 1024"),
+            "leave it out for the default of 32",
+        ));
+    }
+    Ok(Companion {
+        listen,
+        database: PathBuf::from(raw.database.unwrap_or_else(|| "companion/stoa.db".into())),
+        private_key: PathBuf::from(
+            raw.private_key
+                .unwrap_or_else(|| "secrets/actor-key.pem".into()),
+        ),
+        admin_token_file: PathBuf::from(
+            raw.admin_token_file
+                .unwrap_or_else(|| "secrets/admin-token".into()),
+        ),
+        blocked_domains: raw
+            .blocked_domains
+            .into_iter()
+            .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect(),
+        blocked_actors: raw.blocked_actors,
+        allow_private_addresses: raw.allow_private_addresses,
+        delivery_workers: workers,
+    })
 }
 
 /// `host[:port]` of an absolute http(s) URL, or `None` when it is not one.

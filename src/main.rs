@@ -8,12 +8,18 @@ use stoa::cmd::{self, cli::Cli, cli::Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The companion is a service: say what it does. Commands stay quiet.
+    let default_filter = match cli.command {
+        Command::Inbox(_) => "stoa=info,warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STOA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         Command::Init(a) => cmd::init::run(&a),
@@ -21,6 +27,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&a),
         Command::Keygen(a) => cmd::keygen::run(&a),
         Command::Preview(a) => cmd::preview::run(&a),
+        Command::Inbox(a) => cmd::inbox::run(&a),
+        Command::Followers(a) => cmd::followers::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

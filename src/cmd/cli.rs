@@ -26,6 +26,71 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Show how a post will look on Mastodon.
     Preview(PreviewArgs),
+    /// Run the companion: receive follows, replies, likes and boosts; deliver.
+    Inbox(InboxArgs),
+    /// List, count, export, approve, reject or remove followers.
+    Followers(FollowersArgs),
+}
+
+/// `stoa inbox`.
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Address to listen on (default: `listen` under [companion], 127.0.0.1:8787).
+    #[arg(short, long)]
+    pub listen: Option<String>,
+    /// Use this base URL instead of the one in stoa.toml.
+    #[arg(short = 'u', long)]
+    pub base_url: Option<String>,
+    /// Also serve this folder (the built site) for every other path.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// Multiply the retry schedule (tests use a small number).
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    pub retry_scale: f64,
+}
+
+/// `stoa followers`.
+#[derive(Debug, Args)]
+pub struct FollowersArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".", global = true)]
+    pub root: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: FollowersAction,
+}
+
+/// `stoa followers` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FollowersAction {
+    /// One line per follower: date, handle, actor.
+    List {
+        /// Only those waiting for approval.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// How many follow, and how many wait.
+    Count,
+    /// CSV in Mastodon's follows-import format.
+    Export,
+    /// Accept a follower who waits for approval.
+    Approve {
+        /// Handle (@user@host) or actor URL.
+        who: String,
+    },
+    /// Refuse a follower who waits for approval.
+    Reject {
+        /// Handle (@user@host) or actor URL.
+        who: String,
+    },
+    /// Remove a follower (their server is told).
+    Remove {
+        /// Handle (@user@host) or actor URL.
+        who: String,
+    },
 }
 
 /// `stoa keygen`.

@@ -3,6 +3,8 @@
 
 pub mod build;
 pub mod cli;
+pub mod followers;
+pub mod inbox;
 pub mod init;
 pub mod keygen;
 pub mod preview;

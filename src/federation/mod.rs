@@ -5,9 +5,12 @@
 //! Every document has its own URL, and that URL is its `id`, because static
 //! hosts cannot negotiate content (see DESIGN, "URLs").
 
+pub mod follows;
 pub mod html;
+pub mod inbound;
 pub mod objects;
 pub mod profile;
+pub mod remote_actor;
 
 use crate::config::Config;
 

@@ -59,9 +59,19 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
 /// The script that reloads the page when the site is rebuilt.
 const RELOAD_SCRIPT: &str = r#"<script>(function(){var s=new EventSource("/__stoa/reload");s.addEventListener("reload",function(){location.reload()});})();</script>"#;
 
-/// Builds the HTTP response; HTML gets the reload script and, after a
-/// failed build, the error on top of the page.
-pub fn respond(found: Found, build_error: Option<&str>) -> Response {
+/// Who serves the file: `stoa serve` (live reload, build errors over the
+/// page) or the companion serving a deployed site (the bytes as built).
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'a> {
+    /// `stoa serve`, with the last build error if the last build failed.
+    Preview(Option<&'a str>),
+    /// `stoa inbox --site`.
+    Deployed,
+}
+
+/// Builds the HTTP response; in preview, HTML gets the reload script and,
+/// after a failed build, the error on top of the page.
+pub fn respond(found: Found, mode: Mode<'_>) -> Response {
     let (status, site_path, bytes) = match found {
         Found::File { site_path, bytes } => (StatusCode::OK, site_path, bytes),
         Found::NotFound(Some(bytes)) => (StatusCode::NOT_FOUND, "/404.html".to_string(), bytes),
@@ -72,16 +82,21 @@ pub fn respond(found: Found, build_error: Option<&str>) -> Response {
         ),
     };
     let content_type = content_types::for_path(&site_path);
-    let body = if content_type.starts_with("text/html") {
-        inject(bytes, build_error)
-    } else {
-        bytes
+    let body = match mode {
+        Mode::Preview(build_error) if content_type.starts_with("text/html") => {
+            inject(bytes, build_error)
+        }
+        _ => bytes,
+    };
+    let cache = match mode {
+        Mode::Preview(_) => "no-cache",
+        Mode::Deployed => "public, max-age=300",
     };
     (
         status,
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, cache),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         body,

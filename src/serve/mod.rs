@@ -89,7 +89,7 @@ async fn serve_file(State(state): State<ServeState>, uri: Uri, _headers: HeaderM
         .clone();
     let path = uri.path().to_string();
     match tokio::task::spawn_blocking(move || files::lookup(&output, &path)).await {
-        Ok(found) => files::respond(found, error.as_deref()),
+        Ok(found) => files::respond(found, files::Mode::Preview(error.as_deref())),
         Err(_) => (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "internal error",

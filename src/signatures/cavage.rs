@@ -24,8 +24,11 @@ pub enum SignatureError {
     /// The header does not parse.
     #[error("malformed Signature header: {0}")]
     Malformed(String),
-    /// An algorithm other than rsa-sha256 / hs2019.
-    #[error("unsupported signature algorithm {0:?} (use rsa-sha256 or hs2019)")]
+    /// An algorithm other than rsa-sha256 / hs2019 (draft-cavage) or
+    /// rsa-v1_5-sha256 (RFC 9421).
+    #[error(
+        "unsupported signature algorithm {0:?} (use rsa-sha256 or hs2019, or rsa-v1_5-sha256 with RFC 9421)"
+    )]
     UnsupportedAlgorithm(String),
     /// A header the policy requires is not covered by the signature.
     #[error("the signature must cover {0}")]
@@ -302,13 +305,12 @@ pub fn check_coverage(params: &SignatureParams, method: &str) -> Result<(), Sign
     Ok(())
 }
 
-/// Verifies a request: header parse, coverage, time window, digest, RSA.
-/// The caller finds `key` from `params.key_id` (and checks its owner).
-pub fn verify(
+/// Every check that needs no key: algorithm, coverage, time window and body
+/// digest. Run it before fetching a key so junk costs no fetch.
+pub fn check_before_key(
     params: &SignatureParams,
     req: &RequestParts<'_>,
     body: &[u8],
-    key: &PublicKey,
     now: Timestamp,
 ) -> Result<(), SignatureError> {
     if params.algorithm != "rsa-sha256" && params.algorithm != "hs2019" {
@@ -324,6 +326,19 @@ pub fn verify(
             .ok_or_else(|| SignatureError::MissingHeader("digest".into()))?;
         verify_digest(digest, body)?;
     }
+    Ok(())
+}
+
+/// Verifies a request: header parse, coverage, time window, digest, RSA.
+/// The caller finds `key` from `params.key_id` (and checks its owner).
+pub fn verify(
+    params: &SignatureParams,
+    req: &RequestParts<'_>,
+    body: &[u8],
+    key: &PublicKey,
+    now: Timestamp,
+) -> Result<(), SignatureError> {
+    check_before_key(params, req, body, now)?;
     let text = signing_string(&params.headers, req, params.created, params.expires)?;
     if key.verify(text.as_bytes(), &params.signature) {
         Ok(())

@@ -136,7 +136,7 @@ mod tests {
 
 /// The actor's private key, ready to sign with `ring` (constant time; the
 /// `rsa` crate's private-key operations carry RUSTSEC-2023-0071).
-pub struct SigningKey(ring::signature::RsaKeyPair);
+pub struct SigningKey(ring::signature::RsaKeyPair, String);
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,9 +153,17 @@ impl SigningKey {
         let der = key
             .to_pkcs8_der()
             .map_err(|_| KeyError::Crypto("cannot encode the private key".into()))?;
+        let public_pem = RsaPublicKey::from(&key)
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|_| KeyError::Crypto("cannot derive the public key".into()))?;
         ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
-            .map(SigningKey)
+            .map(|pair| SigningKey(pair, public_pem))
             .map_err(|e| KeyError::Crypto(format!("the private key is not usable: {e}")))
+    }
+
+    /// The public half in SPKI PEM, to check it matches the published key.
+    pub fn public_pem(&self) -> &str {
+        &self.1
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256.

@@ -3,3 +3,4 @@
 
 pub mod cavage;
 pub mod keys;
+pub mod rfc9421;

@@ -1,0 +1,96 @@
+//! `stoa followers`: see and manage followers on the machine that runs the
+//! companion (it works on the database directly, also while the companion
+//! runs; Accepts and Rejects queued here are sent by the running companion).
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::cli::{FollowersAction, FollowersArgs};
+use crate::cmd::inbox::load_config;
+use crate::federation::Urls;
+use crate::followers as ops;
+use crate::store::Store;
+use crate::store::followers::{self, FollowState};
+
+/// Runs `stoa followers`.
+pub fn run(args: &FollowersArgs) -> Result<()> {
+    let (root, config) = load_config(&args.root, None)?;
+    let path = root.join(&config.companion.database);
+    if !path.exists() {
+        bail!(
+            "no companion database at {}\n  help: run `stoa inbox` once (it creates it), or set `database` under [companion]",
+            path.display()
+        );
+    }
+    let mut store = Store::open(&path)?;
+    let urls = Urls::new(&config);
+    match &args.action {
+        FollowersAction::List { pending } => {
+            let state = pending.then_some(FollowState::Pending);
+            for f in followers::list(store.conn(), state)? {
+                let when = jiff::Timestamp::from_millisecond(f.created_at)
+                    .map(|t| t.strftime("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                let state = match f.state {
+                    FollowState::Accepted => "",
+                    FollowState::Pending => "  (waiting for approval)",
+                };
+                println!(
+                    "{}  {}  {}{}",
+                    when,
+                    f.handle.as_deref().unwrap_or("-"),
+                    f.actor,
+                    state
+                );
+            }
+        }
+        FollowersAction::Count => {
+            let c = store.conn();
+            let accepted = followers::count(c, FollowState::Accepted)?;
+            let pending = followers::count(c, FollowState::Pending)?;
+            println!("{accepted} followers, {pending} waiting for approval");
+        }
+        FollowersAction::Export => {
+            // Mastodon's import format: one account address per line, with a header.
+            println!("Account address,Show boosts,Notify on new posts,Languages");
+            for f in followers::list(store.conn(), Some(FollowState::Accepted))? {
+                let who = f
+                    .handle
+                    .as_deref()
+                    .map(|h| h.trim_start_matches('@').to_string())
+                    .unwrap_or_else(|| f.actor.clone());
+                println!("{who},true,false,");
+            }
+        }
+        FollowersAction::Approve { who } => {
+            let f = find(&store, who)?;
+            if f.state == FollowState::Accepted {
+                println!("{} already follows", label(&f));
+                return Ok(());
+            }
+            let tx = store.transaction()?;
+            ops::accept(&tx, &urls, &f)?;
+            tx.commit()?;
+            println!("Approved {}; the companion sends the Accept.", label(&f));
+        }
+        FollowersAction::Reject { who } | FollowersAction::Remove { who } => {
+            let f = find(&store, who)?;
+            let tx = store.transaction()?;
+            ops::remove(&tx, &urls, &f.actor)?;
+            tx.commit()?;
+            println!("Removed {}; the companion tells their server.", label(&f));
+        }
+    }
+    Ok(())
+}
+
+fn find(store: &Store, who: &str) -> Result<followers::Follower> {
+    followers::find(store.conn(), who)
+        .context("reading followers")?
+        .with_context(|| {
+            format!("no follower {who:?}\n  help: `stoa followers list` shows their handles and actor URLs")
+        })
+}
+
+fn label(f: &followers::Follower) -> String {
+    f.handle.clone().unwrap_or_else(|| f.actor.clone())
+}

@@ -1,0 +1,122 @@
+//! The admin API, for the writer's own tools (`stoa publish` in the next
+//! step, scripts, monitoring). Every route needs `Authorization: Bearer
+//! <token>`, compared in constant time; without a configured token the API
+//! is off.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::server::App;
+use crate::store::{deliveries, followers, incoming, interactions};
+
+/// Rejects requests without the right bearer token.
+pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let Some(expected) = app.admin_token.as_deref() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "the admin API is off: set STOA_ADMIN_TOKEN or create the admin token file",
+        );
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Hash both sides so the comparison takes the same time whatever the lengths.
+    let same: bool = Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into();
+    if given.is_empty() || !same {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({"error": "missing or wrong admin token"})),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+async fn blocking<T: Send + 'static>(
+    app: Arc<App>,
+    f: impl FnOnce(&App) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(move || f(&app)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "admin query failed");
+            Err(error(StatusCode::INTERNAL_SERVER_ERROR, "database error"))
+        }
+        Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "query stopped")),
+    }
+}
+
+/// `GET /admin/status`: counts of followers, interactions, deliveries.
+pub async fn status(State(app): State<Arc<App>>) -> Response {
+    let result = blocking(app, |app| {
+        let store = app.lock_store();
+        let c = store.conn();
+        let kinds: serde_json::Map<String, Value> = interactions::counts(c)?
+            .into_iter()
+            .map(|(k, n)| (k.as_str().to_string(), json!(n)))
+            .collect();
+        Ok(json!({
+            "actor": app.urls.actor,
+            "followers": {
+                "accepted": followers::count(c, followers::FollowState::Accepted)?,
+                "pending": followers::count(c, followers::FollowState::Pending)?,
+            },
+            "interactions": kinds,
+            "deliveries": deliveries::counts(c)?,
+            "incoming_backlog": incoming::backlog(c)?,
+        }))
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /admin/followers`: every follower, oldest first.
+pub async fn list_followers(State(app): State<Arc<App>>) -> Response {
+    match blocking(app, |app| followers::list(app.lock_store().conn(), None)).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /admin/interactions?object=<post id>&limit=N`: newest first.
+pub async fn list_interactions(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let object = q.get("object").cloned();
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(1000);
+    match blocking(app, move |app| {
+        interactions::list(app.lock_store().conn(), object.as_deref(), limit)
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}

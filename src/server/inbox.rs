@@ -1,0 +1,232 @@
+//! `POST /inbox`: authenticate, check, queue, answer 202. Nothing here
+//! changes the blog's state: a request either lands in the intake queue
+//! (and is applied later by `process`) or is refused with a status and a
+//! reason the sender can read.
+//!
+//! Order of checks (cheap before costly, no fetch for junk): a signature
+//! header that parses and covers what it must, a fresh date and a matching
+//! body digest; a JSON activity addressed sensibly; then the key (cached or
+//! fetched), its owner equal to the activity's actor, and the RSA check;
+//! then a durable, replay-proof enqueue.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::federation::inbound::{self, Activity, Inbound};
+use crate::fetch::FetchError;
+use crate::server::App;
+use crate::server::intake::Queued;
+use crate::server::keys::KeyError;
+use crate::server::signature::{Presented, VerifyError};
+use crate::store::incoming::Received;
+
+/// The handler.
+pub async fn post(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match receive(&app, &method, &uri, &headers, &body).await {
+        Ok(Queued::New) => {
+            app.wake_processor.notify_one();
+            (StatusCode::ACCEPTED, "").into_response()
+        }
+        Ok(Queued::Replay) => (StatusCode::ACCEPTED, "").into_response(),
+        Err(refusal) => {
+            tracing::info!(status = refusal.status.as_u16(), reason = %refusal.reason, "inbox request refused");
+            refusal.into_response()
+        }
+    }
+}
+
+/// A refused request: status and a reason for the sender.
+#[derive(Debug)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: impl std::fmt::Display) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "error": self.reason }).to_string(),
+        )
+            .into_response()
+    }
+}
+
+async fn receive(
+    app: &Arc<App>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Queued, Refusal> {
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let path_and_query = uri.path_and_query().map_or("/inbox", |p| p.as_str());
+    let target_uri = format!("{}{}", app.config.base_url, path_and_query);
+    let now = Timestamp::now();
+    let presented = Presented::from_headers(&pairs).map_err(unauthorized)?;
+    presented
+        .check_before_key(
+            method.as_str(),
+            path_and_query,
+            &pairs,
+            &target_uri,
+            body,
+            now,
+        )
+        .map_err(unauthorized)?;
+
+    let activity = inbound::parse(body).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
+    check_addressing(app, &activity)?;
+
+    let key_id = presented.key_id().to_string();
+    let verify = |key: &crate::signatures::keys::PublicKey| {
+        presented.verify(
+            method.as_str(),
+            path_and_query,
+            &pairs,
+            &target_uri,
+            body,
+            key,
+            now,
+        )
+    };
+    let mut refreshed = false;
+    let key = match fetch_key(app, &key_id, false).await {
+        Ok(k) => k,
+        Err(KeyError::Fetch(FetchError::Gone(_))) if is_self_delete(&activity) => {
+            // The account is gone and so is its key; deleting what we know
+            // of it is all this can do (Mastodon does the same).
+            tracing::info!(actor = %activity.actor, "account deleted (its key answers 410)");
+            return queue(app, &presented, &activity, body).await;
+        }
+        Err(e) => return Err(key_refusal(e)),
+    };
+    let key = match verify(&key.key) {
+        Ok(()) => key,
+        Err(_) => {
+            // Maybe the actor rotated its key: fetch it again, once.
+            refreshed = true;
+            let fresh = fetch_key(app, &key_id, true).await.map_err(key_refusal)?;
+            verify(&fresh.key).map_err(unauthorized)?;
+            fresh
+        }
+    };
+    if key.owner != activity.actor {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "the key {key_id} belongs to {}, not to the activity's actor {}",
+                key.owner, activity.actor
+            ),
+        ));
+    }
+    if refreshed {
+        tracing::info!(key_id, "verified with a refetched key");
+    }
+    queue(app, &presented, &activity, body).await
+}
+
+async fn queue(
+    app: &Arc<App>,
+    presented: &Presented,
+    activity: &Activity,
+    body: &Bytes,
+) -> Result<Queued, Refusal> {
+    let received = Received {
+        signature_hash: Sha256::digest(presented.signature_bytes()).into(),
+        actor: activity.actor.clone(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        received_at: crate::store::now_ms(),
+    };
+    app.intake
+        .push(received)
+        .await
+        .map_err(|e| Refusal::new(StatusCode::SERVICE_UNAVAILABLE, e))
+}
+
+fn check_addressing(app: &App, activity: &Activity) -> Result<(), Refusal> {
+    if activity.actor == app.urls.actor {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "the activity claims to come from this blog itself",
+        ));
+    }
+    if let Inbound::Follow { object, .. } = &activity.what
+        && *object != app.urls.actor
+    {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "this Follow is addressed to {object}; the only actor here is {}",
+                app.urls.actor
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn is_self_delete(a: &Activity) -> bool {
+    matches!(&a.what, Inbound::Delete { object } if *object == a.actor)
+}
+
+async fn fetch_key(
+    app: &Arc<App>,
+    key_id: &str,
+    refresh: bool,
+) -> Result<crate::server::keys::Key, KeyError> {
+    let app = app.clone();
+    let key_id = key_id.to_string();
+    tokio::task::spawn_blocking(move || app.keys.get(&app.store, &app.client, &key_id, refresh))
+        .await
+        .unwrap_or_else(|_| {
+            Err(KeyError::Fetch(FetchError::Network {
+                url: String::new(),
+                reason: "key lookup stopped".into(),
+            }))
+        })
+}
+
+fn unauthorized(e: VerifyError) -> Refusal {
+    Refusal::new(StatusCode::UNAUTHORIZED, e)
+}
+
+fn key_refusal(e: KeyError) -> Refusal {
+    let status = match &e {
+        // The sender may retry later: Mastodon answers 503 here too.
+        KeyError::Fetch(FetchError::Network { .. }) | KeyError::Store(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        KeyError::Fetch(FetchError::Status { status, .. }) if *status >= 500 => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    Refusal::new(status, format!("cannot verify the signature: {e}"))
+}

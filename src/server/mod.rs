@@ -1,0 +1,246 @@
+//! `stoa inbox`, the companion: an HTTP server that receives activities
+//! (`/inbox`), answers health checks, offers the admin API and optionally
+//! serves the built site, plus two background loops: one applies received
+//! activities, one delivers the blog's own.
+
+mod admin;
+pub mod http;
+mod inbox;
+pub mod intake;
+pub mod keys;
+mod process;
+pub mod signature;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use crate::config::Config;
+use crate::delivery;
+use crate::federation::Urls;
+use crate::fetch::{Client, Signer};
+use crate::serve::files;
+use crate::store::Store;
+
+/// Largest inbox body accepted (413 past it).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Longest a request may take from its head to the answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once (more wait for a slot).
+pub const MAX_CONCURRENT_REQUESTS: usize = 512;
+
+/// Everything the handlers and loops share.
+pub struct App {
+    /// The site configuration.
+    pub config: Config,
+    /// The blog's ActivityPub URLs.
+    pub urls: Urls,
+    store: Arc<Mutex<Store>>,
+    client: Client,
+    keys: keys::KeyCache,
+    intake: intake::Intake,
+    wake_processor: Arc<Notify>,
+    wake_delivery: Arc<Notify>,
+    admin_token: Option<String>,
+    site: Option<PathBuf>,
+}
+
+impl App {
+    fn lock_store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What `stoa inbox` was asked to run.
+pub struct Options {
+    /// The validated configuration (base URL already overridden if asked).
+    pub config: Config,
+    /// The database file.
+    pub database: PathBuf,
+    /// The actor's signing key.
+    pub signer: Signer,
+    /// The admin API token, if any.
+    pub admin_token: Option<String>,
+    /// Serve this folder (the built site) for every other GET.
+    pub site: Option<PathBuf>,
+    /// Retry schedule multiplier (1.0 = Mastodon's schedule).
+    pub retry_scale: f64,
+    /// Connection limits.
+    pub limits: http::Limits,
+}
+
+/// Why the companion could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Runs the companion on `listener` until `shutdown` resolves.
+pub async fn run(
+    options: Options,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let store = Arc::new(Mutex::new(Store::open(&options.database)?));
+    let urls = Urls::new(&options.config);
+    let user_agent = format!(
+        "stoa/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        options.config.base_url
+    );
+    let client = Client::new(
+        Arc::new(options.signer),
+        options.config.companion.allow_private_addresses,
+        &user_agent,
+    );
+    let wake_processor = Arc::new(Notify::new());
+    let wake = wake_processor.clone();
+    let intake = intake::Intake::start(store.clone(), move || wake.notify_one())
+        .map_err(StartError::Thread)?;
+    let app = Arc::new(App {
+        urls,
+        store: store.clone(),
+        client: client.clone(),
+        keys: keys::KeyCache::default(),
+        intake,
+        wake_processor,
+        wake_delivery: Arc::new(Notify::new()),
+        admin_token: options.admin_token,
+        site: options.site,
+        config: options.config,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
+    let deliverer = tokio::spawn(delivery::run(
+        store.clone(),
+        client,
+        delivery::Settings {
+            workers: app.config.companion.delivery_workers,
+            retry_scale: options.retry_scale,
+        },
+        app.wake_delivery.clone(),
+        stop_rx,
+    ));
+    tracing::info!(
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        actor = %app.urls.actor,
+        "companion listening"
+    );
+    http::serve(listener, router(app.clone()), options.limits, shutdown).await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = processor.await;
+    let _ = deliverer.await;
+    Ok(())
+}
+
+fn router(app: Arc<App>) -> Router {
+    use tower::ServiceBuilder;
+    let admin = Router::new()
+        .route("/admin/status", get(admin::status))
+        .route("/admin/followers", get(admin::list_followers))
+        .route("/admin/interactions", get(admin::list_interactions))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            admin::require_token,
+        ));
+    let inbox_path = crate::config::url_path(&app.urls.inbox).to_string();
+    let mut router = Router::new()
+        .route(
+            &inbox_path,
+            post(inbox::post).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/healthz", get(healthz))
+        .merge(admin);
+    if inbox_path != "/inbox" {
+        router = router.route(
+            "/inbox",
+            post(inbox::post).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        );
+    }
+    router
+        .fallback(get(site_file).head(site_file))
+        .layer(
+            ServiceBuilder::new()
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .concurrency_limit(MAX_CONCURRENT_REQUESTS),
+        )
+        .with_state(app)
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let ok = tokio::task::spawn_blocking(move || {
+        app.lock_store()
+            .conn()
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false);
+    if ok {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+    }
+}
+
+async fn site_file(State(app): State<Arc<App>>, uri: Uri) -> Response {
+    let Some(root) = app.site.clone() else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    let path = uri.path().to_string();
+    match tokio::task::spawn_blocking(move || files::lookup(&root, &path)).await {
+        Ok(found) => files::respond(found, files::Mode::Deployed),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
+    }
+}
+
+async fn process_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        let worker = app.clone();
+        let _ = tokio::task::spawn_blocking(move || process::drain(&worker)).await;
+        if last_prune.elapsed() > Duration::from_secs(600) {
+            last_prune = std::time::Instant::now();
+            let worker = app.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                crate::store::incoming::prune_seen(
+                    worker.lock_store().conn(),
+                    crate::store::now_ms(),
+                )
+            })
+            .await;
+        }
+        tokio::select! {
+            () = app.wake_processor.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => {
+                if *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Binds the listener.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

@@ -1,0 +1,292 @@
+//! Applies queued activities to the store, one transaction each: the change,
+//! the deliveries it causes, and the removal of the queued row land
+//! together, so a crash before the commit means the activity is simply
+//! applied again after the restart.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::federation::html::mastodon_clean;
+use crate::federation::inbound::{self, Activity, Inbound, Note};
+use crate::federation::remote_actor;
+use crate::followers;
+use crate::server::App;
+use crate::store::followers::{FollowState, Follower};
+use crate::store::incoming::{self, Queued};
+use crate::store::interactions::{self, Interaction, Kind};
+use crate::store::{self, now_ms};
+
+/// What applying one activity did, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Something changed.
+    Changed(&'static str),
+    /// Nothing to do (not about this blog, a repeat, a blocked actor's interaction).
+    Ignored(&'static str),
+}
+
+/// Applies everything queued. Blocking. Returns how many were applied.
+pub fn drain(app: &Arc<App>) -> usize {
+    let mut total = 0;
+    loop {
+        let batch = {
+            let store = app.lock_store();
+            incoming::next(store.conn(), 64)
+        };
+        let batch = match batch {
+            Ok(b) if !b.is_empty() => b,
+            Ok(_) => return total,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the incoming queue");
+                return total;
+            }
+        };
+        for queued in batch {
+            match apply_one(app, &queued) {
+                Ok(applied) => {
+                    tracing::info!(actor = %queued.actor, outcome = ?applied, "activity applied");
+                    total += 1;
+                }
+                Err(e) => {
+                    // Leave it queued; the next pass tries again.
+                    tracing::error!(actor = %queued.actor, error = %e, "could not apply an activity");
+                    return total;
+                }
+            }
+        }
+    }
+}
+
+fn apply_one(app: &Arc<App>, queued: &Queued) -> Result<Applied, rusqlite::Error> {
+    let value: Value = serde_json::from_str(&queued.body).unwrap_or(Value::Null);
+    let activity = match inbound::from_value(&value) {
+        Ok(a) if a.actor == queued.actor => a,
+        _ => {
+            // Checked before it was queued; only a manual edit gets here.
+            let store = app.lock_store();
+            incoming::done(store.conn(), queued.id)?;
+            return Ok(Applied::Ignored("unreadable"));
+        }
+    };
+    // Network first (outside the transaction): a follower's inbox.
+    let endpoints = match &activity.what {
+        Inbound::Follow { .. } => endpoints_of(app, &activity.actor),
+        _ => None,
+    };
+    let mut store = app.lock_store();
+    let tx = store.transaction().map_err(|e| match e {
+        crate::store::StoreError::Sql(e) => e,
+        other => rusqlite::Error::InvalidParameterName(other.to_string()),
+    })?;
+    let applied = apply(app, &tx, &activity, &value, endpoints)?;
+    incoming::done(&tx, queued.id)?;
+    tx.commit()?;
+    drop(store);
+    if matches!(
+        applied,
+        Applied::Changed("follow accepted" | "follow refused" | "unfollowed")
+    ) {
+        app.wake_delivery.notify_one();
+    }
+    Ok(applied)
+}
+
+fn apply(
+    app: &App,
+    conn: &rusqlite::Connection,
+    a: &Activity,
+    raw: &Value,
+    endpoints: Option<remote_actor::Endpoints>,
+) -> Result<Applied, rusqlite::Error> {
+    let blocked = app.config.companion.is_blocked(&a.actor);
+    let ours = |id: &str| id.starts_with(&format!("{}/", app.config.base_url));
+    match &a.what {
+        Inbound::Follow { id, .. } => {
+            let Some(ep) = endpoints else {
+                tracing::warn!(actor = %a.actor, "follow dropped: the follower's inbox is unknown");
+                return Ok(Applied::Ignored("follower inbox unknown"));
+            };
+            let follow_json = raw.to_string();
+            if blocked {
+                followers::refuse(conn, &app.urls, &follow_json, &ep.inbox)?;
+                return Ok(Applied::Changed("follow refused"));
+            }
+            if let Some(existing) = store::followers::get(conn, &a.actor)?
+                && existing.follow_id == *id
+                && existing.state == FollowState::Accepted
+            {
+                return Ok(Applied::Ignored("already following"));
+            }
+            let follower = Follower {
+                actor: a.actor.clone(),
+                inbox: ep.inbox,
+                shared_inbox: ep.shared_inbox,
+                handle: ep.handle,
+                follow_id: id.clone(),
+                follow_json,
+                state: FollowState::Pending,
+                created_at: now_ms(),
+            };
+            if app.config.fediverse.manually_approves_followers
+                && store::followers::get(conn, &a.actor)?
+                    .is_none_or(|f| f.state == FollowState::Pending)
+            {
+                followers::hold(conn, &follower)?;
+                Ok(Applied::Changed("follow awaits approval"))
+            } else {
+                followers::accept(conn, &app.urls, &follower)?;
+                Ok(Applied::Changed("follow accepted"))
+            }
+        }
+        Inbound::Undo(undone) => {
+            let kind = undone.kind.as_deref();
+            if matches!(kind, None | Some("Follow"))
+                && let Some(f) = store::followers::get(conn, &a.actor)?
+            {
+                let same_follow = undone.id.as_deref() == Some(f.follow_id.as_str());
+                let follows_us = undone.object.as_deref() == Some(app.urls.actor.as_str());
+                if same_follow || (kind == Some("Follow") && follows_us) {
+                    store::followers::remove(conn, &a.actor)?;
+                    return Ok(Applied::Changed("unfollowed"));
+                }
+            }
+            if let Some(id) = &undone.id
+                && interactions::remove(conn, id, &a.actor)?
+            {
+                return Ok(Applied::Changed("interaction undone"));
+            }
+            let kind = match kind {
+                Some("Like") => Kind::Like,
+                Some("Announce") => Kind::Announce,
+                _ => return Ok(Applied::Ignored("nothing to undo")),
+            };
+            match &undone.object {
+                Some(object)
+                    if interactions::remove_matching(conn, kind, &a.actor, object)? > 0 =>
+                {
+                    Ok(Applied::Changed("interaction undone"))
+                }
+                _ => Ok(Applied::Ignored("nothing to undo")),
+            }
+        }
+        Inbound::Like { id, object } | Inbound::Announce { id, object } => {
+            if blocked {
+                return Ok(Applied::Ignored("blocked"));
+            }
+            if !ours(object) {
+                return Ok(Applied::Ignored("not about this blog"));
+            }
+            let kind = if matches!(a.what, Inbound::Like { .. }) {
+                Kind::Like
+            } else {
+                Kind::Announce
+            };
+            interactions::record(
+                conn,
+                &Interaction {
+                    id: id.clone(),
+                    kind,
+                    actor: a.actor.clone(),
+                    object: object.clone(),
+                    content: None,
+                    url: None,
+                    published: None,
+                    created_at: now_ms(),
+                    updated_at: None,
+                },
+            )?;
+            Ok(Applied::Changed("interaction recorded"))
+        }
+        Inbound::Create(note) | Inbound::Update(note) => {
+            if blocked {
+                return Ok(Applied::Ignored("blocked"));
+            }
+            if note
+                .attributed_to
+                .as_deref()
+                .is_some_and(|by| by != a.actor)
+            {
+                return Ok(Applied::Ignored("post by someone else"));
+            }
+            let Some(object) = reply_target(app, note, &ours) else {
+                return Ok(Applied::Ignored("not a reply to this blog"));
+            };
+            let content = mastodon_clean(&note.content);
+            let now = now_ms();
+            let is_update = matches!(a.what, Inbound::Update(_));
+            if is_update && interactions::edit_reply(conn, &note.id, &a.actor, &content, now)? {
+                return Ok(Applied::Changed("reply edited"));
+            }
+            interactions::record(
+                conn,
+                &Interaction {
+                    id: note.id.clone(),
+                    kind: Kind::Reply,
+                    actor: a.actor.clone(),
+                    object,
+                    content: Some(content),
+                    url: note.url.clone(),
+                    published: note.published.clone(),
+                    created_at: now,
+                    updated_at: is_update.then_some(now),
+                },
+            )?;
+            Ok(Applied::Changed("reply recorded"))
+        }
+        Inbound::Delete { object } => {
+            if *object == a.actor {
+                let was_follower = store::followers::remove(conn, &a.actor)?;
+                let removed = interactions::remove_actor(conn, &a.actor)?;
+                store::keys::forget(conn, &a.actor)?;
+                app.keys.forget_owner(&a.actor);
+                return Ok(if was_follower || removed > 0 {
+                    Applied::Changed("account deleted")
+                } else {
+                    Applied::Ignored("unknown account deleted")
+                });
+            }
+            if interactions::remove(conn, object, &a.actor)? {
+                Ok(Applied::Changed("reply deleted"))
+            } else {
+                Ok(Applied::Ignored("nothing to delete"))
+            }
+        }
+        Inbound::Other { .. } => Ok(Applied::Ignored("activity type not used")),
+    }
+}
+
+/// Which of our posts a note answers: its `inReplyTo` when that is ours,
+/// else our actor when the note mentions the blog; `None` otherwise.
+fn reply_target(app: &App, note: &Note, ours: &dyn Fn(&str) -> bool) -> Option<String> {
+    match &note.in_reply_to {
+        Some(target) if ours(target) => Some(target.clone()),
+        _ if note.mentions.contains(&app.urls.actor) => Some(app.urls.actor.clone()),
+        _ => None,
+    }
+}
+
+/// A follower's inbox: from the key cache (the actor document fetched to
+/// verify the Follow), else fetched now.
+fn endpoints_of(app: &App, actor: &str) -> Option<remote_actor::Endpoints> {
+    let known = {
+        let store = app.lock_store();
+        store::keys::by_actor(store.conn(), actor).ok().flatten()
+    };
+    if let Some(k) = known
+        && let Some(inbox) = k.inbox
+    {
+        return Some(remote_actor::Endpoints {
+            inbox,
+            shared_inbox: k.shared_inbox,
+            handle: k.handle,
+        });
+    }
+    match app.client.get_json(actor) {
+        Ok(doc) => remote_actor::read_endpoints(&doc),
+        Err(e) => {
+            tracing::warn!(actor, error = %e, "cannot fetch the follower's actor");
+            None
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Versioned migrations: `PRAGMA user_version` says which have run; each
+//! runs once, inside a transaction, in order. Never edit a released step;
+//! append a new one.
+
+use rusqlite::Connection;
+
+/// The steps, oldest first. Step `i` moves the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the companion's first schema.
+    r#"
+    -- People who follow the blog. `state` is 'pending' while a follow
+    -- waits for approval (manually_approves_followers), then 'accepted'.
+    CREATE TABLE followers (
+        actor        TEXT PRIMARY KEY,
+        inbox        TEXT NOT NULL,
+        shared_inbox TEXT,
+        handle       TEXT,
+        follow_id    TEXT NOT NULL,
+        follow_json  TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+        created_at   INTEGER NOT NULL
+    );
+
+    -- Public keys and inboxes of remote actors, as fetched.
+    CREATE TABLE actors (
+        key_id       TEXT PRIMARY KEY,
+        actor        TEXT NOT NULL,
+        public_key   TEXT NOT NULL,
+        inbox        TEXT,
+        shared_inbox TEXT,
+        handle       TEXT,
+        fetched_at   INTEGER NOT NULL
+    );
+    CREATE INDEX actors_by_actor ON actors (actor);
+
+    -- Verified activities, acknowledged with 202 and waiting to be applied.
+    CREATE TABLE incoming (
+        id          INTEGER PRIMARY KEY,
+        actor       TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+
+    -- Signatures already accepted, so a replayed request changes nothing.
+    -- Kept for as long as a signature can be valid.
+    CREATE TABLE seen_signatures (
+        hash        BLOB PRIMARY KEY,
+        received_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX seen_by_time ON seen_signatures (received_at);
+
+    -- Likes, boosts and replies to the blog's posts. `id` is the Like or
+    -- Announce activity id, or the reply's Note id.
+    CREATE TABLE interactions (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('like', 'announce', 'reply')),
+        actor       TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        content     TEXT,
+        url         TEXT,
+        published   TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER
+    );
+    CREATE INDEX interactions_by_object ON interactions (object, kind);
+    CREATE INDEX interactions_by_actor ON interactions (actor);
+
+    -- Activities the blog sends (Accept, Reject, and later posts).
+    CREATE TABLE outgoing (
+        id          TEXT PRIMARY KEY,
+        body        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+
+    -- One row per (activity, inbox): the durable delivery queue.
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        activity_id     TEXT NOT NULL REFERENCES outgoing (id) ON DELETE CASCADE,
+        inbox           TEXT NOT NULL,
+        host            TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_status     INTEGER,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (activity_id, inbox)
+    );
+    CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Why migrating failed.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// The database is newer than this build.
+    TooNew {
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// SQLite failed.
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sql(e)
+    }
+}
+
+/// Brings the schema up to [`VERSION`].
+pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(MigrateError::TooNew {
+            found,
+            known: VERSION,
+        });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+// A fediverse account run by Fedify (an independent ActivityPub framework),
+// for the companion's interop tests: it follows the blog, likes, boosts,
+// replies and unfollows with Fedify's own signing code, and records what
+// the blog sends back only after Fedify has verified its HTTP signature.
+//
+//   node tests/interop/fedify-follower.mjs PORT [FIRST_KNOCK]
+//
+// FIRST_KNOCK is the signature scheme Fedify tries first: "rfc9421"
+// (default) or "draft-cavage-http-signatures-12".
+//
+// Serves http://127.0.0.1:PORT/users/alice (actor), its inbox and a shared
+// inbox, and a control API the Rust test drives:
+//   POST /control/follow    {"target": ACTOR_URL}            -> {"id": FOLLOW_ID}
+//   POST /control/unfollow  {"target": ACTOR_URL}
+//   POST /control/like      {"target": ACTOR_URL, "object": POST_ID}
+//   POST /control/announce  {"target": ACTOR_URL, "object": POST_ID}
+//   POST /control/unlike    {"target": ACTOR_URL, "object": POST_ID}
+//   POST /control/reply     {"target": ACTOR_URL, "object": POST_ID, "content": HTML} -> {"id": NOTE_ID}
+//   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor, objectObject}, ... ]
+// Prints "ready http://127.0.0.1:PORT" on stdout once listening.
+//
+// Network: only loopback. Any fetch to another host is refused without
+// touching the network.
+
+import http from "node:http";
+import { createFederation, generateCryptoKeyPair, MemoryKvStore } from "@fedify/fedify";
+import {
+  Accept,
+  Announce,
+  Create,
+  Endpoints,
+  Follow,
+  Like,
+  Mention,
+  Note,
+  Person,
+  PUBLIC_COLLECTION,
+  Reject,
+  Undo,
+} from "@fedify/vocab";
+
+const port = Number(process.argv[2]);
+const firstKnock = process.argv[3] || "rfc9421";
+if (!port) {
+  console.error("usage: node fedify-follower.mjs PORT [rfc9421|draft-cavage-http-signatures-12]");
+  process.exit(2);
+}
+const origin = `http://127.0.0.1:${port}`;
+
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
+    throw new Error(`refusing a non-loopback request to ${url.href}`);
+  }
+  return realFetch(input, init);
+};
+
+const federation = createFederation({
+  kv: new MemoryKvStore(),
+  allowPrivateAddress: true,
+  origin,
+  firstKnock,
+});
+const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== "alice") return null;
+    const keys = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: "Alice (Fedify)",
+      inbox: ctx.getInboxUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      publicKey: keys[0].cryptographicKey,
+    });
+  })
+  .setKeyPairsDispatcher(async (_ctx, identifier) => (identifier === "alice" ? [keyPair] : []));
+
+const received = [];
+async function record(kind, activity) {
+  let object = null;
+  try {
+    object = await activity.getObject({ crossOrigin: "trust" });
+  } catch {
+    object = null;
+  }
+  received.push({
+    type: kind,
+    id: activity.id?.href ?? null,
+    actor: activity.actorId?.href ?? null,
+    objectId: activity.objectId?.href ?? object?.id?.href ?? null,
+    objectType: object?.constructor?.name ?? null,
+    objectActor: object?.actorId?.href ?? null,
+    objectObject: object?.objectId?.href ?? null,
+  });
+}
+
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Accept, (_ctx, a) => record("Accept", a))
+  .on(Reject, (_ctx, a) => record("Reject", a))
+  .on(Create, (_ctx, a) => record("Create", a))
+  .onError((_ctx, e) => console.error("inbox error:", e));
+
+const alice = () => new URL(`${origin}/users/alice`);
+let counter = 0;
+const next = (what) => new URL(`${origin}/users/alice/${what}/${Date.now()}-${++counter}`);
+const follows = new Map(); // target -> Follow
+const likes = new Map(); // object -> Like
+
+async function recipient(ctx, target) {
+  const actor = await ctx.lookupObject(target);
+  if (!actor || !actor.inboxId) throw new Error(`cannot resolve ${target}`);
+  return actor;
+}
+
+async function control(ctx, path, body) {
+  const sender = { identifier: "alice" };
+  const target = body.target && (await recipient(ctx, body.target));
+  switch (path) {
+    case "/control/follow": {
+      const follow = new Follow({ id: next("follows"), actor: alice(), object: target.id });
+      follows.set(body.target, follow);
+      await ctx.sendActivity(sender, target, follow);
+      return { id: follow.id.href };
+    }
+    case "/control/unfollow": {
+      const follow = follows.get(body.target);
+      if (!follow) throw new Error("not following");
+      const undo = new Undo({ id: next("undos"), actor: alice(), object: follow });
+      await ctx.sendActivity(sender, target, undo);
+      return { id: undo.id.href };
+    }
+    case "/control/like": {
+      const like = new Like({ id: next("likes"), actor: alice(), object: new URL(body.object) });
+      likes.set(body.object, like);
+      await ctx.sendActivity(sender, target, like);
+      return { id: like.id.href };
+    }
+    case "/control/unlike": {
+      const like = likes.get(body.object);
+      if (!like) throw new Error("no such like");
+      const undo = new Undo({ id: next("undos"), actor: alice(), object: like });
+      await ctx.sendActivity(sender, target, undo);
+      return { id: undo.id.href };
+    }
+    case "/control/announce": {
+      const announce = new Announce({
+        id: next("announces"),
+        actor: alice(),
+        object: new URL(body.object),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+      });
+      await ctx.sendActivity(sender, target, announce);
+      return { id: announce.id.href };
+    }
+    case "/control/reply": {
+      const note = new Note({
+        id: next("notes"),
+        attribution: alice(),
+        content: body.content,
+        replyTarget: new URL(body.object),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+        tags: [new Mention({ href: target.id, name: "@blog" })],
+      });
+      const create = new Create({
+        id: new URL(`${note.id.href}/activity`),
+        actor: alice(),
+        object: note,
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+      });
+      await ctx.sendActivity(sender, target, create);
+      return { id: note.id.href };
+    }
+    default:
+      throw new Error(`unknown control path ${path}`);
+  }
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const body = await readBody(req);
+    const url = new URL(req.url, origin);
+    if (url.pathname === "/control/received") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(received));
+      return;
+    }
+    if (url.pathname.startsWith("/control/")) {
+      const ctx = federation.createContext(new URL(origin), undefined);
+      try {
+        const result = await control(ctx, url.pathname, JSON.parse(body.toString() || "{}"));
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(result));
+      } catch (e) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: String(e?.stack ?? e) }));
+      }
+      return;
+    }
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+      else if (v !== undefined) headers.set(k, v);
+    }
+    const request = new Request(url, {
+      method: req.method,
+      headers,
+      body: ["GET", "HEAD"].includes(req.method) ? undefined : body,
+    });
+    const response = await federation.fetch(request, { contextData: undefined });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (e) {
+    console.error(e);
+    res.writeHead(500);
+    res.end(String(e));
+  }
+});
+server.listen(port, "127.0.0.1", () => console.log(`ready ${origin}`));
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => server.close(() => process.exit(0)));
