@@ -67,7 +67,7 @@ impl Presented {
         };
         match self {
             Presented::Cavage(p) => cavage::check_before_key(p, &req, body, now),
-            Presented::Rfc9421(s) => rfc9421_before_key(s, &req, body, now),
+            Presented::Rfc9421(s) => rfc9421::check_before_key(s, &req, body, now),
         }
     }
 
@@ -93,33 +93,4 @@ impl Presented {
             Presented::Rfc9421(s) => rfc9421::verify(s, &req, target_uri, body, key, now),
         }
     }
-}
-
-fn rfc9421_before_key(
-    sig: &Rfc9421Signature,
-    req: &RequestParts<'_>,
-    body: &[u8],
-    now: Timestamp,
-) -> Result<(), SignatureError> {
-    if let Some(alg) = &sig.algorithm
-        && alg != "rsa-v1_5-sha256"
-    {
-        return Err(SignatureError::UnsupportedAlgorithm(alg.clone()));
-    }
-    rfc9421::check_time(sig, now)?;
-    rfc9421::check_coverage(sig, req.method)?;
-    if sig.components.iter().any(|c| c == "content-digest") {
-        let header = req
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("content-digest"))
-            .map(|(_, v)| v.trim())
-            .collect::<Vec<_>>()
-            .join(", ");
-        if header.is_empty() {
-            return Err(SignatureError::MissingHeader("content-digest".into()));
-        }
-        rfc9421::verify_content_digest(&header, body)?;
-    }
-    Ok(())
 }

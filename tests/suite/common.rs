@@ -376,3 +376,23 @@ pub fn get_accept(server: &Served, path: &str, accept: Option<&str>) -> (u16, St
 pub fn get(server: &Served, path: &str) -> (u16, String, String) {
     get_accept(server, path, None)
 }
+
+/// Where the Node interop scripts and their package.json live.
+pub fn interop_dir() -> PathBuf {
+    repo().join("tests").join("interop")
+}
+
+/// Fails (never skips) when the npm packages are not installed.
+pub fn require_fedify() {
+    let nm = interop_dir().join("node_modules");
+    assert!(
+        nm.join("@fedify")
+            .join("fedify")
+            .join("package.json")
+            .is_file()
+            && nm.join("jsonld").join("package.json").is_file(),
+        "{} is missing @fedify/fedify or jsonld: run tests/interop/setup-fedify.sh \
+         (it runs `npm ci` in tests/interop; needs node and npm) before `cargo test`",
+        nm.display()
+    );
+}

@@ -8,33 +8,15 @@
 //! `tests/interop/setup-fedify.sh`; without them these tests fail, they
 //! never pass silently.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Ran, build, example_copy, repo, run_limited, serve, text};
-
-/// Where the Node checkers and their package.json live.
-fn interop_dir() -> PathBuf {
-    repo().join("tests").join("interop")
-}
-
-/// Fails (never skips) when the npm packages are not installed.
-fn require_fedify() {
-    let nm = interop_dir().join("node_modules");
-    assert!(
-        nm.join("@fedify")
-            .join("fedify")
-            .join("package.json")
-            .is_file()
-            && nm.join("jsonld").join("package.json").is_file(),
-        "{} is missing @fedify/fedify or jsonld: run tests/interop/setup-fedify.sh \
-         (it runs `npm ci` in tests/interop; needs node and npm) before `cargo test`",
-        nm.display()
-    );
-}
+use crate::common::{
+    Ran, build, example_copy, interop_dir, repo, require_fedify, run_limited, serve, text,
+};
 
 /// Runs `node tests/interop/<script> <args>` with a time limit.
 fn run_node(script: &str, args: &[&str], limit: Duration) -> Ran {

@@ -5,9 +5,11 @@
 mod build;
 mod cli;
 mod common;
+mod companion;
 mod deploy;
 mod federation;
 mod init;
 mod interop_fedify;
 mod interop_snac;
+mod rfc9421_fedify;
 mod serve;

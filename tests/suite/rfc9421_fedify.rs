@@ -7,7 +7,6 @@
 //! packages are installed by `tests/interop/setup-fedify.sh`; without them
 //! these tests fail, they never pass silently.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -17,30 +16,10 @@ use stoa::signatures::cavage::{RequestParts, SignatureError};
 use stoa::signatures::keys::{self, PublicKey};
 use stoa::signatures::rfc9421;
 
-use crate::common::{repo, run_limited};
+use crate::common::{interop_dir, require_fedify, run_limited};
 
 const KEY_ID: &str = "https://a.example/users/alice#main-key";
 const BODY: &str = r#"{"@context":"https://www.w3.org/ns/activitystreams","type":"Follow","actor":"https://a.example/users/alice","object":"https://b.example/ap/actor.json"}"#;
-
-/// Where the Node scripts and their package.json live.
-fn interop_dir() -> PathBuf {
-    repo().join("tests").join("interop")
-}
-
-/// Fails (never skips) when Fedify is not installed.
-fn require_fedify() {
-    let pkg = interop_dir()
-        .join("node_modules")
-        .join("@fedify")
-        .join("fedify")
-        .join("package.json");
-    assert!(
-        pkg.is_file(),
-        "{} is missing: run tests/interop/setup-fedify.sh \
-         (it runs `npm ci` in tests/interop; needs node and npm) before `cargo test`",
-        pkg.display()
-    );
-}
 
 /// A request as Fedify signed it.
 struct Signed {

@@ -1,0 +1,230 @@
+//! The companion's life as an operator sees it: crashes lose nothing,
+//! SIGTERM stops it cleanly, followers are approved, refused and removed
+//! from the command line, blocked accounts get nowhere, deleted accounts
+//! disappear, and the admin API and site serving behave.
+
+use serde_json::json;
+
+use super::{Companion, Peer, Setup, follow, send, signed_by_blog};
+use crate::common::agent;
+
+#[test]
+fn kill_9_between_acknowledging_a_follow_and_sending_the_accept_loses_nothing() {
+    let mut blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    // The follower's server holds the first delivery: the Accept is in flight.
+    peer.stall_next(1);
+    let (status, text) = send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1));
+    assert_eq!(status, 202, "{text}");
+    peer.wait_for("the Accept to be in flight", 1, |a| {
+        a.json()["type"] == "Accept"
+    });
+    blog.kill9();
+
+    // Nothing was answered, so nothing was acknowledged as delivered.
+    blog.launch();
+    let accepts = peer.wait_for("the Accept after the restart", 2, |a| {
+        a.json()["type"] == "Accept"
+    });
+    assert!(
+        signed_by_blog(&blog, &accepts[1]),
+        "the resent Accept is signed"
+    );
+    assert_eq!(accepts[1].json()["object"]["actor"], peer.actor("alice"));
+    blog.wait_status("the delivery to be recorded", |s| {
+        s["deliveries"]["delivered"] == 1
+    });
+    let (ok, listed, err) = blog.followers_cli(&["list"]);
+    assert!(ok, "{err}");
+    assert!(
+        listed.contains(&peer.actor("alice")),
+        "the follower survived: {listed}"
+    );
+}
+
+#[test]
+fn kill_9_right_after_the_202_still_applies_the_follow() {
+    let mut blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "bob", "carol"]);
+    for (n, name) in ["alice", "bob", "carol"].iter().enumerate() {
+        let (status, text) = send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32));
+        assert_eq!(status, 202, "{text}");
+    }
+    // No waiting at all: whatever was acknowledged is on disk.
+    blog.kill9();
+    blog.launch();
+    blog.wait_status("three followers", |s| s["followers"]["accepted"] == 3);
+    peer.wait_for("three Accepts", 3, |a| a.json()["type"] == "Accept");
+}
+
+#[test]
+fn sigterm_stops_gracefully() {
+    let mut blog = Companion::start(&Setup::default());
+    assert_eq!(
+        blog.terminate(),
+        Some(0),
+        "exit status after SIGTERM\n{}",
+        blog.log()
+    );
+    assert!(blog.log().contains("shutting down"), "{}", blog.log());
+}
+
+#[test]
+fn manual_approval_from_the_command_line() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        manual_approval: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "bob"]);
+    for (n, name) in ["alice", "bob"].iter().enumerate() {
+        assert_eq!(
+            send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32)).0,
+            202
+        );
+    }
+    blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
+    assert!(
+        !peer.arrivals().iter().any(|a| a.json()["type"] == "Accept"),
+        "nothing is accepted before approval"
+    );
+    let (ok, pending, err) = blog.followers_cli(&["list", "--pending"]);
+    assert!(ok, "{err}");
+    let alice_handle = format!("@alice@{}", peer.base.trim_start_matches("http://"));
+    assert!(pending.contains(&alice_handle), "{pending}");
+
+    let (ok, out, err) = blog.followers_cli(&["approve", &alice_handle]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Approved"), "{out}");
+    let accepts = peer.wait_for("the Accept", 1, |a| a.json()["type"] == "Accept");
+    assert_eq!(accepts[0].path, "/users/alice/inbox");
+
+    let (ok, _, err) = blog.followers_cli(&["reject", &peer.actor("bob")]);
+    assert!(ok, "{err}");
+    let rejects = peer.wait_for("the Reject", 1, |a| a.json()["type"] == "Reject");
+    assert_eq!(rejects[0].path, "/users/bob/inbox");
+    assert!(signed_by_blog(&blog, &rejects[0]));
+
+    let (_, count, _) = blog.followers_cli(&["count"]);
+    assert_eq!(count.trim(), "1 followers, 0 waiting for approval");
+    let (_, export, _) = blog.followers_cli(&["export"]);
+    assert!(
+        export.contains(&format!(
+            "{},true,false,",
+            alice_handle.trim_start_matches('@')
+        )),
+        "{export}"
+    );
+
+    let (ok, _, err) = blog.followers_cli(&["remove", "nobody@nowhere.example"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no follower") && err.contains("followers list"),
+        "{err}"
+    );
+}
+
+#[test]
+fn blocked_actors_are_rejected_and_their_interactions_dropped() {
+    let peer = Peer::start(&["alice", "troll"]);
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        blocked_actors: vec![peer.actor("troll")],
+        ..Setup::default()
+    });
+    assert_eq!(
+        send(&peer, "troll", &blog, &follow(&peer, "troll", &blog, 1)).0,
+        202
+    );
+    let rejects = peer.wait_for("the Reject", 1, |a| a.json()["type"] == "Reject");
+    assert_eq!(rejects[0].json()["object"]["actor"], peer.actor("troll"));
+    let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/1", peer.actor("troll")), "type": "Like",
+        "actor": peer.actor("troll"), "object": format!("{}/ap/posts/hello-world.json", blog.base)});
+    assert_eq!(send(&peer, "troll", &blog, &like).0, 202);
+    let s = blog.wait_status("the queue to drain", |s| s["incoming_backlog"] == 0);
+    assert_eq!(s["followers"]["accepted"], 0, "{s}");
+    assert_eq!(s["interactions"], json!({}), "{s}");
+}
+
+#[test]
+fn a_deleted_account_disappears_even_when_its_actor_answers_410() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    assert_eq!(
+        send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1)).0,
+        202
+    );
+    let post = format!("{}/ap/posts/hello-world.json", blog.base);
+    let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/likes/1", peer.actor("alice")), "type": "Like",
+        "actor": peer.actor("alice"), "object": post});
+    assert_eq!(send(&peer, "alice", &blog, &like).0, 202);
+    blog.wait_status("follower and like", |s| {
+        s["followers"]["accepted"] == 1 && s["interactions"]["like"] == 1
+    });
+    peer.delete_account("alice");
+    let delete = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#delete", peer.actor("alice")), "type": "Delete",
+        "actor": peer.actor("alice"), "object": peer.actor("alice")});
+    assert_eq!(send(&peer, "alice", &blog, &delete).0, 202);
+    blog.wait_status("the account to be gone", |s| {
+        s["followers"]["accepted"] == 0 && s["interactions"] == json!({})
+    });
+}
+
+#[test]
+fn admin_api_needs_the_token_and_the_site_is_served_with_its_types() {
+    let blog = Companion::start(&Setup::default());
+    for auth in [
+        None,
+        Some("Bearer wrong-token-wrong-token"),
+        Some("Basic abc"),
+    ] {
+        let mut req = agent().get(&format!("{}/admin/followers", blog.base));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        assert_eq!(req.call().expect("request").status(), 401, "{auth:?}");
+    }
+    assert_eq!(blog.admin("followers"), json!([]));
+    let r = agent()
+        .get(&format!("{}/ap/actor.json", blog.base))
+        .call()
+        .expect("actor");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/activity+json");
+    let r = agent()
+        .get(&format!(
+            "{}/.well-known/webfinger?resource=acct:blog@127.0.0.1:{}",
+            blog.base, blog.port
+        ))
+        .call()
+        .expect("webfinger");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/jrd+json");
+    let r = agent()
+        .get(&format!("{}/", blog.base))
+        .call()
+        .expect("home");
+    let mut r = r;
+    let html = r.body_mut().read_to_string().expect("html");
+    assert!(
+        !html.contains("__stoa/reload"),
+        "no live-reload script in a deployed site"
+    );
+    let r = agent()
+        .get(&format!("{}/healthz", blog.base))
+        .call()
+        .expect("healthz");
+    assert_eq!(r.status(), 200);
+}

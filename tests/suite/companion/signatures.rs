@@ -1,0 +1,226 @@
+//! Forged, stale, oversized and malformed requests: each is refused with
+//! the right status and a reason, and nothing is stored. One valid request
+//! at the end proves the same setup accepts what it should.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::{Companion, Peer, Setup, follow, post_raw, send, signed_by_blog};
+
+fn assert_nothing_stored(blog: &Companion, what: &str) {
+    assert_eq!(
+        blog.counts(),
+        (0, 0, 0, 0),
+        "{what}: followers, interactions, deliveries and backlog must stay empty\nlog:\n{}",
+        blog.log()
+    );
+}
+
+fn refused(blog: &Companion, what: &str, got: (u16, String), status: u16, reason: &str) {
+    assert_eq!(
+        got.0, status,
+        "{what}: expected {status}, got {} {}",
+        got.0, got.1
+    );
+    assert!(
+        got.1.contains(reason),
+        "{what}: the reason should mention {reason:?}; got {}",
+        got.1
+    );
+    assert_nothing_stored(blog, what);
+}
+
+#[test]
+fn forged_stale_and_malformed_requests_change_nothing() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "mallory"]);
+    let inbox = blog.inbox();
+    let activity = follow(&peer, "alice", &blog, 1);
+    let body = activity.to_string().into_bytes();
+    let now = Timestamp::now();
+
+    // No signature at all.
+    refused(
+        &blog,
+        "unsigned",
+        post_raw(&inbox, &[], &body),
+        401,
+        "not signed",
+    );
+
+    // Body changed after signing: the digest no longer matches.
+    let headers = peer.sign_post("alice", &inbox, &body, now);
+    let tampered = String::from_utf8_lossy(&body).replace("follows/1", "follows/2");
+    refused(
+        &blog,
+        "tampered body",
+        post_raw(&inbox, &headers, tampered.as_bytes()),
+        401,
+        "Digest",
+    );
+
+    // Body changed and Digest recomputed: the signature no longer matches.
+    let mut redigested = headers.clone();
+    for (n, v) in &mut redigested {
+        if n == "Digest" {
+            *v = stoa::signatures::cavage::digest_header(tampered.as_bytes());
+        }
+    }
+    refused(
+        &blog,
+        "digest recomputed over a tampered body",
+        post_raw(&inbox, &redigested, tampered.as_bytes()),
+        401,
+        "does not verify",
+    );
+
+    // Signed with mallory's key but claiming alice's key id.
+    let wrong_key = peer.sign_post_as("mallory", &peer.key_id("alice"), &inbox, &body, now);
+    refused(
+        &blog,
+        "wrong key",
+        post_raw(&inbox, &wrong_key, &body),
+        401,
+        "does not verify",
+    );
+
+    // Signed correctly by mallory, but the activity says alice.
+    let other_actor = peer.sign_post("mallory", &inbox, &body, now);
+    refused(
+        &blog,
+        "another actor's key",
+        post_raw(&inbox, &other_actor, &body),
+        401,
+        "belongs to",
+    );
+
+    // A signature that covers only the date.
+    let mut weak = headers.clone();
+    for (n, v) in &mut weak {
+        if n == "Signature" {
+            *v = v.replace(
+                "headers=\"(request-target) host date digest\"",
+                "headers=\"date\"",
+            );
+        }
+    }
+    refused(
+        &blog,
+        "missing required headers",
+        post_raw(&inbox, &weak, &body),
+        401,
+        "must cover",
+    );
+
+    // Stale and future dates (signed at that time, so only the date is wrong).
+    let old = peer.sign_post("alice", &inbox, &body, now - SignedDuration::from_hours(2));
+    refused(
+        &blog,
+        "Date two hours old",
+        post_raw(&inbox, &old, &body),
+        401,
+        "expired",
+    );
+    let future = peer.sign_post("alice", &inbox, &body, now + SignedDuration::from_hours(2));
+    refused(
+        &blog,
+        "Date in the future",
+        post_raw(&inbox, &future, &body),
+        401,
+        "future",
+    );
+
+    // Oversized: refused before anything is read or verified.
+    let big = vec![b' '; 300 * 1024];
+    let big_headers = peer.sign_post("alice", &inbox, &big, now);
+    let (status, _) = post_raw(&inbox, &big_headers, &big);
+    assert_eq!(status, 413, "oversized body");
+    assert_nothing_stored(&blog, "oversized body");
+
+    // Validly signed, but not JSON.
+    let junk = b"{\"type\": \"Follow\", oops".to_vec();
+    let junk_headers = peer.sign_post("alice", &inbox, &junk, now);
+    refused(
+        &blog,
+        "malformed JSON",
+        post_raw(&inbox, &junk_headers, &junk),
+        400,
+        "not valid JSON",
+    );
+
+    // Validly signed Follow of somebody else.
+    let mut elsewhere = follow(&peer, "alice", &blog, 3);
+    elsewhere["object"] = json!(format!("{}/ap/someone-else.json", blog.base));
+    refused(
+        &blog,
+        "Follow addressed to another actor",
+        send(&peer, "alice", &blog, &elsewhere),
+        400,
+        "addressed to",
+    );
+
+    // And the real thing is accepted, once, even when replayed.
+    let (status, text) = post_raw(&inbox, &headers, &body);
+    assert_eq!(status, 202, "a valid Follow: {text}\n{}", blog.log());
+    let (status, _) = post_raw(&inbox, &headers, &body);
+    assert_eq!(status, 202, "a replay is acknowledged");
+    let accepts = peer.wait_for("the Accept", 1, |a| a.json()["type"] == "Accept");
+    assert!(
+        signed_by_blog(&blog, &accepts[0]),
+        "the Accept is signed with the blog's key"
+    );
+    assert_eq!(
+        accepts[0].path, "/users/alice/inbox",
+        "sent to the personal inbox"
+    );
+    assert_eq!(
+        accepts[0].json()["object"]["id"],
+        activity["id"],
+        "it embeds the Follow"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let accepted: Vec<_> = peer
+        .arrivals()
+        .into_iter()
+        .filter(|a| a.json()["type"] == "Accept")
+        .collect();
+    assert_eq!(accepted.len(), 1, "the replay sent nothing more");
+    assert_eq!(blog.counts().0, 1, "one follower");
+}
+
+#[test]
+fn key_ids_on_private_addresses_are_not_fetched_with_the_guard_on() {
+    let blog = Companion::start(&Setup::default());
+    let peer = Peer::start(&["alice"]);
+    let inbox = blog.inbox();
+    for key_host in ["127.0.0.1:9", "169.254.169.254"] {
+        let actor = format!("http://{key_host}/users/alice");
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/follows/1"), "type": "Follow",
+            "actor": actor, "object": blog.actor(),
+        });
+        let body = activity.to_string().into_bytes();
+        let headers = peer.sign_post_as(
+            "alice",
+            &format!("{actor}#main-key"),
+            &inbox,
+            &body,
+            Timestamp::now(),
+        );
+        refused(
+            &blog,
+            &format!("keyId on {key_host}"),
+            post_raw(&inbox, &headers, &body),
+            401,
+            "private, loopback or link-local",
+        );
+    }
+    // The loopback peer itself is refused too: the guard does not know it is a test.
+    let (status, text) = send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1));
+    assert_eq!(status, 401, "{text}");
+    assert_nothing_stored(&blog, "loopback peer with the guard on");
+}
