@@ -162,10 +162,10 @@ impl Companion {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok(r) = agent().get(&format!("{}/healthz", self.base)).call() {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = agent().get(&format!("{}/healthz", self.base)).call()
+                && r.status() == 200
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
