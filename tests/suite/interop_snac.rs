@@ -1,11 +1,15 @@
 //! Interop with snac2, an independent ActivityPub server (Debian package
 //! `snac2`, installed by `tests/interop/setup-snac.sh`).
 //!
-//! `stoa serve` publishes content-example on 127.0.0.1; a throwaway snac data
-//! folder (never started as a server: only its command-line client is used,
-//! so snac listens nowhere) then looks the blog up the way a fediverse server
-//! does: WebFinger for `@ada@127.0.0.1:PORT`, the actor, the outbox, every
-//! post in it, and finally inserts a post into a snac user's timeline.
+//! Reading: `stoa serve` publishes content-example on 127.0.0.1; a throwaway
+//! snac data folder (only its command-line client is used) looks the blog up
+//! the way a fediverse server does: WebFinger for `@ada@127.0.0.1:PORT`, the
+//! actor, the outbox, every post in it, and finally inserts a post into a
+//! snac user's timeline.
+//!
+//! Following: `snac httpd` runs on loopback beside `stoa inbox`; the snac
+//! user follows the blog, and snac records the companion's Accept as the
+//! confirmation of its follow; unfollowing removes the follower.
 //!
 //! snac builds the WebFinger URL from its own `protocol` setting
 //! (`https` by default), so the data folder is set to `"protocol": "http"`;
@@ -393,4 +397,108 @@ fn snac_resolves_and_reads_the_blog() {
         "snac did not put {newest} in {LOCAL_USER}'s timeline (has {:?}); {ran:?}",
         timeline.iter().map(|o| str_at(o, "id")).collect::<Vec<_>>()
     );
+}
+
+/// `snac httpd` on loopback, killed on drop.
+struct SnacServer {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Drop for SnacServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Snac {
+    /// Serves the data folder as `http://127.0.0.1:PORT` (actors, inboxes)
+    /// and processes snac's queues, as a deployed snac would.
+    fn serve(&self, port: u16) -> SnacServer {
+        let config_path = self.data.join("server.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config_path).expect("server.json"))
+                .expect("json");
+        config["port"] = port.into();
+        config["host"] = format!("127.0.0.1:{port}").into();
+        std::fs::write(&config_path, config.to_string()).expect("write server.json");
+        let log = self.data.join("httpd.log");
+        let out = std::fs::File::create(&log).expect("log");
+        let child = Command::new(&self.bin)
+            .args(["httpd", self.data.to_str().expect("utf-8")])
+            .env("DEBUG", "1")
+            .stdout(out.try_clone().expect("log"))
+            .stderr(out)
+            .spawn()
+            .expect("snac httpd starts");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "snac httpd did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SnacServer { child, log }
+    }
+
+    /// What snac stored for the account it follows: the Follow until the
+    /// Accept arrives, then the Accept (snac(5), `following/`).
+    fn following(&self) -> Vec<Value> {
+        let dir = self.data.join("user").join(LOCAL_USER).join("following");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect()
+    }
+}
+
+#[test]
+fn snac_follows_the_blog_and_sees_the_follow_accepted() {
+    use crate::companion::{Companion, Setup, free_port};
+    let snac = Snac::new();
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let port = free_port();
+    let server = snac.serve(port);
+    let snac_actor = format!("http://127.0.0.1:{port}/{LOCAL_USER}");
+
+    let ran = snac.run(&["follow", "{data}", LOCAL_USER, &blog.actor()]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let accepted = loop {
+        let accept = snac.following().into_iter().find(|v| {
+            str_at(v, "type") == Some("Accept") && str_at(v, "actor") == Some(blog.actor().as_str())
+        });
+        if let Some(a) = accept {
+            break a;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snac never recorded an Accept for its follow: {ran:?}\nsnac log:\n{}\ncompanion log:\n{}",
+            std::fs::read_to_string(&server.log).unwrap_or_default(),
+            blog.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let follow = accepted.get("object").unwrap_or(&Value::Null);
+    assert_eq!(str_at(follow, "type"), Some("Follow"), "{accepted:#}");
+    assert_eq!(
+        str_at(follow, "actor"),
+        Some(snac_actor.as_str()),
+        "{accepted:#}"
+    );
+    let followers = blog.admin("followers");
+    assert_eq!(followers[0]["actor"], snac_actor.as_str(), "{followers}");
+    assert_eq!(followers[0]["state"], "accepted");
+
+    // Unfollowing in snac removes the follower from the blog.
+    snac.run(&["unfollow", "{data}", LOCAL_USER, &blog.actor()]);
+    blog.wait_status("snac's unfollow", |s| s["followers"]["accepted"] == 0);
 }

@@ -4,6 +4,7 @@
 //! server in the test process that serves actor documents with public keys
 //! and records what arrives at their inboxes.
 
+mod fedify;
 mod lifecycle;
 mod signatures;
 

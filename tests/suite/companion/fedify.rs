@@ -1,0 +1,171 @@
+//! Fedify, an independent ActivityPub framework, as a follower: it follows
+//! the blog, likes, boosts, replies, takes back its like and unfollows,
+//! signing with its own code, and verifies the blog's Accept with its own
+//! verifier before recording it. Once with RFC 9421 signatures (Fedify's
+//! default first try), once with draft-cavage.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{Companion, Setup, free_port};
+use crate::common::{agent, interop_dir, require_fedify};
+
+/// The Fedify follower process, killed on drop.
+struct Fedify {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Fedify {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Fedify {
+    fn start(first_knock: &str) -> Fedify {
+        require_fedify();
+        let port = free_port();
+        let mut child = Command::new("node")
+            .arg(interop_dir().join("fedify-follower.mjs"))
+            .arg(port.to_string())
+            .arg(first_knock)
+            .current_dir(interop_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs (tests/interop/setup-fedify.sh installs what it needs)");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the Fedify follower starts");
+        assert!(line.starts_with("ready "), "{line}");
+        Fedify {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn control(&self, what: &str, body: Value) -> Value {
+        let mut r = agent()
+            .post(&format!("{}/control/{what}", self.base))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("control request");
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        assert_eq!(r.status(), 200, "{what}: {text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    fn received(&self) -> Vec<Value> {
+        let mut r = agent()
+            .get(&format!("{}/control/received", self.base))
+            .call()
+            .expect("received");
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default()).expect("json")
+    }
+
+    fn wait_received(&self, kind: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = self.received().into_iter().find(|v| v["type"] == kind) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Fedify received no {kind}: {:?}",
+                self.received()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn actor(&self) -> String {
+        format!("{}/users/alice", self.base)
+    }
+}
+
+fn follow_interact_unfollow(first_knock: &str) {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start(first_knock);
+    let target = json!({"target": blog.actor()});
+
+    let follow = fedify.control("follow", target.clone());
+    let accept = fedify.wait_received("Accept");
+    assert_eq!(accept["actor"], blog.actor(), "{accept}");
+    assert_eq!(
+        accept["objectId"], follow["id"],
+        "the Accept answers Fedify's Follow: {accept}"
+    );
+    assert_eq!(accept["objectType"], "Follow", "{accept}");
+    assert_eq!(accept["objectActor"], fedify.actor(), "{accept}");
+    assert_eq!(accept["objectObject"], blog.actor(), "{accept}");
+    let followers = blog.admin("followers");
+    assert_eq!(followers[0]["actor"], fedify.actor(), "{followers}");
+    assert_eq!(followers[0]["inbox"], format!("{}/inbox", fedify.actor()));
+    assert_eq!(
+        followers[0]["shared_inbox"],
+        format!("{}/inbox", fedify.base)
+    );
+
+    let post = format!("{}/ap/posts/hello-world.json", blog.base);
+    let with_post = json!({"target": blog.actor(), "object": post});
+    fedify.control("like", with_post.clone());
+    fedify.control("announce", with_post.clone());
+    let reply = fedify.control(
+        "reply",
+        json!({"target": blog.actor(), "object": post,
+               "content": "<p>Lovely post! <script>alert(1)</script><a href=\"javascript:x()\">x</a></p>"}),
+    );
+    blog.wait_status("like, boost and reply", |s| {
+        s["interactions"] == json!({"like": 1, "announce": 1, "reply": 1})
+    });
+    let items = blog.admin(&format!("interactions?object={post}"));
+    let reply_row = items
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["kind"] == "reply"))
+        .expect("the reply is listed");
+    assert_eq!(reply_row["id"], reply["id"]);
+    let content = reply_row["content"].as_str().unwrap_or("");
+    assert!(content.contains("Lovely post!"), "{content}");
+    assert!(
+        !content.contains("script") && !content.contains("javascript:"),
+        "sanitized: {content}"
+    );
+
+    fedify.control("unlike", with_post);
+    blog.wait_status("the like undone", |s| {
+        s["interactions"] == json!({"announce": 1, "reply": 1})
+    });
+    fedify.control("unfollow", target);
+    blog.wait_status("the unfollow", |s| s["followers"]["accepted"] == 0);
+
+    let log = blog.log();
+    assert!(
+        !log.contains("inbox request refused"),
+        "every request of Fedify's was accepted at the first try ({first_knock}):\n{log}"
+    );
+}
+
+#[test]
+fn fedify_follows_interacts_and_unfollows_with_rfc9421_signatures() {
+    follow_interact_unfollow("rfc9421");
+}
+
+#[test]
+fn fedify_follows_interacts_and_unfollows_with_cavage_signatures() {
+    follow_interact_unfollow("draft-cavage-http-signatures-12");
+}
