@@ -13,6 +13,17 @@ use crate::cmd::keygen::{self, PRIVATE_KEY_PATH};
 /// Where `init` puts the public key, relative to the site root.
 pub const PUBLIC_KEY_PATH: &str = "actor-key.pub.pem";
 
+/// Where `init` puts the companion's admin token, relative to the site root.
+pub const ADMIN_TOKEN_PATH: &str = "secrets/admin-token";
+
+/// A random token for the companion's admin API (mode 0600).
+fn write_admin_token(path: &Path) -> Result<()> {
+    let bytes: [u8; 32] = rand::random();
+    let token = crate::signatures::keys::zeroizing::Secret(hex::encode(bytes).into());
+    crate::signatures::keys::write_private(path, &token)
+        .with_context(|| format!("writing the admin token {}", path.display()))
+}
+
 /// Runs `stoa init`.
 pub fn run(args: &InitArgs) -> Result<()> {
     let dir = &args.dir;
@@ -47,10 +58,11 @@ pub fn run(args: &InitArgs) -> Result<()> {
     std::fs::create_dir_all(dir.join("static"))
         .with_context(|| format!("creating {}", dir.display()))?;
     keygen::write_pair(dir, Path::new(PUBLIC_KEY_PATH))?;
+    write_admin_token(&dir.join(ADMIN_TOKEN_PATH))?;
     write(CONFIG_FILE, &config_text)?;
     write(
         ".gitignore",
-        "# Built site (stoa build)\n/public/\n# The actor's private key: never commit it\n/secrets/\n",
+        "# Built site (stoa build)\n/public/\n# The actor's private key and the admin token: never commit them\n/secrets/\n# The companion's database (stoa inbox)\n/companion/\n",
     )?;
     let now = jiff::Timestamp::now()
         .round(jiff::Unit::Second)
@@ -104,6 +116,12 @@ url = "/about/"
 [fediverse]
 # People follow @{username_plain}@<your host>.
 username = {username}
+
+# The companion (`stoa inbox`), on a small server behind your TLS proxy.
+[companion]
+# listen = "127.0.0.1:8787"
+# database = "companion/stoa.db"
+# blocked_domains = ["spam.example"]
 "#,
         base_url = q(base_url),
         title = q(title),

@@ -228,3 +228,115 @@ fn admin_api_needs_the_token_and_the_site_is_served_with_its_types() {
         .expect("healthz");
     assert_eq!(r.status(), 200);
 }
+
+#[test]
+fn replies_are_recorded_edited_and_deleted_and_unknown_types_ignored() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "mallory"]);
+    let post = format!("{}/ap/posts/hello-world.json", blog.base);
+    let note_id = format!("{}/statuses/1", peer.actor("alice"));
+    let note = |content: &str| {
+        json!({"id": note_id, "type": "Note", "attributedTo": peer.actor("alice"),
+               "inReplyTo": post, "content": content,
+               "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [blog.actor()]})
+    };
+    let activity = |kind: &str, object: serde_json::Value, n: u32| {
+        json!({"@context": "https://www.w3.org/ns/activitystreams",
+               "id": format!("{}/activities/{n}", peer.actor("alice")), "type": kind,
+               "actor": peer.actor("alice"), "object": object})
+    };
+    let reply_content = |blog: &Companion| -> String {
+        blog.admin("interactions")
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|r| r["content"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+
+    assert_eq!(
+        send(
+            &peer,
+            "alice",
+            &blog,
+            &activity(
+                "Create",
+                note("<p>First <img src=x onerror=alert(1)></p>"),
+                1
+            )
+        )
+        .0,
+        202
+    );
+    blog.wait_status("the reply", |s| s["interactions"]["reply"] == 1);
+    assert_eq!(reply_content(&blog), "<p>First </p>", "sanitized");
+
+    assert_eq!(
+        send(
+            &peer,
+            "alice",
+            &blog,
+            &activity("Update", note("<p>Edited</p>"), 2)
+        )
+        .0,
+        202
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while reply_content(&blog) != "<p>Edited</p>" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit was not applied: {}",
+            blog.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // Someone else cannot delete it; its author can.
+    let forged = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/9", peer.actor("mallory")), "type": "Delete",
+        "actor": peer.actor("mallory"), "object": {"id": note_id, "type": "Tombstone"}});
+    assert_eq!(send(&peer, "mallory", &blog, &forged).0, 202);
+    assert_eq!(
+        send(
+            &peer,
+            "alice",
+            &blog,
+            &json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/10", peer.actor("alice")), "type": "Flag",
+        "actor": peer.actor("alice"), "object": blog.actor()})
+        )
+        .0,
+        202,
+        "unknown types are acknowledged"
+    );
+    let s = blog.wait_status("the queue to drain", |s| s["incoming_backlog"] == 0);
+    assert_eq!(
+        s["interactions"]["reply"], 1,
+        "mallory's Delete changed nothing: {s}"
+    );
+
+    let delete = activity("Delete", json!({"id": note_id, "type": "Tombstone"}), 3);
+    assert_eq!(send(&peer, "alice", &blog, &delete).0, 202);
+    blog.wait_status("the reply deleted", |s| s["interactions"] == json!({}));
+}
+
+#[test]
+fn a_private_key_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut blog = Companion::start(&Setup::default());
+    blog.kill9();
+    let key = blog.root().join("secrets/actor-key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    blog.launch();
+    let log = blog.log();
+    assert!(
+        log.contains("can be read by other users") && log.contains("chmod 600"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("PRIVATE KEY"),
+        "the key itself never appears in the log"
+    );
+}
