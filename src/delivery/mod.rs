@@ -142,9 +142,7 @@ fn record(
     let now = now_ms();
     let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
     let done = (|| -> rusqlite::Result<()> {
-        let tx = store
-            .transaction()
-            .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+        let tx = store.transaction()?;
         match &outcome {
             Outcome::Delivered(status) => deliveries::delivered(&tx, d.id, *status, now)?,
             Outcome::Gone => {

@@ -26,14 +26,15 @@ pub enum Applied {
     Ignored(&'static str),
 }
 
-/// Applies everything queued. Blocking. Returns how many were applied.
+/// Most activities applied in one transaction.
+const BATCH: usize = 128;
+
+/// Applies everything queued, a batch per transaction (one fsync per
+/// batch). Blocking. Returns how many were applied.
 pub fn drain(app: &Arc<App>) -> usize {
     let mut total = 0;
     loop {
-        let batch = {
-            let store = app.lock_store();
-            incoming::next(store.conn(), 64)
-        };
+        let batch = incoming::next(app.lock_store().conn(), BATCH);
         let batch = match batch {
             Ok(b) if !b.is_empty() => b,
             Ok(_) => return total,
@@ -42,54 +43,84 @@ pub fn drain(app: &Arc<App>) -> usize {
                 return total;
             }
         };
-        for queued in batch {
-            match apply_one(app, &queued) {
-                Ok(applied) => {
-                    tracing::info!(actor = %queued.actor, outcome = ?applied, "activity applied");
-                    total += 1;
+        // Reading and fetching happen outside the lock and the transaction.
+        let prepared: Vec<Prepared> = batch.into_iter().map(|q| prepare(app, q)).collect();
+        let outcomes = {
+            let mut store = app.lock_store();
+            apply_batch(app, &mut store, &prepared)
+        };
+        match outcomes {
+            Ok(outcomes) => {
+                let mut wake = false;
+                for (p, applied) in prepared.iter().zip(&outcomes) {
+                    tracing::info!(actor = %p.queued.actor, outcome = ?applied, "activity applied");
+                    wake |= matches!(
+                        applied,
+                        Applied::Changed("follow accepted" | "follow refused")
+                    );
                 }
-                Err(e) => {
-                    // Leave it queued; the next pass tries again.
-                    tracing::error!(actor = %queued.actor, error = %e, "could not apply an activity");
-                    return total;
+                if wake {
+                    app.wake_delivery.notify_one();
                 }
+                total += outcomes.len();
+            }
+            Err(e) => {
+                // Everything stays queued; the next pass tries again.
+                tracing::error!(error = %e, "could not apply received activities");
+                return total;
             }
         }
     }
 }
 
-fn apply_one(app: &Arc<App>, queued: &Queued) -> Result<Applied, rusqlite::Error> {
+/// A queued activity, read and with what the network had to say.
+struct Prepared {
+    queued: Queued,
+    read: Option<(Activity, Value)>,
+    endpoints: Option<remote_actor::Endpoints>,
+}
+
+fn prepare(app: &App, queued: Queued) -> Prepared {
     let value: Value = serde_json::from_str(&queued.body).unwrap_or(Value::Null);
-    let activity = match inbound::from_value(&value) {
-        Ok(a) if a.actor == queued.actor => a,
-        _ => {
-            // Checked before it was queued; only a manual edit gets here.
-            let store = app.lock_store();
-            incoming::done(store.conn(), queued.id)?;
-            return Ok(Applied::Ignored("unreadable"));
-        }
-    };
-    // Network first (outside the transaction): a follower's inbox.
-    let endpoints = match &activity.what {
-        Inbound::Follow { .. } => endpoints_of(app, &activity.actor),
+    let read = match inbound::from_value(&value) {
+        // Checked before it was queued; only a manual edit fails here.
+        Ok(a) if a.actor == queued.actor => Some((a, value)),
         _ => None,
     };
-    let mut store = app.lock_store();
-    let tx = store.transaction().map_err(|e| match e {
-        crate::store::StoreError::Sql(e) => e,
-        other => rusqlite::Error::InvalidParameterName(other.to_string()),
-    })?;
-    let applied = apply(app, &tx, &activity, &value, endpoints)?;
-    incoming::done(&tx, queued.id)?;
-    tx.commit()?;
-    drop(store);
-    if matches!(
-        applied,
-        Applied::Changed("follow accepted" | "follow refused" | "unfollowed")
-    ) {
-        app.wake_delivery.notify_one();
+    let endpoints = match &read {
+        Some((
+            a @ Activity {
+                what: Inbound::Follow { .. },
+                ..
+            },
+            _,
+        )) => endpoints_of(app, &a.actor),
+        _ => None,
+    };
+    Prepared {
+        queued,
+        read,
+        endpoints,
     }
-    Ok(applied)
+}
+
+fn apply_batch(
+    app: &App,
+    store: &mut crate::store::Store,
+    prepared: &[Prepared],
+) -> rusqlite::Result<Vec<Applied>> {
+    let tx = store.transaction()?;
+    let mut outcomes = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        let applied = match &p.read {
+            Some((activity, raw)) => apply(app, &tx, activity, raw, p.endpoints.clone())?,
+            None => Applied::Ignored("unreadable"),
+        };
+        incoming::done(&tx, p.queued.id)?;
+        outcomes.push(applied);
+    }
+    tx.commit()?;
+    Ok(outcomes)
 }
 
 fn apply(

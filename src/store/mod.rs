@@ -97,8 +97,8 @@ impl Store {
     }
 
     /// Starts a transaction; changes made through it land together or not at all.
-    pub fn transaction(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
-        Ok(self.conn.transaction()?)
+    pub fn transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn.transaction()
     }
 }
 

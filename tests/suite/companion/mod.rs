@@ -97,10 +97,13 @@ impl Companion {
             );
             assert!(text.contains("manually_approves_followers"), "{text}");
         }
-        text.push_str(&format!(
-            "\n[companion]\nallow_private_addresses = {}\nblocked_actors = {:?}\n",
+        // `stoa init` writes a [companion] table (all commented out): fill it in.
+        let settings = format!(
+            "[companion]\nallow_private_addresses = {}\nblocked_actors = {:?}\n",
             setup.allow_private, setup.blocked_actors
-        ));
+        );
+        assert!(text.contains("\n[companion]\n"), "{text}");
+        text = text.replace("[companion]\n", &settings);
         std::fs::write(&config, text).expect("write stoa.toml");
         let out = stoa_cmd()
             .arg("build")
