@@ -41,6 +41,17 @@ struct RawConfig {
     fediverse: RawFediverse,
     #[serde(default)]
     companion: RawCompanion,
+    #[serde(default)]
+    publish: RawPublish,
+}
+
+/// `[publish]` as written; see [`Publish`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPublish {
+    companion: Option<String>,
+    deploy: Option<String>,
+    deploy_dir: Option<String>,
 }
 
 /// `[companion]` as written; see [`Companion`].
@@ -224,6 +235,21 @@ pub struct Config {
     pub fediverse: Fediverse,
     /// Settings of `stoa inbox`, the companion process.
     pub companion: Companion,
+    /// Settings of `stoa publish`.
+    pub publish: Publish,
+}
+
+/// `[publish]`: how `stoa publish` deploys the site and reaches the companion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publish {
+    /// The companion's address for its admin API (default: `[fediverse]
+    /// companion`, else `base_url`, where the proxy forwards `/admin/`).
+    pub companion: String,
+    /// A shell command that deploys the output folder (given as `$1` and
+    /// `$STOA_OUTPUT`), e.g. `rsync -a --delete "$1"/ host:/srv/www/blog/`.
+    pub deploy: Option<String>,
+    /// Or: a folder to mirror the output into (relative to the site root unless absolute).
+    pub deploy_dir: Option<PathBuf>,
 }
 
 /// `[companion]`: where `stoa inbox` listens, keeps its database and finds
@@ -297,6 +323,14 @@ impl Config {
             ))
         };
         let base_url = raw.base_url.trim_end_matches('/').to_string();
+        let publish_companion = raw
+            .publish
+            .companion
+            .clone()
+            .or_else(|| raw.fediverse.companion.clone())
+            .unwrap_or_else(|| base_url.clone())
+            .trim_end_matches('/')
+            .to_string();
         let host = url_host(&base_url).ok_or_else(|| {
             at(
                 "base_url",
@@ -373,6 +407,11 @@ impl Config {
                 featured_tags: raw.fediverse.featured_tags,
             },
             companion: companion(raw.companion, &at)?,
+            publish: Publish {
+                companion: publish_companion,
+                deploy: raw.publish.deploy,
+                deploy_dir: raw.publish.deploy_dir.map(PathBuf::from),
+            },
         })
     }
 

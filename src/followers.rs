@@ -60,6 +60,6 @@ fn send_answer(
     let activity = answer(urls, kind, &follow, now);
     let id = activity["id"].as_str().unwrap_or_default().to_string();
     let body = String::from_utf8_lossy(&crate::federation::to_bytes(&activity)).into_owned();
-    deliveries::enqueue(conn, &id, &body, &[inbox.to_string()], now)?;
+    deliveries::enqueue(conn, &id, &body, &[inbox.to_string()], None, now)?;
     Ok(())
 }

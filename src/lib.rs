@@ -6,16 +6,19 @@
 //! database. I/O lives in `output`, `serve` and the commands in `cmd`.
 
 pub mod cmd;
+pub mod companion_client;
 pub mod config;
 pub mod content;
 pub mod content_types;
 pub mod delivery;
+pub mod deploy;
 pub mod error;
 pub mod federation;
 pub mod fetch;
 pub mod followers;
 pub mod incremental;
 pub mod output;
+pub mod publish_log;
 pub mod render;
 pub mod serve;
 pub mod server;

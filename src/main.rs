@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         Command::Preview(a) => cmd::preview::run(&a),
         Command::Inbox(a) => cmd::inbox::run(&a),
         Command::Followers(a) => cmd::followers::run(&a),
+        Command::Publish(a) => cmd::publish::run(&a),
+        Command::Deliveries(a) => cmd::deliveries::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

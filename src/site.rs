@@ -9,7 +9,9 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::content::library::{self, CONTENT_DIR, Library};
 use crate::error::Located;
 use crate::error::SiteError;
+use crate::federation::Urls;
 use crate::output::{self, Stager, WriteStats};
+use crate::publish_log::PublishLog;
 use crate::render::{Identity, Rendered, Renderer, Sink, theme};
 
 /// Folder of files copied as they are into the output.
@@ -103,6 +105,7 @@ impl Site {
             self.root.join("templates"),
             self.root.join("themes").join(&self.config.theme),
             self.root.join(&self.config.fediverse.public_key),
+            PublishLog::path(&self.root),
         ];
         v.retain(|p| p.exists());
         v
@@ -156,11 +159,20 @@ impl Site {
         fingerprint: Option<&str>,
         started: Instant,
     ) -> Result<Built, SiteError> {
-        let library = library::load(&self.root, drafts)?;
+        let mut library = library::load(&self.root, drafts)?;
+        let log = PublishLog::load(&self.root)?;
+        log.apply(&mut library);
         let theme = theme::load(&self.root, &self.config.theme)?;
         let identity = self.identity(&library)?;
         let stager = Stager::open(&self.output)?;
         let rendered = self.render(&library, &theme, &identity, &stager)?;
+        for (slug, deleted) in log.tombstones(&library) {
+            let object = crate::federation::objects::tombstone(&self.config, slug, deleted);
+            stager.put(
+                &Urls::object_path(slug),
+                crate::federation::to_bytes(&object),
+            )?;
+        }
         let (stats, manifest) = stager.finish(fingerprint)?;
         let report = BuildReport {
             posts: library.posts.len(),

@@ -30,6 +30,65 @@ pub enum Command {
     Inbox(InboxArgs),
     /// List, count, export, approve, reject or remove followers.
     Followers(FollowersArgs),
+    /// Build, deploy, and send new posts, edits and deletions to every follower.
+    Publish(PublishArgs),
+    /// Deliveries per server; retry now; forget finished ones.
+    Deliveries(DeliveriesArgs),
+}
+
+/// `stoa publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Skip the deploy step (the site is already where readers get it).
+    #[arg(long)]
+    pub no_deploy: bool,
+    /// Do not wait for the deliveries; `stoa deliveries` shows them later.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest to wait for every follower's server to be tried once.
+    #[arg(long, default_value_t = 120)]
+    pub wait_secs: u64,
+    /// Keep the dates of new posts as written (back-dated imports); they may
+    /// then stay out of Mastodon's home timelines.
+    #[arg(long)]
+    pub keep_dates: bool,
+    /// Send an Update for every changed post even when there are many.
+    #[arg(long, conflicts_with = "quiet_updates")]
+    pub send_updates: bool,
+    /// Record changed posts without sending Updates.
+    #[arg(long)]
+    pub quiet_updates: bool,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+}
+
+/// `stoa deliveries`.
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".", global = true)]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long, global = true)]
+    pub companion: Option<String>,
+    /// What to do (default: status).
+    #[command(subcommand)]
+    pub action: Option<DeliveriesAction>,
+}
+
+/// `stoa deliveries` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesAction {
+    /// Per server: delivered, retrying (with the error), failed, waiting.
+    Status,
+    /// Try every waiting delivery now.
+    Retry,
+    /// Forget delivered and failed deliveries.
+    Purge,
 }
 
 /// `stoa inbox`.

@@ -3,9 +3,11 @@
 
 pub mod build;
 pub mod cli;
+pub mod deliveries;
 pub mod followers;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
 pub mod preview;
+pub mod publish;
 pub mod serve;

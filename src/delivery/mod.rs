@@ -15,7 +15,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::fetch::Client;
 use crate::store::deliveries::{self, Due};
-use crate::store::{Store, followers, now_ms};
+use crate::store::{Store, followers, hosts, now_ms};
 use classify::{Outcome, classify};
 
 /// Deliveries to one host in flight at most.
@@ -86,8 +86,19 @@ pub async fn run(
                 settings.retry_scale,
             );
             tokio::task::spawn_blocking(move || {
-                let result = client.post_activity(&d.inbox, d.body.as_bytes());
-                record(&store, &d, &result, scale);
+                let unavailable = {
+                    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+                    hosts::unavailable_since(store.conn(), &d.host)
+                        .ok()
+                        .flatten()
+                };
+                match unavailable {
+                    Some(since) => skip_unavailable(&store, &d, since),
+                    None => {
+                        let result = client.post_activity(&d.inbox, d.body.as_bytes());
+                        record(&store, &d, &result, scale);
+                    }
+                }
                 let mut b = busy.lock().unwrap_or_else(|e| e.into_inner());
                 b.ids.remove(&d.id);
                 if let Some(n) = b.per_host.get_mut(&d.host) {
@@ -144,7 +155,10 @@ fn record(
     let done = (|| -> rusqlite::Result<()> {
         let tx = store.transaction()?;
         match &outcome {
-            Outcome::Delivered(status) => deliveries::delivered(&tx, d.id, *status, now)?,
+            Outcome::Delivered(status) => {
+                deliveries::delivered(&tx, d.id, *status, now)?;
+                hosts::healthy(&tx, &d.host)?;
+            }
             Outcome::Gone => {
                 deliveries::failed(&tx, d.id, Some(410), "the inbox is gone (410)", now)?;
                 let removed = followers::remove_by_inbox(&tx, &d.inbox)?;
@@ -161,6 +175,10 @@ fn record(
             )?,
             Outcome::Unreachable(why) => deliveries::failed(&tx, d.id, None, why, now)?,
             Outcome::Retry(status, why) => {
+                let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+                if hosts::failed(&tx, &d.host, &day, now)? {
+                    tracing::warn!(host = %d.host, "host unavailable: deliveries failed on 7 different days; skipped until it writes to us");
+                }
                 if d.attempts + 1 >= backoff::MAX_ATTEMPTS {
                     deliveries::failed(
                         &tx,
@@ -185,5 +203,19 @@ fn record(
         (other, Ok(())) => {
             tracing::warn!(activity = %d.activity_id, inbox = %d.inbox, outcome = ?other, "not delivered")
         }
+    }
+}
+
+fn skip_unavailable(store: &Mutex<Store>, d: &Due, since: i64) {
+    let day = jiff::Timestamp::from_millisecond(since)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let why = format!(
+        "{} has been unavailable since {day} (failures on 7 days); skipped until it writes to us",
+        d.host
+    );
+    if let Err(e) = deliveries::failed(store.conn(), d.id, None, &why, now_ms()) {
+        tracing::error!(error = %e, "cannot record a skipped delivery");
     }
 }

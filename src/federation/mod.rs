@@ -9,6 +9,7 @@ pub mod follows;
 pub mod html;
 pub mod inbound;
 pub mod objects;
+pub mod outbound;
 pub mod profile;
 pub mod remote_actor;
 

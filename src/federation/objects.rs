@@ -240,3 +240,14 @@ pub fn replies(object_id: &str) -> Value {
         "orderedItems": [],
     })
 }
+
+/// What stays at a deleted post's id: a Tombstone (the companion answers
+/// 410 for it; the id is never reused, as Mastodon requires).
+pub fn tombstone(config: &Config, slug: &str, deleted: jiff::Timestamp) -> Value {
+    with_context(json!({
+        "id": Urls::object(config, slug),
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": deleted.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    }))
+}

@@ -9,6 +9,7 @@ mod inbox;
 pub mod intake;
 pub mod keys;
 mod process;
+pub mod publish;
 pub mod signature;
 
 use std::net::SocketAddr;
@@ -33,6 +34,8 @@ use crate::store::Store;
 
 /// Largest inbox body accepted (413 past it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest publish request (the manifest and the changed objects).
+pub const MAX_PUBLISH_BYTES: usize = 64 * 1024 * 1024;
 /// Longest a request may take from its head to the answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests handled at once (more wait for a slot).
@@ -154,6 +157,15 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/status", get(admin::status))
         .route("/admin/followers", get(admin::list_followers))
         .route("/admin/interactions", get(admin::list_interactions))
+        .route("/admin/manifest", get(publish::manifest))
+        .route(
+            "/admin/publish",
+            post(publish::publish).layer(DefaultBodyLimit::max(MAX_PUBLISH_BYTES)),
+        )
+        .route("/admin/publishes/{id}", get(publish::progress))
+        .route("/admin/deliveries", get(publish::all_deliveries))
+        .route("/admin/deliveries/retry", post(publish::retry))
+        .route("/admin/deliveries/purge", post(publish::purge))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             admin::require_token,
@@ -207,6 +219,17 @@ async fn site_file(State(app): State<Arc<App>>, uri: Uri) -> Response {
     };
     let path = uri.path().to_string();
     match tokio::task::spawn_blocking(move || files::lookup(&root, &path)).await {
+        // A deleted post's object: the Tombstone, with 410 Gone.
+        Ok(files::Found::File { site_path, bytes })
+            if site_path.starts_with("/ap/") && is_tombstone(&bytes) =>
+        {
+            let mut r = files::respond(
+                files::Found::File { site_path, bytes },
+                files::Mode::Deployed,
+            );
+            *r.status_mut() = StatusCode::GONE;
+            r
+        }
         Ok(found) => files::respond(found, files::Mode::Deployed),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
     }
@@ -243,4 +266,8 @@ async fn process_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 /// Binds the listener.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
+}
+
+fn is_tombstone(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["type"] == "Tombstone")
 }

@@ -117,6 +117,10 @@ fn apply_batch(
             None => Applied::Ignored("unreadable"),
         };
         incoming::done(&tx, p.queued.id)?;
+        // A host that writes to us is reachable again (Mastodon does the same).
+        if let Some(host) = crate::config::url_host(&p.queued.actor) {
+            crate::store::hosts::healthy(&tx, &host)?;
+        }
         outcomes.push(applied);
     }
     tx.commit()?;

@@ -41,11 +41,12 @@ pub fn enqueue(
     activity_id: &str,
     body: &str,
     inboxes: &[String],
+    publish_id: Option<i64>,
     now_ms: i64,
 ) -> rusqlite::Result<usize> {
     conn.execute(
-        "INSERT OR IGNORE INTO outgoing (id, body, created_at) VALUES (?1, ?2, ?3)",
-        params![activity_id, body, now_ms],
+        "INSERT OR IGNORE INTO outgoing (id, body, created_at, publish_id) VALUES (?1, ?2, ?3, ?4)",
+        params![activity_id, body, now_ms, publish_id],
     )?;
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO deliveries (activity_id, inbox, host, next_attempt_at, created_at, updated_at)
@@ -146,4 +147,109 @@ pub fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
         }
     }
     Ok(c)
+}
+
+/// How one host fared in a publish (or overall).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HostReport {
+    /// `host[:port]`.
+    pub host: String,
+    /// Deliveries accepted.
+    pub delivered: i64,
+    /// Deliveries waiting for a retry.
+    pub retrying: i64,
+    /// Deliveries not tried yet.
+    pub queued: i64,
+    /// Deliveries given up.
+    pub failed: i64,
+    /// The next retry (ms), if any.
+    pub next_attempt_at: Option<i64>,
+    /// The last error seen, if any.
+    pub last_error: Option<String>,
+}
+
+/// Progress of a publish (or, with `None`, of every delivery).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// Deliveries in all.
+    pub total: i64,
+    /// Accepted.
+    pub delivered: i64,
+    /// Waiting for a retry.
+    pub retrying: i64,
+    /// Not tried yet.
+    pub queued: i64,
+    /// Given up.
+    pub failed: i64,
+    /// Per host, sorted by host.
+    pub hosts: Vec<HostReport>,
+}
+
+/// Progress of the deliveries of one publish, or of all of them.
+pub fn progress(conn: &Connection, publish_id: Option<i64>) -> rusqlite::Result<Progress> {
+    let mut stmt = conn.prepare(
+        "SELECT d.host, d.state, d.attempts, d.next_attempt_at, d.last_error
+         FROM deliveries d JOIN outgoing o ON o.id = d.activity_id
+         WHERE ?1 IS NULL OR o.publish_id = ?1
+         ORDER BY d.host, d.id",
+    )?;
+    let rows = stmt.query_map([publish_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut p = Progress::default();
+    for row in rows {
+        let (host, state, attempts, next, error) = row?;
+        if p.hosts.last().is_none_or(|h| h.host != host) {
+            p.hosts.push(HostReport {
+                host: host.clone(),
+                ..HostReport::default()
+            });
+        }
+        let h = p.hosts.last_mut().expect("pushed above");
+        p.total += 1;
+        match (state.as_str(), attempts) {
+            ("delivered", _) => {
+                p.delivered += 1;
+                h.delivered += 1;
+            }
+            ("failed", _) => {
+                p.failed += 1;
+                h.failed += 1;
+                h.last_error = error;
+            }
+            (_, 0) => {
+                p.queued += 1;
+                h.queued += 1;
+            }
+            _ => {
+                p.retrying += 1;
+                h.retrying += 1;
+                h.next_attempt_at = Some(h.next_attempt_at.map_or(next, |n| n.min(next)));
+                h.last_error = error;
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Makes every pending delivery due now (`stoa deliveries retry`).
+pub fn retry_now(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ?1 WHERE state = 'pending'",
+        [now_ms],
+    )
+}
+
+/// Forgets finished deliveries (`stoa deliveries purge`).
+pub fn purge(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM deliveries WHERE state IN ('delivered', 'failed')",
+        [],
+    )
 }

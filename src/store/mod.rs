@@ -6,9 +6,11 @@
 
 pub mod deliveries;
 pub mod followers;
+pub mod hosts;
 pub mod incoming;
 pub mod interactions;
 pub mod keys;
+pub mod objects;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -90,6 +90,47 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
     "#,
+    // 2: publishing posts.
+    r#"
+    -- What `stoa publish` reported, one row per run.
+    CREATE TABLE publishes (
+        id         INTEGER PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        baseline   INTEGER NOT NULL,
+        created    INTEGER NOT NULL,
+        updated    INTEGER NOT NULL,
+        deleted    INTEGER NOT NULL
+    );
+
+    -- The blog's objects as last published: the manifest the next publish
+    -- is compared with. `state` 'deleted' keeps the id from ever coming back.
+    CREATE TABLE objects (
+        id         TEXT PRIMARY KEY,
+        hash       TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('live', 'deleted')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+
+    -- Which publish sent an activity (NULL for Accepts and Rejects).
+    ALTER TABLE outgoing ADD COLUMN publish_id INTEGER REFERENCES publishes (id);
+    CREATE INDEX outgoing_by_publish ON outgoing (publish_id);
+
+    -- Delivery health per host: UTC days with failures since the last
+    -- success; after 7 such days the host is skipped until it writes to us.
+    CREATE TABLE hosts (
+        host              TEXT PRIMARY KEY,
+        failure_days      TEXT NOT NULL DEFAULT '',
+        unavailable_since INTEGER
+    );
+
+    -- Small facts: the actor's published hash, whether a baseline exists.
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

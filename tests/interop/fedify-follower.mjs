@@ -17,7 +17,8 @@
 //   POST /control/announce  {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/unlike    {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/reply     {"target": ACTOR_URL, "object": POST_ID, "content": HTML} -> {"id": NOTE_ID}
-//   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor, objectObject}, ... ]
+//   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
+//                                 objectObject, objectContent, objectPublished, objectUpdated}, ... ]
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
 //
 // Network: only loopback. Any fetch to another host is refused without
@@ -29,6 +30,7 @@ import {
   Accept,
   Announce,
   Create,
+  Delete,
   Endpoints,
   Follow,
   Like,
@@ -38,6 +40,7 @@ import {
   PUBLIC_COLLECTION,
   Reject,
   Undo,
+  Update,
 } from "@fedify/vocab";
 
 const port = Number(process.argv[2]);
@@ -96,6 +99,9 @@ async function record(kind, activity) {
     objectType: object?.constructor?.name ?? null,
     objectActor: object?.actorId?.href ?? null,
     objectObject: object?.objectId?.href ?? null,
+    objectContent: object?.content?.toString() ?? null,
+    objectPublished: object?.published?.toString() ?? null,
+    objectUpdated: object?.updated?.toString() ?? null,
   });
 }
 
@@ -104,6 +110,8 @@ federation
   .on(Accept, (_ctx, a) => record("Accept", a))
   .on(Reject, (_ctx, a) => record("Reject", a))
   .on(Create, (_ctx, a) => record("Create", a))
+  .on(Update, (_ctx, a) => record("Update", a))
+  .on(Delete, (_ctx, a) => record("Delete", a))
   .onError((_ctx, e) => console.error("inbox error:", e));
 
 const alice = () => new URL(`${origin}/users/alice`);

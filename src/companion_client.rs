@@ -1,0 +1,140 @@
+//! The writer's side of the admin API: how `stoa publish` and `stoa
+//! deliveries` talk to their own companion (bearer token, JSON). Not the
+//! fediverse client: no signatures, and the companion may be on localhost.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why the companion could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No connection.
+    #[error(
+        "cannot reach the companion at {url}: {reason}\n  help: is `stoa inbox` running there? \
+         Set `companion` under [publish] in stoa.toml to its address"
+    )]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// 401: the token is wrong.
+    #[error(
+        "the companion at {0} refused the admin token\n  help: use the same token on both sides: \
+         secrets/admin-token (or STOA_ADMIN_TOKEN)"
+    )]
+    Token(String),
+    /// Any other error answer.
+    #[error("the companion answered {status} for {url}: {message}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Its `error` message.
+        message: String,
+    },
+    /// The answer was not what was expected.
+    #[error("unexpected answer from the companion at {url}: {reason}")]
+    Answer {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// A client for one companion.
+#[derive(Debug, Clone)]
+pub struct CompanionClient {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl CompanionClient {
+    /// A client for the companion at `base` (its origin, like `https://blog.example.com`).
+    pub fn new(base: &str, token: &str) -> CompanionClient {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        CompanionClient {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            agent,
+        }
+    }
+
+    /// `GET /admin/<path>`.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}/admin/{path}", self.base);
+        let resp = self
+            .agent
+            .get(&url)
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call();
+        self.answer(&url, resp)
+    }
+
+    /// `POST /admin/<path>` with a JSON body.
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}/admin/{path}", self.base);
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Answer {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .send(&bytes[..]);
+        self.answer(&url, resp)
+    }
+
+    fn answer<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let mut resp = resp.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        if status == 401 {
+            return Err(ClientError::Token(self.base.clone()));
+        }
+        if !(200..300).contains(&status) {
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            return Err(ClientError::Status {
+                url: url.to_string(),
+                status,
+                message,
+            });
+        }
+        serde_json::from_str(&text).map_err(|e| ClientError::Answer {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! `published.toml`: what `stoa publish` decided about times and deletions,
+//! kept in the site folder (and in git) so every later build gives the same
+//! bytes. A post first published hours after its date (or with a date but no
+//! time) carries the time it reached the fediverse, since Mastodon keeps
+//! posts older than six hours out of home timelines; an edited post carries
+//! the time of the edit, since Mastodon ignores an Update without a later
+//! `updated`; a deleted post leaves a Tombstone at its old id.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+
+use crate::content::front_matter::PostDate;
+use crate::content::library::Library;
+use crate::error::{Located, SiteError};
+
+/// The file name, at the site root.
+pub const FILE: &str = "published.toml";
+
+/// The decisions, by slug.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishLog {
+    /// `published` set at first publish.
+    pub published: BTreeMap<String, Timestamp>,
+    /// `updated` set when an edit was published.
+    pub updated: BTreeMap<String, Timestamp>,
+    /// When a published post was removed.
+    pub deleted: BTreeMap<String, Timestamp>,
+}
+
+impl PublishLog {
+    /// The file's path for a site.
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(FILE)
+    }
+
+    /// Reads the log; a missing file is an empty log.
+    pub fn load(root: &Path) -> Result<PublishLog, SiteError> {
+        let path = Self::path(root);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PublishLog::default()),
+            Err(e) => return Err(SiteError::io(&path, e)),
+        };
+        Self::parse(&text, &path)
+    }
+
+    /// Parses the text of the file (`path` only for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<PublishLog, SiteError> {
+        let bad = |line: usize, message: String| {
+            SiteError::Config(Located::new(
+                path,
+                line,
+                message,
+                Some(format!(
+                    "{FILE} is written by `stoa publish`; restore it from git rather than editing it"
+                )),
+            ))
+        };
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| bad(1, format!("not valid TOML: {}", e.message())))?;
+        let mut log = PublishLog::default();
+        for (section, value) in &table {
+            let target = match section.as_str() {
+                "published" => &mut log.published,
+                "updated" => &mut log.updated,
+                "deleted" => &mut log.deleted,
+                other => return Err(bad(1, format!("unknown section [{other}]"))),
+            };
+            let Some(entries) = value.as_table() else {
+                return Err(bad(1, format!("`{section}` must be a table")));
+            };
+            for (slug, when) in entries {
+                let at = when
+                    .as_datetime()
+                    .and_then(|d| d.to_string().parse::<Timestamp>().ok())
+                    .ok_or_else(|| {
+                        bad(
+                            line_of(text, slug),
+                            format!("[{section}] {slug} is not a date and time with an offset"),
+                        )
+                    })?;
+                target.insert(slug.clone(), at);
+            }
+        }
+        Ok(log)
+    }
+
+    /// The file's text: sorted, stable, with a header saying what it is.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(
+            "# Written by `stoa publish`: when posts reached the fediverse, so rebuilds\n\
+             # give the same bytes. Keep it with your content (commit it).\n",
+        );
+        for (name, map) in [
+            ("published", &self.published),
+            ("updated", &self.updated),
+            ("deleted", &self.deleted),
+        ] {
+            if map.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n[{name}]\n"));
+            for (slug, at) in map {
+                let key = toml::Value::String(slug.clone()).to_string();
+                let key = if slug
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    slug.clone()
+                } else {
+                    key
+                };
+                out.push_str(&format!("{key} = {}\n", at.strftime("%Y-%m-%dT%H:%M:%SZ")));
+            }
+        }
+        out
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    pub fn save(&self, root: &Path) -> std::io::Result<()> {
+        let path = Self::path(root);
+        let tmp = root.join(format!(".{FILE}.tmp"));
+        std::fs::write(&tmp, self.to_text())?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    /// Applies the recorded times to the posts of a library.
+    pub fn apply(&self, library: &mut Library) {
+        for post in &mut library.posts {
+            if let Some(at) = self.published.get(&post.slug) {
+                post.date = PostDate {
+                    at: *at,
+                    has_time: true,
+                };
+            }
+            if let Some(at) = self.updated.get(&post.slug) {
+                let later = post.meta.updated.is_none_or(|u| u.at < *at);
+                if later {
+                    post.meta.updated = Some(PostDate {
+                        at: *at,
+                        has_time: true,
+                    });
+                }
+            }
+        }
+        library
+            .posts
+            .sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
+    }
+
+    /// Slugs deleted and not back in the library: they get Tombstones.
+    pub fn tombstones<'a>(
+        &'a self,
+        library: &'a Library,
+    ) -> impl Iterator<Item = (&'a str, Timestamp)> {
+        self.deleted
+            .iter()
+            .filter(|(slug, _)| !library.posts.iter().any(|p| &p.slug == *slug))
+            .map(|(s, t)| (s.as_str(), *t))
+    }
+}
+
+fn line_of(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map_or(1, |i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_junk() {
+        let mut log = PublishLog::default();
+        log.published
+            .insert("hello".into(), "2026-11-26T07:30:00Z".parse().unwrap());
+        log.deleted
+            .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
+        let text = log.to_text();
+        assert!(text.contains("hello = 2026-11-26T07:30:00Z"), "{text}");
+        assert_eq!(PublishLog::parse(&text, Path::new(FILE)).unwrap(), log);
+        let err = PublishLog::parse("[published]\nx = \"soon\"\n", Path::new(FILE)).unwrap_err();
+        assert!(err.to_string().contains("x is not a date"), "{err}");
+        assert!(PublishLog::parse("[other]\n", Path::new(FILE)).is_err());
+    }
+}

@@ -1,0 +1,366 @@
+//! The admin endpoints `stoa publish` and `stoa deliveries` use: the
+//! manifest of what was published, the publish itself (diff, activities,
+//! deliveries, all in one transaction), progress, retry and purge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::federation::outbound;
+use crate::federation::remote_actor;
+use crate::server::App;
+use crate::store::followers::{self, FollowState};
+use crate::store::objects::{self, PublishCounts};
+use crate::store::{deliveries, now_ms};
+
+/// What `stoa publish` sends.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublishRequest {
+    /// Every post object of the built site: id → SHA-256 of its bytes.
+    pub manifest: BTreeMap<String, String>,
+    /// The objects that are new or changed since the last publish.
+    #[serde(default)]
+    pub objects: BTreeMap<String, Value>,
+    /// The actor document and its hash (an Update goes out when it changed).
+    pub actor: Option<Value>,
+    /// SHA-256 of the actor document.
+    pub actor_hash: Option<String>,
+    /// Record changed posts without sending Updates (after a theme or stoa
+    /// upgrade changed every post, followers need not hear of it).
+    #[serde(default)]
+    pub quiet_updates: bool,
+}
+
+/// What the companion did with it.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct PublishResponse {
+    /// Id for progress queries.
+    pub publish_id: i64,
+    /// First publish of the archive: recorded, nothing sent.
+    pub baseline: bool,
+    /// Posts sent as Create.
+    pub created: Vec<String>,
+    /// Posts sent as Update.
+    pub updated: Vec<String>,
+    /// Posts sent as Delete.
+    pub deleted: Vec<String>,
+    /// Whether the profile went out as Update(Person).
+    pub actor_updated: bool,
+    /// Deliveries queued.
+    pub deliveries: usize,
+}
+
+/// `GET /admin/manifest`: what was published before.
+pub async fn manifest(State(app): State<Arc<App>>) -> Response {
+    let result = tokio::task::spawn_blocking(move || {
+        let store = app.lock_store();
+        let c = store.conn();
+        let all = objects::all(c)?;
+        let live: BTreeMap<&String, &String> = all
+            .iter()
+            .filter(|(_, k)| k.live)
+            .map(|(id, k)| (id, &k.hash))
+            .collect();
+        let deleted: Vec<&String> = all
+            .iter()
+            .filter(|(_, k)| !k.live)
+            .map(|(id, _)| id)
+            .collect();
+        Ok::<_, rusqlite::Error>(json!({
+            "baseline": objects::meta(c, "baseline")?.is_some(),
+            "objects": live,
+            "deleted": deleted,
+            "actor_hash": objects::meta(c, "actor_hash")?,
+        }))
+    })
+    .await;
+    match result {
+        Ok(Ok(v)) => Json(v).into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot read the manifest".into(),
+        ),
+    }
+}
+
+/// `POST /admin/publish`.
+pub async fn publish(State(app): State<Arc<App>>, Json(req): Json<PublishRequest>) -> Response {
+    let worker = app.clone();
+    match tokio::task::spawn_blocking(move || run(&worker, req)).await {
+        Ok(Ok(r)) => {
+            app.wake_delivery.notify_one();
+            tracing::info!(
+                publish = r.publish_id,
+                baseline = r.baseline,
+                created = r.created.len(),
+                updated = r.updated.len(),
+                deleted = r.deleted.len(),
+                deliveries = r.deliveries,
+                "published"
+            );
+            Json(r).into_response()
+        }
+        Ok(Err((status, message))) => error(status, message),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "publish stopped".into()),
+    }
+}
+
+/// `GET /admin/publishes/{id}`: how its deliveries are doing.
+pub async fn progress(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+    report(app, Some(id)).await
+}
+
+/// `GET /admin/deliveries`: how every delivery is doing.
+pub async fn all_deliveries(State(app): State<Arc<App>>) -> Response {
+    report(app, None).await
+}
+
+async fn report(app: Arc<App>, id: Option<i64>) -> Response {
+    let result =
+        tokio::task::spawn_blocking(move || deliveries::progress(app.lock_store().conn(), id))
+            .await;
+    match result {
+        Ok(Ok(p)) => Json(p).into_response(),
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot read the deliveries".into(),
+        ),
+    }
+}
+
+/// `POST /admin/deliveries/retry`: every pending delivery is due now.
+pub async fn retry(State(app): State<Arc<App>>) -> Response {
+    let worker = app.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        deliveries::retry_now(worker.lock_store().conn(), now_ms())
+    })
+    .await;
+    match result {
+        Ok(Ok(n)) => {
+            app.wake_delivery.notify_one();
+            Json(json!({ "retrying": n })).into_response()
+        }
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot reschedule".into(),
+        ),
+    }
+}
+
+/// `POST /admin/deliveries/purge`: forget finished deliveries.
+pub async fn purge(State(app): State<Arc<App>>) -> Response {
+    let result =
+        tokio::task::spawn_blocking(move || deliveries::purge(app.lock_store().conn())).await;
+    match result {
+        Ok(Ok(n)) => Json(json!({ "purged": n })).into_response(),
+        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "cannot purge".into()),
+    }
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+type Failure = (StatusCode, String);
+
+fn sql(e: rusqlite::Error) -> Failure {
+    tracing::error!(error = %e, "publish failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "database error".into())
+}
+
+fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
+    let prefix = format!("{}/", app.config.base_url);
+    if let Some(bad) = req.manifest.keys().find(|id| !id.starts_with(&prefix)) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{bad} is not on this blog ({prefix}); was the site built with another base_url?"
+            ),
+        ));
+    }
+    let (known, has_baseline, actor_hash) = {
+        let store = app.lock_store();
+        let c = store.conn();
+        (
+            objects::all(c).map_err(sql)?,
+            objects::meta(c, "baseline").map_err(sql)?.is_some(),
+            objects::meta(c, "actor_hash").map_err(sql)?,
+        )
+    };
+    let mut created = Vec::new();
+    let mut updated = Vec::new();
+    for (id, hash) in &req.manifest {
+        match known.get(id) {
+            None => created.push(id.clone()),
+            Some(k) if !k.live => {
+                return Err((
+                    StatusCode::CONFLICT,
+                    format!(
+                        "{id} was deleted earlier, and fediverse servers never accept an id again \
+                         (Mastodon keeps a tombstone); give the post a new slug"
+                    ),
+                ));
+            }
+            Some(k) if k.hash != *hash => updated.push(id.clone()),
+            Some(_) => {}
+        }
+    }
+    let deleted: Vec<String> = known
+        .iter()
+        .filter(|(id, k)| k.live && !req.manifest.contains_key(*id))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let baseline = !has_baseline;
+    if !baseline
+        && let Some(missing) = created
+            .iter()
+            .chain(&updated)
+            .find(|id| !req.objects.contains_key(*id))
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("the object {missing} is new or changed but was not sent"),
+        ));
+    }
+    let actor_updated = !baseline
+        && req.actor.is_some()
+        && req.actor_hash.is_some()
+        && req.actor_hash != actor_hash;
+
+    // Recipients besides the followers, found over the network before the
+    // transaction: mentioned accounts and the authors of replied-to posts.
+    let mut extra: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if !baseline {
+        let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for id in created.iter().chain(&updated) {
+            let (mentions, in_reply_to) = outbound::extra_recipients(&req.objects[id]);
+            let mut actors = mentions;
+            if let Some(url) = in_reply_to {
+                match app.client.get_json(&url) {
+                    Ok(doc) => actors.extend(
+                        doc.get("attributedTo")
+                            .and_then(crate::federation::inbound::id_of),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(post = %id, error = %e, "cannot fetch the post it replies to")
+                    }
+                }
+            }
+            for actor in actors {
+                let inbox = cache
+                    .entry(actor.clone())
+                    .or_insert_with(|| inbox_of(app, &actor))
+                    .clone();
+                if let Some(inbox) = inbox {
+                    extra.entry(id.clone()).or_default().insert(inbox);
+                }
+            }
+        }
+    }
+
+    let now = now_ms();
+    let mut store = app.lock_store();
+    let tx = store.transaction().map_err(sql)?;
+    let counts = PublishCounts {
+        baseline,
+        created: created.len() as i64,
+        updated: updated.len() as i64,
+        deleted: deleted.len() as i64,
+    };
+    let publish_id = objects::record_publish(&tx, &counts, now).map_err(sql)?;
+    let mut queued = 0;
+    if !baseline {
+        let inboxes = follower_inboxes(&tx).map_err(sql)?;
+        let mut send =
+            |activity: Value, extra: Option<&BTreeSet<String>>| -> rusqlite::Result<()> {
+                let mut to: BTreeSet<String> = inboxes.clone();
+                if let Some(e) = extra {
+                    to.extend(e.iter().cloned());
+                }
+                let to: Vec<String> = to.into_iter().collect();
+                let id = activity["id"].as_str().unwrap_or_default().to_string();
+                let body =
+                    String::from_utf8_lossy(&crate::federation::to_bytes(&activity)).into_owned();
+                queued += deliveries::enqueue(&tx, &id, &body, &to, Some(publish_id), now)?;
+                Ok(())
+            };
+        for id in &created {
+            send(outbound::create(&app.urls, &req.objects[id]), extra.get(id)).map_err(sql)?;
+        }
+        for id in updated.iter().filter(|_| !req.quiet_updates) {
+            send(
+                outbound::update(&app.urls, &req.objects[id], &req.manifest[id]),
+                extra.get(id),
+            )
+            .map_err(sql)?;
+        }
+        for id in &deleted {
+            send(outbound::delete(&app.urls, id), None).map_err(sql)?;
+        }
+        if actor_updated && let (Some(actor), Some(hash)) = (&req.actor, &req.actor_hash) {
+            send(outbound::update(&app.urls, actor, hash), None).map_err(sql)?;
+        }
+    }
+    for (id, hash) in &req.manifest {
+        let changed = baseline || created.contains(id) || updated.contains(id);
+        if changed {
+            let body = req
+                .objects
+                .get(id)
+                .map(Value::to_string)
+                .unwrap_or_default();
+            objects::put(&tx, id, hash, &body, now).map_err(sql)?;
+        }
+    }
+    for id in &deleted {
+        objects::delete(&tx, id, now).map_err(sql)?;
+    }
+    if let Some(hash) = &req.actor_hash {
+        objects::set_meta(&tx, "actor_hash", hash).map_err(sql)?;
+    }
+    objects::set_meta(&tx, "baseline", "done").map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    Ok(PublishResponse {
+        publish_id,
+        baseline,
+        created,
+        updated,
+        deleted,
+        actor_updated,
+        deliveries: queued,
+    })
+}
+
+/// One inbox per follower, the shared inbox when their server has one (so
+/// a server with many followers gets the post once), skipping none: hosts
+/// marked unavailable are skipped by the worker, which records why.
+fn follower_inboxes(conn: &rusqlite::Connection) -> rusqlite::Result<BTreeSet<String>> {
+    Ok(followers::list(conn, Some(FollowState::Accepted))?
+        .into_iter()
+        .map(|f| f.shared_inbox.unwrap_or(f.inbox))
+        .collect())
+}
+
+fn inbox_of(app: &App, actor: &str) -> Option<String> {
+    {
+        let store = app.lock_store();
+        if let Ok(Some(k)) = crate::store::keys::by_actor(store.conn(), actor)
+            && let Some(inbox) = k.shared_inbox.or(k.inbox)
+        {
+            return Some(inbox);
+        }
+    }
+    match app.client.get_json(actor) {
+        Ok(doc) => remote_actor::read_endpoints(&doc).map(|e| e.shared_inbox.unwrap_or(e.inbox)),
+        Err(e) => {
+            tracing::warn!(actor, error = %e, "cannot find the inbox of a mentioned account");
+            None
+        }
+    }
+}
