@@ -30,7 +30,7 @@ const INSTALL_HINT: &str = "snac (Debian package snac2) is needed by this test: 
      run `sudo bash tests/interop/setup-snac.sh` (Debian 12) and run the tests again";
 
 /// The snac user that does the looking up.
-const LOCAL_USER: &str = "reader";
+pub(crate) const LOCAL_USER: &str = "reader";
 
 /// Longest a single snac command may take.
 const SNAC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,7 +66,7 @@ fn run(bin: &Path, args: &[&str], stdin: &str) -> Result<Ran, String> {
 }
 
 /// A throwaway snac data folder with one local user, speaking plain http.
-struct Snac {
+pub(crate) struct Snac {
     bin: PathBuf,
     /// Keeps the folder alive.
     _tmp: tempfile::TempDir,
@@ -74,7 +74,7 @@ struct Snac {
 }
 
 impl Snac {
-    fn new() -> Snac {
+    pub(crate) fn new() -> Snac {
         let bin = snac_binary();
         let tmp = tempfile::tempdir().expect("temp dir");
         // `snac init` wants a folder that does not exist yet.
@@ -116,7 +116,7 @@ impl Snac {
     }
 
     /// Runs a snac command; `{data}` in `args` stands for the data folder.
-    fn run(&self, args: &[&str]) -> Ran {
+    pub(crate) fn run(&self, args: &[&str]) -> Ran {
         let data = self.data.to_str().expect("utf-8 temp path");
         let args: Vec<&str> = args
             .iter()
@@ -159,7 +159,7 @@ impl Snac {
 
     /// Every object in the local user's timeline (snac(5): `private/` holds
     /// hard links to the timeline entries).
-    fn timeline(&self) -> Vec<Value> {
+    pub(crate) fn timeline(&self) -> Vec<Value> {
         let dir = self.data.join("user").join(LOCAL_USER).join("private");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
@@ -400,7 +400,7 @@ fn snac_resolves_and_reads_the_blog() {
 }
 
 /// `snac httpd` on loopback, killed on drop.
-struct SnacServer {
+pub(crate) struct SnacServer {
     child: std::process::Child,
     log: PathBuf,
 }
@@ -415,7 +415,7 @@ impl Drop for SnacServer {
 impl Snac {
     /// Serves the data folder as `http://127.0.0.1:PORT` (actors, inboxes)
     /// and processes snac's queues, as a deployed snac would.
-    fn serve(&self, port: u16) -> SnacServer {
+    pub(crate) fn serve(&self, port: u16) -> SnacServer {
         let config_path = self.data.join("server.json");
         let mut config: Value =
             serde_json::from_str(&std::fs::read_to_string(&config_path).expect("server.json"))
@@ -445,7 +445,7 @@ impl Snac {
 
     /// What snac stored for the account it follows: the Follow until the
     /// Accept arrives, then the Accept (snac(5), `following/`).
-    fn following(&self) -> Vec<Value> {
+    pub(crate) fn following(&self) -> Vec<Value> {
         let dir = self.data.join("user").join(LOCAL_USER).join("following");
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();

@@ -10,6 +10,6 @@ mod deploy;
 mod federation;
 mod init;
 mod interop_fedify;
-mod interop_snac;
+pub(crate) mod interop_snac;
 mod rfc9421_fedify;
 mod serve;

@@ -14,7 +14,7 @@ use super::{Companion, Setup, free_port};
 use crate::common::{agent, interop_dir, require_fedify};
 
 /// The Fedify follower process, killed on drop.
-struct Fedify {
+pub(crate) struct Fedify {
     child: Child,
     base: String,
 }
@@ -27,7 +27,7 @@ impl Drop for Fedify {
 }
 
 impl Fedify {
-    fn start(first_knock: &str) -> Fedify {
+    pub(crate) fn start(first_knock: &str) -> Fedify {
         require_fedify();
         let port = free_port();
         let mut child = Command::new("node")
@@ -56,7 +56,7 @@ impl Fedify {
         }
     }
 
-    fn control(&self, what: &str, body: Value) -> Value {
+    pub(crate) fn control(&self, what: &str, body: Value) -> Value {
         let mut r = agent()
             .post(&format!("{}/control/{what}", self.base))
             .header("Content-Type", "application/json")
@@ -67,7 +67,7 @@ impl Fedify {
         serde_json::from_str(&text).expect("json")
     }
 
-    fn received(&self) -> Vec<Value> {
+    pub(crate) fn received(&self) -> Vec<Value> {
         let mut r = agent()
             .get(&format!("{}/control/received", self.base))
             .call()
@@ -75,7 +75,7 @@ impl Fedify {
         serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default()).expect("json")
     }
 
-    fn wait_received(&self, kind: &str) -> Value {
+    pub(crate) fn wait_received(&self, kind: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(v) = self.received().into_iter().find(|v| v["type"] == kind) {
@@ -90,7 +90,7 @@ impl Fedify {
         }
     }
 
-    fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         format!("{}/users/alice", self.base)
     }
 }

@@ -4,8 +4,9 @@
 //! server in the test process that serves actor documents with public keys
 //! and records what arrives at their inboxes.
 
-mod fedify;
+pub(crate) mod fedify;
 mod lifecycle;
+mod publish;
 mod signatures;
 
 use std::collections::HashMap;
@@ -48,6 +49,8 @@ pub struct Setup {
     pub manual_approval: bool,
     /// `blocked_actors`.
     pub blocked_actors: Vec<String>,
+    /// `--retry-scale` (the retry schedule multiplied by this).
+    pub retry_scale: Option<f64>,
 }
 
 /// A site and its running companion.
@@ -60,6 +63,7 @@ pub struct Companion {
     pub port: u16,
     child: Option<Child>,
     log: PathBuf,
+    retry_scale: Option<f64>,
 }
 
 impl Companion {
@@ -122,6 +126,7 @@ impl Companion {
             base,
             port,
             child: None,
+            retry_scale: setup.retry_scale,
         };
         c.launch();
         c
@@ -149,8 +154,13 @@ impl Companion {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = stoa_cmd()
-            .arg("inbox")
+        let mut cmd = stoa_cmd();
+        if let Some(scale) = self.retry_scale {
+            cmd.arg("inbox").arg("--retry-scale").arg(scale.to_string());
+        } else {
+            cmd.arg("inbox");
+        }
+        let child = cmd
             .arg("--root")
             .arg(self.root())
             .arg("--listen")
@@ -275,6 +285,49 @@ impl Companion {
         )
     }
 
+    /// Writes a post (`content/posts/<slug>.md`).
+    pub fn write_post(&self, slug: &str, front: &str, body: &str) {
+        let path = self.root().join("content/posts").join(format!("{slug}.md"));
+        std::fs::write(path, format!("+++\n{front}\n+++\n\n{body}\n")).expect("write post");
+    }
+
+    /// Removes a post.
+    pub fn remove_post(&self, slug: &str) {
+        std::fs::remove_file(self.root().join("content/posts").join(format!("{slug}.md")))
+            .expect("remove post");
+    }
+
+    /// Runs `stoa publish --no-deploy ARGS` against this companion.
+    pub fn publish(&self, args: &[&str]) -> (bool, String, String) {
+        let out = stoa_cmd()
+            .arg("publish")
+            .arg("--root")
+            .arg(self.root())
+            .arg("--companion")
+            .arg(&self.base)
+            .arg("--no-deploy")
+            .args(args)
+            .env("STOA_ADMIN_TOKEN", TOKEN)
+            .output()
+            .expect("stoa publish runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs `stoa publish` and panics with its output if it fails.
+    pub fn publish_ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.publish(args);
+        assert!(
+            ok,
+            "stoa publish failed:\n{out}\n{err}\ncompanion log:\n{}",
+            self.log()
+        );
+        out
+    }
+
     /// The blog's public key, as published in its actor document.
     pub fn public_key(&self) -> keys::PublicKey {
         let pem =
@@ -327,6 +380,10 @@ struct PeerState {
     arrivals: Vec<Arrival>,
     /// Inbox POSTs to hold without answering (a delivery in flight).
     stall: usize,
+    /// Statuses to answer the next inbox POSTs with, in order.
+    answers: Vec<u16>,
+    /// Whether actors advertise a shared inbox.
+    shared_inbox: bool,
 }
 
 /// A fediverse server with accounts, on loopback, in the test process.
@@ -338,9 +395,19 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Starts a peer with the given account names (each gets a fresh key).
+    /// Starts a peer with the given account names (each gets a fresh key),
+    /// advertising a shared inbox.
     pub fn start(names: &[&str]) -> Peer {
-        let state = Arc::new(Mutex::new(PeerState::default()));
+        Peer::start_with(names, true)
+    }
+
+    /// Starts a peer; without a shared inbox every account is delivered to
+    /// on its own.
+    pub fn start_with(names: &[&str], shared_inbox: bool) -> Peer {
+        let state = Arc::new(Mutex::new(PeerState {
+            shared_inbox,
+            ..PeerState::default()
+        }));
         for name in names {
             let pair = keys::generate().expect("keygen");
             let key = SigningKey::from_pem(pair.private_pem.expose()).expect("key");
@@ -397,6 +464,11 @@ impl Peer {
     /// Holds the next `n` inbox POSTs without answering.
     pub fn stall_next(&self, n: usize) {
         self.state.lock().expect("state").stall = n;
+    }
+
+    /// Answers the next inbox POSTs with these statuses (then 202 again).
+    pub fn answer_next(&self, statuses: &[u16]) {
+        self.state.lock().expect("state").answers = statuses.to_vec();
     }
 
     /// Everything that arrived at its inboxes.
@@ -480,7 +552,7 @@ async fn actor_doc(
         return StatusCode::GONE.into_response();
     }
     let id = format!("{base}/users/{name}");
-    let doc = json!({
+    let mut doc = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
         "type": "Person",
@@ -489,6 +561,11 @@ async fn actor_doc(
         "endpoints": {"sharedInbox": format!("{base}/inbox")},
         "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": account.public_pem},
     });
+    if !state.shared_inbox
+        && let Some(o) = doc.as_object_mut()
+    {
+        o.remove("endpoints");
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -522,7 +599,7 @@ async fn arrive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let stall = {
+    let (stall, answer) = {
         let mut s = state.lock().expect("state");
         s.arrivals.push(Arrival {
             path,
@@ -532,18 +609,25 @@ async fn arrive(
                 .collect(),
             body: body.to_vec(),
         });
+        let answer = if s.answers.is_empty() {
+            202
+        } else {
+            s.answers.remove(0)
+        };
         if s.stall > 0 {
             s.stall -= 1;
-            true
+            (true, answer)
         } else {
-            false
+            (false, answer)
         }
     };
     if stall {
         tokio::time::sleep(Duration::from_secs(60)).await;
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    StatusCode::ACCEPTED.into_response()
+    StatusCode::from_u16(answer)
+        .unwrap_or(StatusCode::ACCEPTED)
+        .into_response()
 }
 
 /// POSTs `body` with `headers` to `url`: (status, body).
