@@ -89,12 +89,22 @@ impl std::fmt::Debug for Signer {
 #[derive(Debug, Clone)]
 pub struct Client {
     agent: ureq::Agent,
-    signer: Arc<Signer>,
+    signer: Option<Arc<Signer>>,
+    allow_private: bool,
 }
 
 impl Client {
     /// A client that signs as `signer`; `allow_private` turns the SSRF guard off.
     pub fn new(signer: Arc<Signer>, allow_private: bool, user_agent: &str) -> Client {
+        Client::build(Some(signer), allow_private, user_agent)
+    }
+
+    /// A client without a key, for unsigned lookups (WebFinger at publish).
+    pub fn unsigned(allow_private: bool, user_agent: &str) -> Client {
+        Client::build(None, allow_private, user_agent)
+    }
+
+    fn build(signer: Option<Arc<Signer>>, allow_private: bool, user_agent: &str) -> Client {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
             .timeout_connect(Some(Duration::from_secs(5)))
@@ -109,7 +119,11 @@ impl Client {
             DefaultConnector::default(),
             GuardedResolver { allow_private },
         );
-        Client { agent, signer }
+        Client {
+            agent,
+            signer,
+            allow_private,
+        }
     }
 
     /// Fetches an ActivityPub document with a signed GET (secure-mode
@@ -117,21 +131,83 @@ impl Client {
     /// URL asked for (the fragment aside).
     pub fn get_json(&self, url: &str) -> Result<Value, FetchError> {
         let url = url.split('#').next().unwrap_or(url);
-        let headers = cavage::sign(
-            &self.signer.key,
-            &self.signer.key_id,
-            "GET",
+        let doc = self.get(
             url,
-            None,
-            Timestamp::now(),
-        )
-        .map_err(|_| FetchError::BadUrl(url.to_string()))?;
-        let mut req = self.agent.get(url).header(
-            "Accept",
             "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
-        );
-        for (name, value) in &headers {
-            req = req.header(name.as_str(), value.as_str());
+        )?;
+        let id = doc.get("id").and_then(Value::as_str).unwrap_or("");
+        if id != url {
+            return Err(FetchError::IdMismatch {
+                url: url.to_string(),
+                id: id.to_string(),
+            });
+        }
+        Ok(doc)
+    }
+
+    /// Finds an account by its `user@host` handle with WebFinger: its actor
+    /// id and profile page. Over https (plain http only for loopback
+    /// addresses when the SSRF guard is off, as in tests).
+    pub fn webfinger(
+        &self,
+        handle: &str,
+    ) -> Result<crate::content::markdown::Mentioned, FetchError> {
+        let handle = handle.trim_start_matches('@');
+        let host = handle
+            .split_once('@')
+            .map(|(_, h)| h)
+            .filter(|h| !h.is_empty() && !h.contains(['/', '?', '#']))
+            .ok_or_else(|| FetchError::BadUrl(handle.to_string()))?;
+        let bare = host.split(':').next().unwrap_or(host);
+        let local = bare == "localhost" || bare.parse::<IpAddr>().is_ok_and(|ip| !is_public(ip));
+        let scheme = if self.allow_private && local {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!("{scheme}://{host}/.well-known/webfinger?resource=acct:{handle}");
+        let doc = self.get(&url, "application/jrd+json, application/json")?;
+        let links = doc
+            .get("links")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let find = |rel: &str, kind: Option<&str>| {
+            links.iter().find_map(|l| {
+                let rel_ok = l.get("rel").and_then(Value::as_str) == Some(rel);
+                let kind_ok = kind.is_none_or(|k| {
+                    l.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.starts_with(k) || t.contains("activitystreams"))
+                });
+                (rel_ok && kind_ok)
+                    .then(|| l.get("href").and_then(Value::as_str).map(str::to_string))
+                    .flatten()
+            })
+        };
+        let actor = find("self", Some("application/activity+json"))
+            .or_else(|| find("self", Some("application/ld+json")))
+            .ok_or_else(|| FetchError::NotJson(url.clone()))?;
+        let page =
+            find("http://webfinger.net/rel/profile-page", None).unwrap_or_else(|| actor.clone());
+        Ok(crate::content::markdown::Mentioned { actor, url: page })
+    }
+
+    fn get(&self, url: &str, accept: &str) -> Result<Value, FetchError> {
+        let mut req = self.agent.get(url).header("Accept", accept);
+        if let Some(signer) = &self.signer {
+            let headers = cavage::sign(
+                &signer.key,
+                &signer.key_id,
+                "GET",
+                url,
+                None,
+                Timestamp::now(),
+            )
+            .map_err(|_| FetchError::BadUrl(url.to_string()))?;
+            for (name, value) in &headers {
+                req = req.header(name.as_str(), value.as_str());
+            }
         }
         let mut resp = req.call().map_err(|e| network(url, e))?;
         let status = resp.status().as_u16();
@@ -153,24 +229,19 @@ impl Client {
                 ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge(url.to_string()),
                 other => network(url, other),
             })?;
-        let doc: Value =
-            serde_json::from_slice(&bytes).map_err(|_| FetchError::NotJson(url.to_string()))?;
-        let id = doc.get("id").and_then(Value::as_str).unwrap_or("");
-        if id != url {
-            return Err(FetchError::IdMismatch {
-                url: url.to_string(),
-                id: id.to_string(),
-            });
-        }
-        Ok(doc)
+        serde_json::from_slice(&bytes).map_err(|_| FetchError::NotJson(url.to_string()))
     }
 
     /// POSTs an activity to an inbox, signed at send time (signatures expire
     /// within the hour). Returns the HTTP status the inbox answered.
     pub fn post_activity(&self, inbox: &str, body: &[u8]) -> Result<u16, FetchError> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or_else(|| FetchError::BadUrl(format!("{inbox} (no key to sign with)")))?;
         let headers = cavage::sign(
-            &self.signer.key,
-            &self.signer.key_id,
+            &signer.key,
+            &signer.key_id,
             "POST",
             inbox,
             Some(body),

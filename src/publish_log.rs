@@ -13,6 +13,7 @@ use jiff::Timestamp;
 
 use crate::content::front_matter::PostDate;
 use crate::content::library::Library;
+use crate::content::markdown::{Mentioned, Mentions};
 use crate::error::{Located, SiteError};
 
 /// The file name, at the site root.
@@ -27,6 +28,8 @@ pub struct PublishLog {
     pub updated: BTreeMap<String, Timestamp>,
     /// When a published post was removed.
     pub deleted: BTreeMap<String, Timestamp>,
+    /// `@user@host` accounts found by WebFinger (by lowercase `user@host`).
+    pub mentions: Mentions,
 }
 
 impl PublishLog {
@@ -63,6 +66,24 @@ impl PublishLog {
             .map_err(|e: toml::de::Error| bad(1, format!("not valid TOML: {}", e.message())))?;
         let mut log = PublishLog::default();
         for (section, value) in &table {
+            if section == "mentions" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`mentions` must be a table".into()));
+                };
+                for (handle, v) in entries {
+                    let field =
+                        |k: &str| v.get(k).and_then(toml::Value::as_str).map(str::to_string);
+                    let (Some(actor), Some(url)) = (field("actor"), field("url")) else {
+                        return Err(bad(
+                            line_of(text, &format!("\"{handle}\"")),
+                            format!("[mentions] {handle} needs `actor` and `url`"),
+                        ));
+                    };
+                    log.mentions
+                        .insert(handle.to_ascii_lowercase(), Mentioned { actor, url });
+                }
+                continue;
+            }
             let target = match section.as_str() {
                 "published" => &mut log.published,
                 "updated" => &mut log.updated,
@@ -116,6 +137,18 @@ impl PublishLog {
                 out.push_str(&format!("{key} = {}\n", at.strftime("%Y-%m-%dT%H:%M:%SZ")));
             }
         }
+        if !self.mentions.is_empty() {
+            out.push_str("\n[mentions]\n");
+            for (handle, m) in &self.mentions {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!(
+                    "{} = {{ actor = {}, url = {} }}\n",
+                    q(handle),
+                    q(&m.actor),
+                    q(&m.url)
+                ));
+            }
+        }
         out
     }
 
@@ -127,8 +160,9 @@ impl PublishLog {
         std::fs::rename(&tmp, &path)
     }
 
-    /// Applies the recorded times to the posts of a library.
+    /// Applies the recorded times and resolved mentions to a library.
     pub fn apply(&self, library: &mut Library) {
+        library.mentions = self.mentions.clone();
         for post in &mut library.posts {
             if let Some(at) = self.published.get(&post.slug) {
                 post.date = PostDate {
@@ -180,6 +214,13 @@ mod tests {
             .insert("hello".into(), "2026-11-26T07:30:00Z".parse().unwrap());
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
+        log.mentions.insert(
+            "bob@m.example".into(),
+            Mentioned {
+                actor: "https://m.example/users/bob".into(),
+                url: "https://m.example/@bob".into(),
+            },
+        );
         let text = log.to_text();
         assert!(text.contains("hello = 2026-11-26T07:30:00Z"), "{text}");
         assert_eq!(PublishLog::parse(&text, Path::new(FILE)).unwrap(), log);

@@ -16,7 +16,8 @@ use crate::site::{BuildOptions, STATIC_DIR, Site};
 /// Runs `stoa preview`.
 pub fn run(args: &PreviewArgs) -> Result<()> {
     let site = Site::open(&args.root, &BuildOptions::default())?;
-    let lib = library::load(&args.root, true)?;
+    let mut lib = library::load(&args.root, true)?;
+    crate::publish_log::PublishLog::load(&args.root)?.apply(&mut lib);
     let wanted = args.post.trim_end_matches('/');
     let Some(post) = lib.posts.iter().find(|p| {
         p.slug == wanted
@@ -36,6 +37,7 @@ pub fn run(args: &PreviewArgs) -> Result<()> {
         urls: &urls,
         tags: &lib.tags,
         static_dirs: &static_dirs,
+        mentions: &lib.mentions,
     };
     let note = objects::note(&cx, post);
     if args.json {

@@ -26,9 +26,10 @@ use crate::cmd::cli::PublishArgs;
 use crate::cmd::inbox::{load_admin_token, load_config};
 use crate::companion_client::CompanionClient;
 use crate::config::Config;
-use crate::content::library;
+use crate::content::{library, markdown};
 use crate::deploy;
 use crate::federation::Urls;
+use crate::fetch::Client;
 use crate::publish_log::PublishLog;
 use crate::server::publish::{PublishRequest, PublishResponse};
 use crate::site::{BuildOptions, Site};
@@ -69,19 +70,25 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     let opts = BuildOptions::default();
     let site = Site::open(&root, &opts)?;
 
-    // 1. Build, and ask the companion what it published before.
+    // 1. Find the accounts that posts mention (WebFinger), so the build
+    // links and tags them; then build, and ask the companion what it
+    // published before.
+    let posts = library::load(&root, false)?.posts;
+    let mut log = PublishLog::load(&root)?;
+    if resolve_mentions(&config, &posts, &mut log) {
+        log.save(&root)
+            .with_context(|| format!("writing {}", PublishLog::path(&root).display()))?;
+    }
     let report = site.build(&opts)?;
     print_report(&report);
     let remote: Remote = client.get("manifest")?;
 
     // 2. Decide times for new and edited posts; rebuild if any were decided.
     let local = read_objects(&site.output, &config)?;
-    let mut log = PublishLog::load(&root)?;
     let before = log.clone();
     let now = Timestamp::now();
     let mut edited = Vec::new();
     if remote.baseline {
-        let posts = library::load(&root, false)?.posts;
         for post in &posts {
             let id = Urls::object(&config, &post.slug);
             if remote.deleted.contains(&id) {
@@ -214,6 +221,41 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     )?;
     print_summary(&progress);
     Ok(())
+}
+
+/// Looks up, with WebFinger, every `@user@host` the posts mention that is
+/// not known yet. An account that cannot be found stays plain text (with a
+/// warning). Returns whether anything was added.
+fn resolve_mentions(config: &Config, posts: &[library::Post], log: &mut PublishLog) -> bool {
+    let mut wanted: Vec<String> = Vec::new();
+    for post in posts {
+        for handle in markdown::find_handles(&post.body) {
+            if !log.mentions.contains_key(&handle) && !wanted.contains(&handle) {
+                wanted.push(handle);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return false;
+    }
+    let client = Client::unsigned(
+        config.companion.allow_private_addresses,
+        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
+    );
+    let mut added = false;
+    for handle in wanted {
+        match client.webfinger(&handle) {
+            Ok(m) => {
+                println!("Found @{handle}: {}", m.actor);
+                log.mentions.insert(handle, m);
+                added = true;
+            }
+            Err(e) => eprintln!(
+                "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
+            ),
+        }
+    }
+    added
 }
 
 /// Every post object in the output (Tombstones aside), by id.

@@ -83,6 +83,8 @@ pub struct Library {
     pub tags: Vec<Tag>,
     /// Drafts that were left out.
     pub skipped_drafts: usize,
+    /// Fediverse accounts resolved by `stoa publish` (from `published.toml`).
+    pub mentions: crate::content::markdown::Mentions,
 }
 
 /// One Markdown file found under `content/`.
@@ -203,6 +205,7 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         pages,
         tags,
         skipped_drafts,
+        mentions: Default::default(),
     })
 }
 

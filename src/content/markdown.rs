@@ -36,6 +36,127 @@ pub struct DocContext<'a> {
     pub source_dir: &'a Path,
     /// Base URL for making site-relative links absolute (fediverse flavour).
     pub base_url: &'a str,
+    /// Fediverse accounts resolved by `stoa publish`: `@user@host` in the
+    /// text becomes a link to them (and, for the fediverse, a Mention).
+    pub mentions: &'a Mentions,
+}
+
+/// A fediverse account found by WebFinger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mentioned {
+    /// Actor id (the Mention's `href`, and who gets the post).
+    pub actor: String,
+    /// Profile page (the link's `href`).
+    pub url: String,
+}
+
+/// Resolved accounts by lowercase `user@host`.
+pub type Mentions = std::collections::BTreeMap<String, Mentioned>;
+
+/// Every `@user@host` handle written in `text` (lowercase `user@host`),
+/// in order, without repeats.
+pub fn find_handles(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (_, _, handle) in handles(text) {
+        let key = handle.to_ascii_lowercase();
+        if !found.contains(&key) {
+            found.push(key);
+        }
+    }
+    found
+}
+
+/// (start, end, `user@host`) of each handle in `text`.
+fn handles(text: &str) -> Vec<(usize, usize, &str)> {
+    let bytes = text.as_bytes();
+    let user_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+    let host_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !(user_byte(bytes[i - 1]) || bytes[i - 1] == b'@');
+        if bytes[i] != b'@' || !starts_word {
+            i += 1;
+            continue;
+        }
+        let user_end = (i + 1..bytes.len())
+            .find(|&j| !user_byte(bytes[j]))
+            .unwrap_or(bytes.len());
+        if user_end == i + 1 || user_end >= bytes.len() || bytes[user_end] != b'@' {
+            i += 1;
+            continue;
+        }
+        let mut host_end = (user_end + 1..bytes.len())
+            .find(|&j| !host_byte(bytes[j]))
+            .unwrap_or(bytes.len());
+        // A sentence may end right after the handle.
+        while host_end > user_end + 1 && matches!(bytes[host_end - 1], b'.' | b'-' | b':') {
+            host_end -= 1;
+        }
+        let host = &text[user_end + 1..host_end];
+        let user = &text[i + 1..user_end];
+        if host.contains('.') && !user.ends_with('.') {
+            out.push((i, host_end, &text[i + 1..host_end]));
+        }
+        i = host_end.max(i + 1);
+    }
+    out
+}
+
+/// Replaces resolved handles in text events with Mastodon-style mention
+/// links (outside links and code), collecting what was linked.
+fn link_mentions<'a>(
+    events: Vec<Event<'a>>,
+    mentions: &Mentions,
+    found: &mut Vec<(String, Mentioned)>,
+) -> Vec<Event<'a>> {
+    if mentions.is_empty() {
+        return events;
+    }
+    let mut out = Vec::with_capacity(events.len());
+    let mut in_link = 0usize;
+    for e in events {
+        match e {
+            Event::Start(Tag::Link { .. }) => {
+                in_link += 1;
+                out.push(e);
+            }
+            Event::End(TagEnd::Link) => {
+                in_link = in_link.saturating_sub(1);
+                out.push(e);
+            }
+            Event::Text(ref t) if in_link == 0 && t.contains('@') => {
+                let text = t.to_string();
+                let mut last = 0;
+                for (start, end, handle) in handles(&text) {
+                    let key = handle.to_ascii_lowercase();
+                    let Some(m) = mentions.get(&key) else {
+                        continue;
+                    };
+                    if start > last {
+                        out.push(Event::Text(CowStr::from(text[last..start].to_string())));
+                    }
+                    let user = handle.split('@').next().unwrap_or(handle);
+                    out.push(Event::InlineHtml(CowStr::from(format!(
+                        "<span class=\"h-card\" translate=\"no\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span>",
+                        escape(&m.url),
+                        escape(user)
+                    ))));
+                    if !found.iter().any(|(k, _)| *k == key) {
+                        found.push((key, m.clone()));
+                    }
+                    last = end;
+                }
+                if last == 0 {
+                    out.push(e);
+                } else if last < text.len() {
+                    out.push(Event::Text(CowStr::from(text[last..].to_string())));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// One image found in the body.
@@ -63,6 +184,8 @@ pub struct Rendered {
     /// The source holds raw HTML or links with unusual schemes: output for
     /// the fediverse must go through the allowlist cleaner.
     pub needs_cleaning: bool,
+    /// Accounts mentioned and linked, by lowercase `user@host`.
+    pub mentions: Vec<(String, Mentioned)>,
 }
 
 /// Length of generated excerpts, in characters.
@@ -275,6 +398,7 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
         }
     }
     out.excerpt = shorten(&out.excerpt, EXCERPT_CHARS);
+    let events = link_mentions(events, doc.mentions, &mut out.mentions);
     out.html.reserve(body.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
     out
@@ -343,6 +467,7 @@ mod tests {
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
             base_url: "https://b.example",
+            mentions: &Mentions::new(),
         };
         render(md, &MarkdownConfig::default(), &doc)
     }
@@ -435,5 +560,59 @@ mod tests {
     fn excerpt_is_first_paragraph() {
         let out = r("# T\n\nFirst *para* here.\n\nSecond.\n");
         assert_eq!(out.excerpt, "First para here.");
+    }
+
+    #[test]
+    fn handles_are_found_in_running_text() {
+        assert_eq!(
+            find_handles(
+                "Hi @Bob@M.example, and @carol@127.0.0.1:8080. Not a@b.c or @dave@local or me@x.y"
+            ),
+            vec!["bob@m.example", "carol@127.0.0.1:8080"]
+        );
+    }
+
+    #[test]
+    fn resolved_mentions_become_links_outside_code_and_links() {
+        let mut mentions = Mentions::new();
+        mentions.insert(
+            "bob@m.example".into(),
+            Mentioned {
+                actor: "https://m.example/users/bob".into(),
+                url: "https://m.example/@bob".into(),
+            },
+        );
+        let dirs = Vec::new();
+        let doc = DocContext {
+            flavor: Flavor::Fediverse,
+            source: Path::new("content/posts/t.md"),
+            url_path: "/posts/t/",
+            static_dirs: &dirs,
+            source_dir: Path::new("/nonexistent"),
+            base_url: "https://b.example",
+            mentions: &mentions,
+        };
+        let r = render(
+            "Thanks @bob@m.example! `@bob@m.example` [@bob@m.example](https://x.example) @eve@n.example",
+            &MarkdownConfig::default(),
+            &doc,
+        );
+        assert!(
+            r.html.contains("<span class=\"h-card\" translate=\"no\"><a href=\"https://m.example/@bob\" class=\"u-url mention\">@<span>bob</span></a></span>!"),
+            "{}",
+            r.html
+        );
+        assert_eq!(
+            r.html.matches("u-url mention").count(),
+            1,
+            "not in code, not inside a link: {}",
+            r.html
+        );
+        assert!(
+            r.html.contains("@eve@n.example"),
+            "unresolved handles stay text"
+        );
+        assert_eq!(r.mentions.len(), 1);
+        assert_eq!(r.mentions[0].1.actor, "https://m.example/users/bob");
     }
 }

@@ -28,6 +28,8 @@ pub struct ObjectContext<'a> {
     pub tags: &'a [Tag],
     /// Where site-absolute image paths are found.
     pub static_dirs: &'a [PathBuf],
+    /// Accounts resolved by `stoa publish`.
+    pub mentions: &'a markdown::Mentions,
 }
 
 /// The fediverse HTML of a post and the images found in it.
@@ -36,6 +38,8 @@ pub struct FediContent {
     pub html: String,
     /// Images: front matter first, then the body's.
     pub images: Vec<markdown::Image>,
+    /// Accounts mentioned (and linked) in the body.
+    pub mentions: Vec<(String, markdown::Mentioned)>,
 }
 
 /// Renders the body for the fediverse.
@@ -48,6 +52,7 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
         static_dirs: cx.static_dirs,
         source_dir: &post.source_dir,
         base_url: &cx.config.base_url,
+        mentions: cx.mentions,
     };
     let rendered = markdown::render(&post.body, &cx.config.markdown, &doc);
     let mut body = String::new();
@@ -82,7 +87,11 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
     } else {
         body
     };
-    FediContent { html, images }
+    FediContent {
+        html,
+        images,
+        mentions: rendered.mentions,
+    }
 }
 
 /// The object of a post.
@@ -120,20 +129,26 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
             a
         })
         .collect();
-    let tags: Vec<Value> = crate::content::library::tag_slugs(post)
+    let mut tags: Vec<Value> = crate::content::library::tag_slugs(post)
         .iter()
         .filter_map(|slug| {
             let t = cx.tags.iter().find(|t| &t.slug == slug)?;
             Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{}", hashtag_name(&t.name))}))
         })
         .collect();
+    // Mentioned accounts are tagged and addressed, so their servers notify them.
+    let mut cc = vec![json!(cx.urls.followers)];
+    for (handle, m) in &fc.mentions {
+        tags.push(json!({"type": "Mention", "href": m.actor, "name": format!("@{handle}")}));
+        cc.push(json!(m.actor));
+    }
     let mut v = json!({
         "id": id,
         "type": match post.meta.fediverse { ObjectKind::Note => "Note", ObjectKind::Article => "Article" },
         "url": c.url(&page),
         "attributedTo": cx.urls.actor,
         "to": [PUBLIC],
-        "cc": [cx.urls.followers],
+        "cc": cc,
         "published": post.date.at.to_string(),
         "content": fc.html,
         "contentMap": {lang: fc.html},

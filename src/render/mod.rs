@@ -230,6 +230,7 @@ impl Renderer<'_> {
             urls,
             tags: &self.library.tags,
             static_dirs: &self.static_dirs,
+            mentions: &self.library.mentions,
         }
     }
 
@@ -241,6 +242,7 @@ impl Renderer<'_> {
             static_dirs: &self.static_dirs,
             source_dir: &post.source_dir,
             base_url: &self.config.base_url,
+            mentions: &self.library.mentions,
         };
         markdown::render(&post.body, &self.config.markdown, &doc)
     }
@@ -424,6 +426,7 @@ impl Renderer<'_> {
                     static_dirs: &self.static_dirs,
                     source_dir: &page.source_dir,
                     base_url: &config.base_url,
+                    mentions: &lib.mentions,
                 };
                 let rendered = markdown::render(&page.body, &config.markdown, &doc);
                 if !rendered.warnings.is_empty() {

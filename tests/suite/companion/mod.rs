@@ -431,6 +431,8 @@ impl Peer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = Router::new()
             .route("/users/{name}", get(actor_doc))
+            .route("/users/{name}/statuses/{n}", get(status_doc))
+            .route("/.well-known/webfinger", get(webfinger))
             .route("/users/{name}/inbox", post(inbox))
             .route("/inbox", post(inbox_shared))
             .with_state((state.clone(), base.clone()));
@@ -571,6 +573,59 @@ async fn actor_doc(
             axum::http::header::CONTENT_TYPE,
             "application/activity+json",
         )],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+/// A post by an account, for replies to it.
+async fn status_doc(
+    State((_, base)): State<PeerCtx>,
+    UrlPath((name, n)): UrlPath<(String, u32)>,
+) -> Response {
+    let actor = format!("{base}/users/{name}");
+    let doc = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/statuses/{n}"), "type": "Note",
+        "attributedTo": actor, "content": "<p>A post to answer.</p>",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/activity+json",
+        )],
+        doc.to_string(),
+    )
+        .into_response()
+}
+
+/// WebFinger for `acct:name@127.0.0.1:PORT`.
+async fn webfinger(
+    State((state, base)): State<PeerCtx>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let host = base.trim_start_matches("http://");
+    let resource = q.get("resource").cloned().unwrap_or_default();
+    let Some(name) = resource
+        .strip_prefix("acct:")
+        .and_then(|r| r.strip_suffix(&format!("@{host}")))
+        .map(str::to_string)
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !state.lock().expect("state").accounts.contains_key(&name) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let doc = json!({
+        "subject": resource,
+        "links": [
+            {"rel": "self", "type": "application/activity+json", "href": format!("{base}/users/{name}")},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": format!("{base}/@{name}")},
+        ],
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/jrd+json")],
         doc.to_string(),
     )
         .into_response()

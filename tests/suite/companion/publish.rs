@@ -250,3 +250,93 @@ fn kill_9_in_the_middle_of_a_fan_out_loses_no_delivery() {
     let status: Value = blog.wait_status("all delivered", |s| s["deliveries"]["pending"] == 0);
     assert_eq!(status["deliveries"]["failed"], 0, "{status}");
 }
+
+#[test]
+fn mentioned_and_replied_to_accounts_get_the_post_and_the_profile_update_reaches_followers() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    blog.publish_ok(&[]);
+    let follower = Peer::start_with(&["fan"], false);
+    assert_eq!(
+        send(&follower, "fan", &blog, &follow(&follower, "fan", &blog, 1)).0,
+        202
+    );
+    follower.wait_for("the Accept", 1, |a| a.json()["type"] == "Accept");
+    // Neither of these follows the blog.
+    let others = Peer::start_with(&["carol", "dave"], false);
+    let carol_handle = format!("carol@{}", others.base.trim_start_matches("http://"));
+    let answered = format!("{}/statuses/7", others.actor("dave"));
+
+    blog.write_post(
+        "hello-carol",
+        "date = 2026-01-01T10:00:00Z",
+        &format!(
+            "Thanks @{carol_handle} for the tip. And @nobody@{} too.",
+            others.base.trim_start_matches("http://")
+        ),
+    );
+    blog.write_post(
+        "answer-dave",
+        &format!("date = 2026-01-01T11:00:00Z\nin_reply_to = \"{answered}\""),
+        "I agree with this.",
+    );
+    let out = blog.publish_ok(&[]);
+    assert!(out.contains(&format!("Found @{carol_handle}")), "{out}");
+    let id = format!("{}/ap/posts/hello-carol.json", blog.base);
+    let to_carol = others.wait_for("the mention's delivery", 1, |a| {
+        a.path == "/users/carol/inbox" && a.json()["object"]["id"] == id.as_str()
+    });
+    let note = &to_carol[0].json()["object"];
+    let mention = note["tag"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["type"] == "Mention"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(mention["href"], others.actor("carol"), "{note}");
+    assert_eq!(mention["name"], format!("@{carol_handle}"));
+    assert!(
+        note["cc"]
+            .as_array()
+            .is_some_and(|cc| cc.contains(&json!(others.actor("carol")))),
+        "{note}"
+    );
+    let content = note["content"].as_str().unwrap_or("");
+    assert!(
+        content.contains(&format!(
+            "href=\"{}/@carol\" class=\"u-url mention\"",
+            others.base
+        )),
+        "{content}"
+    );
+    assert!(
+        content.contains("@nobody@"),
+        "an unknown account stays text: {content}"
+    );
+    others.wait_for("the reply's delivery to the author", 1, |a| {
+        a.path == "/users/dave/inbox" && a.json()["object"]["inReplyTo"] == answered.as_str()
+    });
+    follower.wait_for("both posts at the follower", 2, |a| {
+        a.json()["type"] == "Create"
+    });
+
+    // A profile change goes out as Update(Person).
+    let config = blog.root().join("stoa.toml");
+    let text = std::fs::read_to_string(&config).expect("stoa.toml");
+    std::fs::write(
+        &config,
+        text.replace("[fediverse]", "[fediverse]\nbio = \"Now with a new bio.\""),
+    )
+    .expect("write");
+    let out = blog.publish_ok(&[]);
+    assert!(out.contains("profile  updated"), "{out}");
+    let update = follower.wait_for("the profile update", 1, |a| a.json()["type"] == "Update");
+    assert_eq!(update[0].json()["object"]["type"], "Person");
+    assert!(
+        update[0].json()["object"]["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("new bio")
+    );
+}
