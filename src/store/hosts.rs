@@ -39,6 +39,15 @@ pub fn healthy(conn: &Connection, host: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Every unavailable host, with the time it became so (ms).
+pub fn unavailable(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT host, unavailable_since FROM hosts WHERE unavailable_since IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// Since when a host is unavailable, if it is.
 pub fn unavailable_since(conn: &Connection, host: &str) -> rusqlite::Result<Option<i64>> {
     Ok(conn
