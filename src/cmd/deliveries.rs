@@ -2,28 +2,17 @@
 //! waiting ones now; forget finished ones. Talks to the companion's admin
 //! API, so it works from the writer's machine as well as on the server.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 use crate::cmd::cli::{DeliveriesAction, DeliveriesArgs};
-use crate::cmd::inbox::{load_admin_token, load_config};
-use crate::companion_client::CompanionClient;
+use crate::cmd::common::{admin_client, load_config};
 use crate::store::deliveries::Progress;
 
 /// Runs `stoa deliveries`.
 pub fn run(args: &DeliveriesArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, None)?;
-    let token = load_admin_token(&root, &config)?.with_context(|| {
-        format!(
-            "no admin token: put the companion's token in {} or set STOA_ADMIN_TOKEN",
-            config.companion.admin_token_file.display()
-        )
-    })?;
-    let companion = args
-        .companion
-        .clone()
-        .unwrap_or_else(|| config.publish.companion.clone());
-    let client = CompanionClient::new(&companion, &token);
+    let client = admin_client(&root, &config, args.companion.as_deref())?;
     match args.action.as_ref().unwrap_or(&DeliveriesAction::Status) {
         DeliveriesAction::Status => {
             let p: Progress = client.get("deliveries")?;

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::{FollowersAction, FollowersArgs};
-use crate::cmd::inbox::load_config;
+use crate::cmd::common::load_config;
 use crate::federation::Urls;
 use crate::followers as ops;
 use crate::store::Store;

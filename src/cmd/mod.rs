@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod common;
 pub mod deliveries;
 pub mod followers;
 pub mod inbox;

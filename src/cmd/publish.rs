@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cmd::build::print_report;
 use crate::cmd::cli::PublishArgs;
-use crate::cmd::inbox::{load_admin_token, load_config};
+use crate::cmd::common::{admin_client, load_config};
 use crate::companion_client::CompanionClient;
 use crate::config::Config;
 use crate::content::{library, markdown};
@@ -56,17 +56,7 @@ struct Local {
 /// Runs `stoa publish`.
 pub fn run(args: &PublishArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, None)?;
-    let token = load_admin_token(&root, &config)?.with_context(|| {
-        format!(
-            "no admin token: put the companion's token in {} or set STOA_ADMIN_TOKEN",
-            config.companion.admin_token_file.display()
-        )
-    })?;
-    let companion = args
-        .companion
-        .clone()
-        .unwrap_or_else(|| config.publish.companion.clone());
-    let client = CompanionClient::new(&companion, &token);
+    let client = admin_client(&root, &config, args.companion.as_deref())?;
     let opts = BuildOptions::default();
     let site = Site::open(&root, &opts)?;
 

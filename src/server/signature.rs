@@ -60,11 +60,7 @@ impl Presented {
         body: &[u8],
         now: Timestamp,
     ) -> Result<(), SignatureError> {
-        let req = RequestParts {
-            method,
-            path_and_query,
-            headers,
-        };
+        let req = parts(method, path_and_query, headers);
         match self {
             Presented::Cavage(p) => cavage::check_before_key(p, &req, body, now),
             Presented::Rfc9421(s) => rfc9421::check_before_key(s, &req, body, now),
@@ -83,14 +79,22 @@ impl Presented {
         key: &PublicKey,
         now: Timestamp,
     ) -> Result<(), SignatureError> {
-        let req = RequestParts {
-            method,
-            path_and_query,
-            headers,
-        };
+        let req = parts(method, path_and_query, headers);
         match self {
             Presented::Cavage(p) => cavage::verify(p, &req, body, key, now),
             Presented::Rfc9421(s) => rfc9421::verify(s, &req, target_uri, body, key, now),
         }
+    }
+}
+
+fn parts<'a>(
+    method: &'a str,
+    path_and_query: &'a str,
+    headers: &'a [(String, String)],
+) -> RequestParts<'a> {
+    RequestParts {
+        method,
+        path_and_query,
+        headers,
     }
 }

@@ -399,15 +399,8 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signatures::keys;
 
-    fn pair() -> (SigningKey, PublicKey) {
-        let p = keys::generate().expect("keygen");
-        (
-            SigningKey::from_pem(p.private_pem.expose()).expect("signing key"),
-            PublicKey::from_pem(&p.public_pem).expect("public key"),
-        )
-    }
+    use crate::signatures::keys::testing::pair;
 
     fn now() -> Timestamp {
         "2026-11-26T12:00:00Z".parse().expect("time")

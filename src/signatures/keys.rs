@@ -207,3 +207,18 @@ impl PublicKey {
         .is_ok()
     }
 }
+
+/// Key pairs for tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{PublicKey, SigningKey, generate};
+
+    /// A fresh key pair, ready to sign and verify.
+    pub(crate) fn pair() -> (SigningKey, PublicKey) {
+        let p = generate().expect("keygen");
+        (
+            SigningKey::from_pem(p.private_pem.expose()).expect("signing key"),
+            PublicKey::from_pem(&p.public_pem).expect("public key"),
+        )
+    }
+}

@@ -985,19 +985,12 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signatures::keys;
     use jiff::SignedDuration;
 
     const URL: &str = "https://b.example/inbox";
     const KEY_ID: &str = "https://a.example/actor#main-key";
 
-    fn pair() -> (SigningKey, PublicKey) {
-        let p = keys::generate().expect("keygen");
-        (
-            SigningKey::from_pem(p.private_pem.expose()).expect("signing key"),
-            PublicKey::from_pem(&p.public_pem).expect("public key"),
-        )
-    }
+    use crate::signatures::keys::testing::pair;
 
     fn now() -> Timestamp {
         "2026-11-26T12:00:00Z".parse().expect("time")

@@ -160,7 +160,12 @@ impl Snac {
     /// Every object in the local user's timeline (snac(5): `private/` holds
     /// hard links to the timeline entries).
     pub(crate) fn timeline(&self) -> Vec<Value> {
-        let dir = self.data.join("user").join(LOCAL_USER).join("private");
+        self.user_folder("private")
+    }
+
+    /// The JSON files of one folder of the local user's data.
+    fn user_folder(&self, name: &str) -> Vec<Value> {
+        let dir = self.data.join("user").join(LOCAL_USER).join(name);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
@@ -446,15 +451,7 @@ impl Snac {
     /// What snac stored for the account it follows: the Follow until the
     /// Accept arrives, then the Accept (snac(5), `following/`).
     pub(crate) fn following(&self) -> Vec<Value> {
-        let dir = self.data.join("user").join(LOCAL_USER).join("following");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter_map(|t| serde_json::from_str(&t).ok())
-            .collect()
+        self.user_folder("following")
     }
 }
 

@@ -1,0 +1,114 @@
+//! What several commands read the same way: the site's configuration, the
+//! actor's private key, the admin token, and a client for the companion.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::companion_client::CompanionClient;
+use crate::config::Config;
+use crate::federation::Urls;
+use crate::fetch::Signer;
+use crate::signatures::keys::{self, SigningKey};
+
+/// Reads `stoa.toml` under `root`, with `base_url` overridden if asked.
+pub fn load_config(root: &Path, base_url: Option<&str>) -> Result<(PathBuf, Config)> {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut config = Config::load(&root)?;
+    if let Some(url) = base_url {
+        config = config.with_base_url(url)?;
+    }
+    Ok((root, config))
+}
+
+/// The actor's private key from `STOA_PRIVATE_KEY` or its file, checked
+/// against the published public key. Never prints key material.
+pub fn load_signer(root: &Path, config: &Config) -> Result<Signer> {
+    let (pem, from) = match std::env::var("STOA_PRIVATE_KEY") {
+        Ok(pem) if !pem.trim().is_empty() => (pem, "STOA_PRIVATE_KEY".to_string()),
+        _ => {
+            let path = root.join(&config.companion.private_key);
+            warn_if_readable_by_others(&path);
+            let pem = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "cannot read the private key {}\n  help: set `private_key` under [companion] in stoa.toml, or STOA_PRIVATE_KEY, or make one with `stoa keygen`",
+                    path.display()
+                )
+            })?;
+            (pem, path.display().to_string())
+        }
+    };
+    let key = SigningKey::from_pem(&pem)
+        .with_context(|| format!("reading the private key from {from}"))?;
+    let public_path = root.join(&config.fediverse.public_key);
+    if let Ok(published) = std::fs::read_to_string(&public_path)
+        && keys::check_public_pem(&published).ok().as_deref() != Some(key.public_pem())
+    {
+        bail!(
+            "the private key from {from} does not match the public key {}\n  help: followers verify signatures with the published key; use the private key made with it",
+            public_path.display()
+        );
+    }
+    Ok(Signer {
+        key,
+        key_id: Urls::new(config).key_id,
+    })
+}
+
+/// The admin token from `STOA_ADMIN_TOKEN` or its file; `None` if neither.
+pub fn load_admin_token(root: &Path, config: &Config) -> Result<Option<String>> {
+    if let Ok(t) = std::env::var("STOA_ADMIN_TOKEN")
+        && !t.trim().is_empty()
+    {
+        return Ok(Some(t.trim().to_string()));
+    }
+    let path = root.join(&config.companion.admin_token_file);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if t.trim().len() >= 16 => {
+            warn_if_readable_by_others(&path);
+            Ok(Some(t.trim().to_string()))
+        }
+        Ok(_) => bail!(
+            "the admin token in {} is shorter than 16 characters\n  help: put a long random string there, e.g. `openssl rand -hex 32`",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "{} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+            eprintln!(
+                "warning: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
+/// A client for the companion's admin API: `companion` (a command-line
+/// override) or `[publish] companion`, with the admin token.
+pub fn admin_client(
+    root: &Path,
+    config: &Config,
+    companion: Option<&str>,
+) -> Result<CompanionClient> {
+    let token = load_admin_token(root, config)?.with_context(|| {
+        format!(
+            "no admin token: put the companion's token in {} or set STOA_ADMIN_TOKEN",
+            config.companion.admin_token_file.display()
+        )
+    })?;
+    let base = companion.unwrap_or(&config.publish.companion);
+    Ok(CompanionClient::new(base, &token))
+}
