@@ -30,6 +30,9 @@ pub struct PublishLog {
     pub deleted: BTreeMap<String, Timestamp>,
     /// `@user@host` accounts found by WebFinger (by lowercase `user@host`).
     pub mentions: Mentions,
+    /// How many followers the companion had at the last publish (the
+    /// static followers collection shows it).
+    pub followers: usize,
 }
 
 impl PublishLog {
@@ -66,6 +69,18 @@ impl PublishLog {
             .map_err(|e: toml::de::Error| bad(1, format!("not valid TOML: {}", e.message())))?;
         let mut log = PublishLog::default();
         for (section, value) in &table {
+            if section == "followers" {
+                log.followers = value
+                    .as_integer()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        bad(
+                            line_of(text, "followers"),
+                            "`followers` must be a count".into(),
+                        )
+                    })?;
+                continue;
+            }
             if section == "mentions" {
                 let Some(entries) = value.as_table() else {
                     return Err(bad(1, "`mentions` must be a table".into()));
@@ -115,6 +130,9 @@ impl PublishLog {
             "# Written by `stoa publish`: when posts reached the fediverse, so rebuilds\n\
              # give the same bytes. Keep it with your content (commit it).\n",
         );
+        if self.followers > 0 {
+            out.push_str(&format!("followers = {}\n", self.followers));
+        }
         for (name, map) in [
             ("published", &self.published),
             ("updated", &self.updated),
@@ -163,6 +181,7 @@ impl PublishLog {
     /// Applies the recorded times and resolved mentions to a library.
     pub fn apply(&self, library: &mut Library) {
         library.mentions = self.mentions.clone();
+        library.followers = self.followers;
         for post in &mut library.posts {
             if let Some(at) = self.published.get(&post.slug) {
                 post.date = PostDate {
@@ -214,6 +233,7 @@ mod tests {
             .insert("hello".into(), "2026-11-26T07:30:00Z".parse().unwrap());
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
+        log.followers = 12;
         log.mentions.insert(
             "bob@m.example".into(),
             Mentioned {

@@ -60,18 +60,26 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     let opts = BuildOptions::default();
     let site = Site::open(&root, &opts)?;
 
-    // 1. Find the accounts that posts mention (WebFinger), so the build
-    // links and tags them; then build, and ask the companion what it
-    // published before.
+    // 1. Ask the companion what it published before and how many follow;
+    // find the accounts that posts mention (WebFinger), so the build links
+    // and tags them; then build.
+    let remote: Remote = client.get("manifest")?;
+    let status: Value = client.get("status")?;
     let posts = library::load(&root, false)?.posts;
     let mut log = PublishLog::load(&root)?;
-    if resolve_mentions(&config, &posts, &mut log) {
+    let mut changed = resolve_mentions(&config, &posts, &mut log);
+    // The static followers collection shows the count as of this publish.
+    let followers = status["followers"]["accepted"].as_u64().unwrap_or(0) as usize;
+    if followers != log.followers {
+        log.followers = followers;
+        changed = true;
+    }
+    if changed {
         log.save(&root)
             .with_context(|| format!("writing {}", PublishLog::path(&root).display()))?;
     }
     let report = site.build(&opts)?;
     print_report(&report);
-    let remote: Remote = client.get("manifest")?;
 
     // 2. Decide times for new and edited posts; rebuild if any were decided.
     let local = read_objects(&site.output, &config)?;

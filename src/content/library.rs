@@ -85,6 +85,8 @@ pub struct Library {
     pub skipped_drafts: usize,
     /// Fediverse accounts resolved by `stoa publish` (from `published.toml`).
     pub mentions: crate::content::markdown::Mentions,
+    /// How many follow the blog, as of the last `stoa publish`.
+    pub followers: usize,
 }
 
 /// One Markdown file found under `content/`.
@@ -206,6 +208,7 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         tags,
         skipped_drafts,
         mentions: Default::default(),
+        followers: 0,
     })
 }
 

@@ -527,7 +527,7 @@ impl Renderer<'_> {
                 )?;
                 json(
                     "ap/followers.json",
-                    federation::profile::counted_collection(&urls.followers, 0),
+                    federation::profile::counted_collection(&urls.followers, lib.followers),
                 )?;
                 json(
                     "ap/following.json",

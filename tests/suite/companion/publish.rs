@@ -84,6 +84,16 @@ fn new_edited_and_deleted_posts_reach_fedify_and_snac() {
     wait_until("snac to show the post", Duration::from_secs(30), || {
         snac_has(&snac, &id, "Fresh news from the blog.")
     });
+    let mut followers = agent()
+        .get(&format!("{}/ap/followers.json", blog.base))
+        .call()
+        .expect("followers collection");
+    let followers: Value =
+        serde_json::from_str(&followers.body_mut().read_to_string().expect("body")).expect("json");
+    assert_eq!(
+        followers["totalItems"], 2,
+        "the count as of this publish: {followers}"
+    );
 
     // An edit.
     blog.write_post(
