@@ -211,6 +211,30 @@ fn failing_servers_get_the_post_after_retries_and_gone_inboxes_lose_their_follow
     assert!(out.status.success(), "{text}");
     let gone_host = gone.base.trim_start_matches("http://");
     assert!(text.contains(gone_host) && text.contains("410"), "{text}");
+
+    let deliveries = |action: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+            .args(["deliveries", action, "--root"])
+            .arg(blog.root())
+            .args(["--companion", &blog.base])
+            .env("STOA_ADMIN_TOKEN", super::TOKEN)
+            .output()
+            .expect("stoa deliveries runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(deliveries("retry").contains("0 deliveries will be tried again"));
+    let purged = deliveries("purge");
+    assert!(purged.starts_with("Forgot "), "{purged}");
+    assert_eq!(
+        blog.admin("deliveries")["total"],
+        0,
+        "finished deliveries are forgotten"
+    );
 }
 
 #[test]
