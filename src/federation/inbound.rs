@@ -241,7 +241,11 @@ fn kind_of(v: &Value) -> Option<String> {
 pub fn id_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Object(_) => v.get("id").and_then(Value::as_str).map(str::to_string),
+        Value::Object(_) => v
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string),
         _ => None,
     }
 }

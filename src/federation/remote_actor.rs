@@ -40,6 +40,7 @@ pub fn read_key(doc: &Value, key_id: &str) -> Result<RemoteKey, KeyDocError> {
         let owner = doc
             .get("owner")
             .and_then(id_of)
+            .filter(|o| !o.is_empty())
             .ok_or_else(|| KeyDocError::NoOwner(key_id.to_string()))?;
         if doc_id != key_id && doc_id != key_id.split('#').next().unwrap_or("") {
             return Err(KeyDocError::NoKey(key_id.to_string()));
@@ -137,6 +138,10 @@ mod tests {
         );
         let ownerless = json!({"id":"https://k.example/keys/1","publicKeyPem":"PEM"});
         assert!(read_key(&ownerless, "https://k.example/keys/1").is_err());
+        // Found by the `activity` fuzz target (docs/reliability.md, F1).
+        let empty_owner =
+            json!({"id":"https://k.example/keys/1","owner":{"id":""},"publicKeyPem":"PEM"});
+        assert!(read_key(&empty_owner, "https://k.example/keys/1").is_err());
     }
 }
 
