@@ -8,6 +8,9 @@ use crate::cmd::cli::InboxArgs;
 use crate::cmd::common::{load_admin_token, load_config, load_signer};
 use crate::server;
 
+/// Threads for blocking work at least (deliveries in flight get their own on top).
+const BLOCKING_THREADS: usize = 16;
+
 /// Runs `stoa inbox`.
 pub fn run(args: &InboxArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, args.base_url.as_deref())?;
@@ -40,6 +43,7 @@ pub fn run(args: &InboxArgs) -> Result<()> {
     if config.companion.allow_private_addresses {
         tracing::warn!("allow_private_addresses = true: the SSRF guard is off (for tests only)");
     }
+    let blocking_threads = BLOCKING_THREADS.max(config.companion.delivery_workers + 8);
     let options = server::Options {
         database: root.join(&config.companion.database),
         signer,
@@ -49,7 +53,11 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         limits: server::http::Limits::default(),
         config,
     };
+    // Blocking work (SQLite, key fetches, deliveries) runs on a bounded pool:
+    // every extra thread costs a stack and, with glibc, a malloc arena, which
+    // is what a small VPS pays for in memory.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(blocking_threads)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
