@@ -239,19 +239,38 @@ impl Drop for Companion {
     }
 }
 
+/// Kills the companion, removes the site and exits when the time limit
+/// passes or the program gets SIGTERM or SIGINT.
 fn watchdog(limit: Duration, child: Arc<Mutex<Option<Child>>>, dir: PathBuf) {
     std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!(
-            "inbox_load: time limit of {} s reached; killing the companion",
-            limit.as_secs()
-        );
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let (why, code) = rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tokio::time::sleep(limit).await;
+                return ("time limit reached", 3);
+            };
+            tokio::select! {
+                () = tokio::time::sleep(limit) => ("time limit reached", 3),
+                _ = term.recv() => ("SIGTERM", 143),
+                _ = int.recv() => ("SIGINT", 130),
+            }
+        });
+        eprintln!("inbox_load: {why}; stopping the companion");
         if let Some(mut c) = child.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = c.kill();
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&dir);
-        std::process::exit(3);
+        std::process::exit(code);
     });
 }
 
