@@ -78,10 +78,13 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        // The wait comes first: the companion and a command such as
+        // `stoa followers approve` share the file, and even switching the
+        // journal mode may have to wait for the other one's lock.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         schema::migrate(&conn).map_err(|e| match e {
             schema::MigrateError::TooNew { found, known } => StoreError::TooNew {
                 path: path.to_path_buf(),
@@ -98,9 +101,16 @@ impl Store {
         &self.conn
     }
 
-    /// Starts a transaction; changes made through it land together or not at all.
+    /// Starts a write transaction; changes made through it land together or
+    /// not at all.
+    ///
+    /// It takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads and then writes fails with "database is locked"
+    /// without waiting when another process wrote in between, which is what
+    /// happens when the companion and a `stoa followers` command meet.
     pub fn transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-        self.conn.transaction()
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 }
 
@@ -162,5 +172,40 @@ mod tests {
             matches!(err, StoreError::TooNew { found: 999, .. }),
             "{err}"
         );
+    }
+
+    /// Two processes on one file: while one holds a write transaction and
+    /// commits, the other's read-then-write transaction waits and succeeds
+    /// (a deferred one failed here with "database is locked").
+    #[test]
+    fn a_second_process_waits_for_the_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stoa.db");
+        let mut command = Store::open(&path).unwrap();
+        let insert = "INSERT INTO incoming (actor, body, received_at) VALUES (?1, '{}', 0)";
+        let (began, writing) = std::sync::mpsc::channel();
+        let companion_path = path.clone();
+        let writer = std::thread::spawn(move || {
+            let mut companion = Store::open(&companion_path).unwrap();
+            let tx = companion.transaction().unwrap();
+            tx.execute(insert, ["https://a.example/u"]).unwrap();
+            began.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            tx.commit().unwrap();
+        });
+        writing.recv().unwrap();
+        let tx = command.transaction().unwrap();
+        let before: i64 = tx
+            .query_row("SELECT count(*) FROM incoming", [], |r| r.get(0))
+            .unwrap();
+        tx.execute(insert, ["https://b.example/u"]).unwrap();
+        tx.commit().unwrap();
+        writer.join().unwrap();
+        assert_eq!(before, 1, "the command saw the companion's committed row");
+        let after: i64 = command
+            .conn()
+            .query_row("SELECT count(*) FROM incoming", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(after, 2);
     }
 }

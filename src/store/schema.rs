@@ -158,18 +158,32 @@ impl From<rusqlite::Error> for MigrateError {
 
 /// Brings the schema up to [`VERSION`].
 pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > VERSION {
-        return Err(MigrateError::TooNew {
-            found,
-            known: VERSION,
-        });
+    let check = |found: i64| {
+        if found > VERSION {
+            Err(MigrateError::TooNew {
+                found,
+                known: VERSION,
+            })
+        } else {
+            Ok(found)
+        }
+    };
+    if check(user_version(conn)?)? == VERSION {
+        return Ok(());
     }
+    // Another process (the companion, a `stoa followers` command) may be
+    // migrating the same file: take the write lock, then read the version
+    // again, so each step runs exactly once.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let found = check(user_version(&tx)?)?;
     for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.unchecked_transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
