@@ -74,6 +74,7 @@ struct Options {
     runs: usize,
     loris: usize,
     loris_interval: Duration,
+    tarpit: usize,
     follow_percent: f64,
     modes: Vec<Mode>,
     phases: Vec<Phase>,
@@ -92,6 +93,7 @@ enum Mode {
 enum Phase {
     Plain,
     Loris,
+    Tarpit,
 }
 
 impl Mode {
@@ -108,6 +110,7 @@ impl Phase {
         match self {
             Phase::Plain => "plain",
             Phase::Loris => "loris",
+            Phase::Tarpit => "tarpit",
         }
     }
 }
@@ -121,6 +124,7 @@ fn parse_options() -> Res<Options> {
         runs: 3,
         loris: 1000,
         loris_interval: Duration::from_millis(2000),
+        tarpit: 64,
         follow_percent: 5.0,
         modes: vec![Mode::Closed, Mode::Paced],
         phases: vec![Phase::Plain, Phase::Loris],
@@ -145,6 +149,7 @@ fn parse_options() -> Res<Options> {
             "--rate" => o.rate = num(value()?)?,
             "--runs" => o.runs = num(value()?)? as usize,
             "--loris" => o.loris = num(value()?)? as usize,
+            "--tarpit" => o.tarpit = num(value()?)? as usize,
             "--loris-interval-ms" => {
                 o.loris_interval = Duration::from_millis(num(value()?)? as u64)
             }
@@ -168,6 +173,7 @@ fn parse_options() -> Res<Options> {
                     .map(|m| match m {
                         "plain" => Ok(Phase::Plain),
                         "loris" => Ok(Phase::Loris),
+                        "tarpit" => Ok(Phase::Tarpit),
                         _ => Err(format!("--phases: unknown phase {m}")),
                     })
                     .collect::<Res<_>>()?
@@ -449,15 +455,16 @@ struct Drained {
     status: Value,
 }
 
-/// Waits until nothing is queued, incoming nor deliveries.
-fn wait_drained(addr: SocketAddr, limit: Duration) -> Res<Drained> {
+/// Waits until no received activity is queued and, with `deliveries`, no
+/// delivery either.
+fn wait_drained(addr: SocketAddr, limit: Duration, deliveries: bool) -> Res<Drained> {
     let t0 = Instant::now();
     let mut incoming = None;
     loop {
         let s = admin_status(addr)?;
         if n(&s, &["incoming_backlog"]) == 0 {
             let done = *incoming.get_or_insert(t0.elapsed());
-            if n(&s, &["deliveries", "pending"]) == 0 {
+            if !deliveries || n(&s, &["deliveries", "pending"]) == 0 {
                 return Ok(Drained {
                     incoming: done,
                     all: t0.elapsed(),
@@ -580,6 +587,7 @@ struct Account {
 #[derive(Default)]
 struct PeerCounters {
     actor_fetches: AtomicUsize,
+    slow_fetches: AtomicUsize,
     inbox_posts: AtomicUsize,
 }
 
@@ -604,6 +612,7 @@ fn start_peer(
     };
     let app = Router::new()
         .route("/users/{name}", get(peer_actor))
+        .route("/slow/{name}", get(peer_slow))
         .route("/users/{name}/inbox", post(peer_inbox))
         .route("/inbox", post(peer_shared_inbox))
         .with_state((Arc::new(docs), counters));
@@ -629,6 +638,14 @@ async fn peer_actor(
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// A key document that never comes (the companion gives up after its
+/// fetch timeout).
+async fn peer_slow(State((_, counters)): State<PeerState>) -> StatusCode {
+    counters.slow_fetches.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    StatusCode::NOT_FOUND
 }
 
 // Both read the body: hyper closes a keep-alive connection whose request
@@ -757,24 +774,7 @@ fn sign_batch(
             }
             .to_string()
             .into_bytes();
-            let headers = cavage::sign(&a.key, &a.key_id, "POST", t.inbox_url, Some(&body), now)
-                .map_err(|e| e.to_string())?;
-            let path = t
-                .inbox_url
-                .splitn(4, '/')
-                .nth(3)
-                .map_or("/".to_string(), |p| format!("/{p}"));
-            let mut head = format!("POST {path} HTTP/1.1\r\n");
-            for (name, value) in &headers {
-                head.push_str(&format!("{name}: {value}\r\n"));
-            }
-            head.push_str(&format!(
-                "Content-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            ));
-            let mut bytes = head.into_bytes();
-            bytes.extend_from_slice(&body);
-            Ok(bytes)
+            signed_post(&a.key, &a.key_id, t.inbox_url, &body, now)
         })
         .collect();
     let requests = requests.into_iter().collect::<Res<Vec<_>>>()?;
@@ -785,6 +785,33 @@ fn sign_batch(
         follows,
         followers: plan.iter().filter(|p| p.1).map(|p| p.0).collect(),
     })
+}
+
+/// A signed `POST` of `body` to `url`, as the bytes to write.
+fn signed_post(
+    key: &SigningKey,
+    key_id: &str,
+    url: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Res<Vec<u8>> {
+    let headers =
+        cavage::sign(key, key_id, "POST", url, Some(body), now).map_err(|e| e.to_string())?;
+    let path = url
+        .splitn(4, '/')
+        .nth(3)
+        .map_or("/".to_string(), |p| format!("/{p}"));
+    let mut head = format!("POST {path} HTTP/1.1\r\n");
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    Ok(bytes)
 }
 
 // ---------------------------------------------------------------- client
@@ -1081,6 +1108,94 @@ async fn loris_conn(
     }
 }
 
+// ---------------------------------------------------------------- tarpit
+
+#[derive(Default)]
+struct TarpitStats {
+    in_flight: AtomicUsize,
+    sent: AtomicUsize,
+    answer_ms_sum: AtomicU64,
+    statuses: Mutex<BTreeMap<u16, usize>>,
+}
+
+/// Keeps `count` requests in flight whose `keyId` points at a key document
+/// the peer never sends: each makes the companion wait for its fetch.
+fn start_tarpit(
+    addr: SocketAddr,
+    count: usize,
+    peer_base: String,
+    inbox_url: String,
+    stats: Arc<TarpitStats>,
+    stop: Arc<AtomicBool>,
+) -> Res<std::thread::JoinHandle<()>> {
+    let pair = keys::generate().map_err(|e| e.to_string())?;
+    let key = Arc::new(SigningKey::from_pem(pair.private_pem.expose()).map_err(|e| e.to_string())?);
+    Ok(std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            let mut tasks = Vec::new();
+            for i in 0..count {
+                let (key, stats, stop) = (key.clone(), stats.clone(), stop.clone());
+                let (peer_base, inbox_url) = (peer_base.clone(), inbox_url.clone());
+                tasks.push(tokio::spawn(async move {
+                    let actor = format!("{peer_base}/slow/t{i}");
+                    let key_id = format!("{actor}#main-key");
+                    let mut n = 0u64;
+                    let mut buf = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let body = json!({
+                            "@context": "https://www.w3.org/ns/activitystreams",
+                            "id": format!("{actor}/likes/{n}"),
+                            "type": "Like",
+                            "actor": actor,
+                            "object": format!("{peer_base}/nothing"),
+                        })
+                        .to_string()
+                        .into_bytes();
+                        let Ok(req) =
+                            signed_post(&key, &key_id, &inbox_url, &body, Timestamp::now())
+                        else {
+                            return;
+                        };
+                        let t0 = Instant::now();
+                        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+                        stats.sent.fetch_add(1, Ordering::Relaxed);
+                        let exchange = async {
+                            let s = connect(addr).await?;
+                            write_all(&s, &req).await?;
+                            read_response(&s, &mut buf).await
+                        };
+                        let status =
+                            match tokio::time::timeout(Duration::from_secs(90), exchange).await {
+                                Ok(Ok(a)) => a.status,
+                                _ => 0,
+                            };
+                        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+                        stats
+                            .answer_ms_sum
+                            .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+                        *stats
+                            .statuses
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(status)
+                            .or_default() += 1;
+                    }
+                }));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+    }))
+}
+
 // ---------------------------------------------------------------- the runs
 
 struct RunFigures {
@@ -1129,7 +1244,14 @@ struct Expected {
     followers: HashSet<usize>,
 }
 
-fn check_counts(status: &Value, e: &Expected, peer: &PeerCounters) -> Vec<String> {
+/// Compares `/admin/status` with what was sent; `deliveries`: also the
+/// Accepts (only once they have all been sent).
+fn check_counts(
+    status: &Value,
+    e: &Expected,
+    peer: &PeerCounters,
+    deliveries: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let likes = n(status, &["interactions", "like"]);
     if likes != e.likes as i64 {
@@ -1144,6 +1266,9 @@ fn check_counts(status: &Value, e: &Expected, peer: &PeerCounters) -> Vec<String
             "followers: {accepted} accepted, {} distinct accounts followed",
             e.followers.len()
         ));
+    }
+    if !deliveries {
+        return problems;
     }
     let delivered = n(status, &["deliveries", "delivered"]);
     let failed = n(status, &["deliveries", "failed"]);
@@ -1262,7 +1387,7 @@ fn run(o: &Options) -> Res<()> {
         likes: o.actors,
         ..Expected::default()
     };
-    wait_drained(companion.addr, Duration::from_secs(120))?;
+    wait_drained(companion.addr, Duration::from_secs(120), true)?;
     println!(
         "warm-up: {} keys fetched by the companion; {} ms of companion CPU so far",
         peer_counters.actor_fetches.load(Ordering::Relaxed),
@@ -1285,6 +1410,7 @@ fn run(o: &Options) -> Res<()> {
         seed: 2,
     };
     let loris_stats = Arc::new(LorisStats::default());
+    let tarpit_stats = Arc::new(TarpitStats::default());
     loris_stats
         .lifetime_ms_min
         .store(u64::MAX, Ordering::Relaxed);
@@ -1297,10 +1423,15 @@ fn run(o: &Options) -> Res<()> {
             } else {
                 None
             };
+            let tarpit = if phase == Phase::Tarpit && o.tarpit > 0 {
+                Some(open_tarpit(&ctx, &peer_base, &tarpit_stats)?)
+            } else {
+                None
+            };
             for &mode in &o.modes {
                 one_run(&ctx, &mut tally, phase, mode, run)?;
             }
-            if let Some((handle, stop)) = loris {
+            for (handle, stop) in loris.into_iter().chain(tarpit) {
                 stop.store(true, Ordering::Relaxed);
                 let _ = handle.join();
             }
@@ -1308,7 +1439,12 @@ fn run(o: &Options) -> Res<()> {
     }
     gauges.stop.store(true, Ordering::Relaxed);
     let hwm = proc_status_kib(companion.pid, "VmHWM:");
-    let final_status = admin_status(companion.addr)?;
+    let last = wait_drained(companion.addr, Duration::from_secs(300), true)?;
+    for p in check_counts(&last.status, &tally.expected, &peer_counters, true) {
+        println!("CHECK FAILED at the end: {p}");
+        tally.problems.push(p);
+    }
+    let final_status = last.status;
     let exit = companion.stop();
     let load_after = load_average();
 
@@ -1334,6 +1470,17 @@ fn run(o: &Options) -> Res<()> {
                 .clone()
                 .unwrap_or_else(|| "none".into()),
             s.connect_errors.load(Ordering::Relaxed),
+        );
+    }
+    if o.phases.contains(&Phase::Tarpit) && o.tarpit > 0 {
+        let s = &tarpit_stats;
+        let sent = s.sent.load(Ordering::Relaxed);
+        println!(
+            "tarpit: {sent} requests with unreachable keys, answered after {:.1} s on average, \
+             statuses {:?} (0: no answer); the peer saw {} key fetches",
+            s.answer_ms_sum.load(Ordering::Relaxed) as f64 / sent.max(1) as f64 / 1000.0,
+            s.statuses.lock().unwrap_or_else(|e| e.into_inner()),
+            peer_counters.slow_fetches.load(Ordering::Relaxed),
         );
     }
     println!(
@@ -1383,6 +1530,29 @@ struct Tally {
 }
 
 type LorisHandle = (std::thread::JoinHandle<()>, Arc<AtomicBool>);
+
+/// Starts the tarpit requests and waits until all are in flight.
+fn open_tarpit(ctx: &Ctx, peer_base: &str, stats: &Arc<TarpitStats>) -> Res<LorisHandle> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = start_tarpit(
+        ctx.companion.addr,
+        ctx.o.tarpit,
+        peer_base.to_string(),
+        ctx.target.inbox_url.to_string(),
+        stats.clone(),
+        stop.clone(),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats.in_flight.load(Ordering::Relaxed) < ctx.o.tarpit && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    println!(
+        "{} requests with unreachable keys in flight",
+        stats.in_flight.load(Ordering::Relaxed)
+    );
+    Ok((handle, stop))
+}
 
 /// Opens the slow connections and waits until all are open.
 fn open_loris(ctx: &Ctx, stats: &Arc<LorisStats>) -> Res<LorisHandle> {
@@ -1453,7 +1623,10 @@ fn one_run(ctx: &Ctx, tally: &mut Tally, phase: Phase, mode: Mode, run: usize) -
         gauges.threads_max.load(Ordering::Relaxed),
         gauges.loris_open_min.load(Ordering::Relaxed),
     );
-    let drained = wait_drained(companion.addr, Duration::from_secs(300))?;
+    // Requests with unreachable keys also hold the threads deliveries need:
+    // in that phase only the received activities are waited for.
+    let deliveries = phase != Phase::Tarpit;
+    let drained = wait_drained(companion.addr, Duration::from_secs(300), deliveries)?;
     let (drain, status) = (drained.incoming, drained.status);
     let accepted = out.statuses.get(&202).copied().unwrap_or(0);
     // Only what was accepted counts; a refused request stores nothing.
@@ -1462,7 +1635,7 @@ fn one_run(ctx: &Ctx, tally: &mut Tally, phase: Phase, mode: Mode, run: usize) -
         tally.expected.follows += batch.follows;
         tally.expected.followers.extend(batch.followers);
     }
-    let found = check_counts(&status, &tally.expected, ctx.peer);
+    let found = check_counts(&status, &tally.expected, ctx.peer, deliveries);
     out.latencies.sort_unstable();
     let wall = out.wall.as_secs_f64();
     let f = RunFigures {

@@ -43,7 +43,8 @@ pub fn run(args: &InboxArgs) -> Result<()> {
     if config.companion.allow_private_addresses {
         tracing::warn!("allow_private_addresses = true: the SSRF guard is off (for tests only)");
     }
-    let blocking_threads = BLOCKING_THREADS.max(config.companion.delivery_workers + 8);
+    let blocking_threads =
+        BLOCKING_THREADS.max(config.companion.delivery_workers + server::keys::MAX_FETCHES + 8);
     let options = server::Options {
         database: root.join(&config.companion.database),
         signer,

@@ -196,14 +196,35 @@ fn is_self_delete(a: &Activity) -> bool {
     matches!(&a.what, Inbound::Delete { object } if *object == a.actor)
 }
 
+/// The key for `key_id`: from memory on this task, else from the database,
+/// else fetched holding a fetch slot; `refresh` goes straight to the fetch
+/// (after a failed verification, in case the actor rotated its key).
 async fn fetch_key(
     app: &Arc<App>,
     key_id: &str,
     refresh: bool,
 ) -> Result<crate::server::keys::Key, KeyError> {
+    if !refresh {
+        if let Some(key) = app.keys.cached(key_id) {
+            return Ok(key);
+        }
+        let id = key_id.to_string();
+        if let Some(key) = blocking(app, move |app| app.keys.stored(&app.store, &id)).await? {
+            return Ok(key);
+        }
+    }
+    let _slot = app.keys.fetch_slot(key_id).await?;
+    let id = key_id.to_string();
+    blocking(app, move |app| app.keys.fetch(&app.store, &app.client, &id)).await
+}
+
+/// Runs a blocking key lookup on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> Result<T, KeyError> + Send + 'static,
+) -> Result<T, KeyError> {
     let app = app.clone();
-    let key_id = key_id.to_string();
-    tokio::task::spawn_blocking(move || app.keys.get(&app.store, &app.client, &key_id, refresh))
+    tokio::task::spawn_blocking(move || f(&app))
         .await
         .unwrap_or_else(|_| {
             Err(KeyError::Fetch(FetchError::Network {
@@ -220,7 +241,7 @@ fn unauthorized(e: VerifyError) -> Refusal {
 fn key_refusal(e: KeyError) -> Refusal {
     let status = match &e {
         // The sender may retry later: Mastodon answers 503 here too.
-        KeyError::Fetch(FetchError::Network { .. }) | KeyError::Store(_) => {
+        KeyError::Fetch(FetchError::Network { .. }) | KeyError::Store(_) | KeyError::Busy(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         KeyError::Fetch(FetchError::Status { status, .. }) if *status >= 500 => {

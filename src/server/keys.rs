@@ -1,8 +1,18 @@
 //! Finding the public key behind a `keyId`: memory, then the database,
 //! then a signed fetch of the key document (whose result is stored).
+//!
+//! A fetch can hold a blocking thread for the whole fetch timeout, and
+//! anyone can make the companion fetch (a `keyId` on a server that never
+//! answers). So fetches take a slot first: a few per host and a few in all,
+//! waited for briefly and otherwise refused with 503 (the sender retries
+//! later). Known keys never wait behind them: the memory lookup runs on
+//! the request's own task, and the database lookup takes no slot.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::federation::remote_actor::{self, KeyDocError};
 use crate::fetch::{Client, FetchError};
@@ -11,6 +21,14 @@ use crate::store::{self, Store, keys::KnownActor};
 
 /// Keys kept in memory at most (then the map starts over from the database).
 const MEMORY_LIMIT: usize = 50_000;
+
+/// Key fetches in flight at most, in all and per host. The blocking pool is
+/// sized with room for [`MAX_FETCHES`] next to the delivery workers.
+pub const MAX_FETCHES: usize = 16;
+const MAX_FETCHES_PER_HOST: usize = 4;
+
+/// How long a request waits for a fetch slot before it is answered 503.
+const SLOT_WAIT: Duration = Duration::from_secs(5);
 
 /// A usable key and its owner.
 #[derive(Debug, Clone)]
@@ -36,42 +54,118 @@ pub enum KeyError {
     /// The database failed.
     #[error("database error: {0}")]
     Store(#[from] rusqlite::Error),
+    /// Too many key fetches are in flight (for this host, or in all).
+    #[error("too many key lookups are in progress{0}; try again later")]
+    Busy(String),
 }
 
-/// Memory cache in front of the `actors` table.
-#[derive(Debug, Default)]
+/// Memory cache in front of the `actors` table, and the fetch slots.
+#[derive(Debug)]
 pub struct KeyCache {
     memory: Mutex<HashMap<String, Key>>,
+    fetches: Arc<Semaphore>,
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        KeyCache {
+            memory: Mutex::default(),
+            fetches: Arc::new(Semaphore::new(MAX_FETCHES)),
+            per_host: Mutex::default(),
+        }
+    }
+}
+
+/// Permission to fetch one key: while it lives, it counts against its
+/// host's slots and the overall ones.
+#[derive(Debug)]
+pub struct FetchSlot<'a> {
+    cache: &'a KeyCache,
+    host: String,
+    _host: Option<OwnedSemaphorePermit>,
+    _all: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for FetchSlot<'_> {
+    fn drop(&mut self) {
+        self._host = None;
+        // Forget hosts with nothing in flight, so the map stays small.
+        let mut hosts = self.cache.hosts();
+        if let Some(s) = hosts.get(&self.host)
+            && Arc::strong_count(s) == 1
+            && s.available_permits() == MAX_FETCHES_PER_HOST
+        {
+            hosts.remove(&self.host);
+        }
+    }
 }
 
 impl KeyCache {
-    /// The key for `key_id`; `refresh` skips the caches (after a failed
-    /// verification, in case the actor rotated its key). Blocking.
-    pub fn get(
+    /// The key for `key_id` if it is in memory. Never blocks.
+    pub fn cached(&self, key_id: &str) -> Option<Key> {
+        self.memory().get(key_id).cloned()
+    }
+
+    /// The key for `key_id` from the database (remembered in memory), if
+    /// it was fetched before. Blocking (SQLite).
+    pub fn stored(&self, store: &Mutex<Store>, key_id: &str) -> Result<Option<Key>, KeyError> {
+        let known = {
+            let store = store.lock().unwrap_or_else(|e| e.into_inner());
+            store::keys::by_key_id(store.conn(), key_id)?
+        };
+        let Some(known) = known else {
+            return Ok(None);
+        };
+        let key = Key {
+            key: PublicKey::from_pem(&known.public_key)
+                .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
+            owner: known.actor,
+        };
+        self.remember(key_id, &key);
+        Ok(Some(key))
+    }
+
+    /// Waits (briefly) for a slot to fetch `key_id`; [`KeyError::Busy`]
+    /// when its host, or the companion as a whole, has too many fetches in
+    /// flight.
+    pub async fn fetch_slot(&self, key_id: &str) -> Result<FetchSlot<'_>, KeyError> {
+        let host = crate::config::url_host(key_id).unwrap_or_default();
+        let for_host = self
+            .hosts()
+            .entry(host.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(MAX_FETCHES_PER_HOST)))
+            .clone();
+        let mut slot = FetchSlot {
+            cache: self,
+            host,
+            _host: None,
+            _all: None,
+        };
+        let wait = async {
+            slot._host = for_host.acquire_owned().await.ok();
+            slot._all = self.fetches.clone().acquire_owned().await.ok();
+        };
+        if tokio::time::timeout(SLOT_WAIT, wait).await.is_err() {
+            let which = if slot._host.is_none() {
+                format!(" for {}", slot.host)
+            } else {
+                String::new()
+            };
+            return Err(KeyError::Busy(which));
+        }
+        Ok(slot)
+    }
+
+    /// Fetches the key document for `key_id` (signed GET), stores what it
+    /// says and remembers the key. Blocking (network, SQLite); call it
+    /// holding a [`FetchSlot`].
+    pub fn fetch(
         &self,
         store: &Mutex<Store>,
         client: &Client,
         key_id: &str,
-        refresh: bool,
     ) -> Result<Key, KeyError> {
-        if !refresh {
-            if let Some(k) = self.memory().get(key_id) {
-                return Ok(k.clone());
-            }
-            let known = {
-                let store = store.lock().unwrap_or_else(|e| e.into_inner());
-                store::keys::by_key_id(store.conn(), key_id)?
-            };
-            if let Some(known) = known {
-                let key = Key {
-                    key: PublicKey::from_pem(&known.public_key)
-                        .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
-                    owner: known.actor,
-                };
-                self.remember(key_id, &key);
-                return Ok(key);
-            }
-        }
         let doc = client.get_json(key_id)?;
         let found = remote_actor::read_key(&doc, key_id)?;
         let key = Key {
@@ -113,6 +207,10 @@ impl KeyCache {
 
     fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Key>> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn hosts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Semaphore>>> {
+        self.per_host.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

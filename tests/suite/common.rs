@@ -349,7 +349,9 @@ pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
+        // Longer than the companion's own fetch timeout (10 s), so a test
+        // sees the answer of a companion whose key fetch hangs.
+        .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into()
 }

@@ -2,6 +2,11 @@
 //! the right status and a reason, and nothing is stored. One valid request
 //! at the end proves the same setup accepts what it should.
 
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
@@ -223,4 +228,123 @@ fn key_ids_on_private_addresses_are_not_fetched_with_the_guard_on() {
     let (status, text) = send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1));
     assert_eq!(status, 401, "{text}");
     assert_nothing_stored(&blog, "loopback peer with the guard on");
+}
+
+/// A server that accepts connections and never answers: key documents
+/// hosted there hang until the companion's fetch times out.
+struct Tarpit {
+    base: String,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Tarpit {
+    fn start() -> Tarpit {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = held.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                keep.lock().expect("held").push(stream);
+            }
+        });
+        Tarpit { base, held }
+    }
+
+    fn connections(&self) -> usize {
+        self.held.lock().expect("held").len()
+    }
+}
+
+/// Anyone can make the companion fetch a key from a server that never
+/// answers. Those fetches wait in slots (four per host, sixteen in all) and
+/// the overflow is told to retry (503), while senders whose keys are known
+/// are answered at once instead of queueing behind them.
+#[test]
+fn unanswered_key_fetches_do_not_hold_up_known_senders() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    let like = |actor: &str, n: usize| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/likes/{n}"),
+            "type": "Like",
+            "actor": actor,
+            "object": format!("{}/posts/hello/", blog.base),
+        })
+    };
+    let alice = peer.actor("alice");
+    assert_eq!(send(&peer, "alice", &blog, &like(&alice, 0)).0, 202);
+
+    // Five hosts that never answer; the first gets one request more than
+    // its four slots. 21 requests, 16 slots in all.
+    let tarpits: Vec<Tarpit> = (0..5).map(|_| Tarpit::start()).collect();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut slow = Vec::new();
+    for (h, tarpit) in tarpits.iter().enumerate() {
+        for i in 0..if h == 0 { 5 } else { 4 } {
+            let actor = format!("{}/users/t{i}", tarpit.base);
+            let body = like(&actor, i).to_string().into_bytes();
+            let headers = peer.sign_post_as(
+                "alice",
+                &format!("{actor}#main-key"),
+                &blog.inbox(),
+                &body,
+                Timestamp::now(),
+            );
+            let (url, finished) = (blog.inbox(), finished.clone());
+            slow.push(std::thread::spawn(move || {
+                let answer = post_raw(&url, &headers, &body);
+                finished.fetch_add(1, Ordering::SeqCst);
+                answer
+            }));
+        }
+    }
+    let all_slots_taken = || tarpits.iter().map(Tarpit::connections).sum::<usize>() >= 16;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !all_slots_taken() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the companion never fetched the 16 keys"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    for n in 1..=20 {
+        assert_eq!(send(&peer, "alice", &blog, &like(&alice, n)).0, 202);
+    }
+    // The fetches holding slots end with the fetch timeout (10 s); the
+    // requests waiting for a slot give up after 5 s. alice's 20 were all
+    // answered before any fetch ended.
+    assert!(
+        finished.load(Ordering::SeqCst) < 16,
+        "a known sender waited behind the hanging key fetches"
+    );
+
+    let answers: Vec<(u16, String)> = slow
+        .into_iter()
+        .map(|t| t.join().expect("request thread"))
+        .collect();
+    assert!(answers.iter().all(|(s, _)| *s == 503), "{answers:?}");
+    let busy: Vec<&String> = answers
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b.contains("too many key lookups are in progress"))
+        .collect();
+    assert_eq!(busy.len(), 5, "{answers:?}");
+    let first_host = tarpits[0].base.trim_start_matches("http://");
+    assert!(
+        busy.iter()
+            .any(|b| b.contains(&format!("for {first_host}"))),
+        "{busy:?}"
+    );
+    let fetches: Vec<usize> = tarpits.iter().map(Tarpit::connections).collect();
+    assert!(
+        fetches.iter().all(|&n| n <= 4) && fetches.iter().sum::<usize>() == 16,
+        "four fetches per host, sixteen in all: {fetches:?}"
+    );
+    blog.wait_status("alice's 21 likes", |s| s["interactions"]["like"] == 21);
 }
