@@ -340,3 +340,56 @@ fn a_private_key_readable_by_others_is_warned_about() {
         "the key itself never appears in the log"
     );
 }
+
+/// Connections that trickle their request head (slow-loris) are closed
+/// after the header timeout (10 s) and hold up nobody meanwhile; a head
+/// that arrives in pieces, but in time, is answered.
+#[test]
+fn slow_request_heads_are_dropped_and_hold_up_nobody() {
+    use std::io::{Read, Write};
+    let blog = Companion::start(&Setup::default());
+    let addr = blog.base.trim_start_matches("http://").to_string();
+    let mut slow: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+            s.write_all(b"POST /inbox HTTP/1.1\r\nHost: blog\r\n")
+                .expect("write");
+            s
+        })
+        .collect();
+
+    let health = agent()
+        .get(&format!("{}/healthz", blog.base))
+        .call()
+        .expect("healthz");
+    assert_eq!(health.status(), 200, "answered while 50 heads trickle");
+
+    let mut pieces = std::net::TcpStream::connect(&addr).expect("connect");
+    pieces
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    pieces
+        .write_all(b"Host: blog\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    pieces.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    for s in &mut slow {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!(
+                "a slow head got an answer: {}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(e) => assert!(
+                e.kind() == std::io::ErrorKind::ConnectionReset,
+                "the companion kept a slow connection open: {e}"
+            ),
+        }
+    }
+}
