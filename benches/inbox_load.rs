@@ -33,7 +33,9 @@
 //! Options: `--actors N` (200), `--requests N` per run (20000),
 //! `--concurrency N` (64), `--rate R` for paced runs (2000), `--runs N` (3),
 //! `--loris N` (1000), `--loris-interval-ms N` (2000), `--follow-percent P`
-//! (5), `--modes closed,paced`, `--phases plain,loris`, `--time-limit S`
+//! (5), `--modes closed,paced`, `--phases plain,loris` (or `tarpit`: 64
+//! requests in flight whose key documents never come, `--tarpit N`),
+//! `--time-limit S`
 //! (1800), `--arena-max N` (2, as the systemd unit sets `MALLOC_ARENA_MAX`;
 //! 0 leaves glibc's default), `--stoa PATH` (else `$STOA_BIN`, else the
 //! binary Cargo built, else `target/release/stoa`). The open-files limit
