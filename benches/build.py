@@ -7,8 +7,11 @@ Makes (once) a Hugo site with ../shared/bench/hugo_site.sh and a stoa site whose
 content/posts is the same folder of Markdown files, builds stoa in release mode,
 then measures, alternating the two tools in each round (A B A B ...):
 
-  cold     full build into an empty output folder (the folder is removed before
-           each run, outside the timed region)
+  cold     full build into an empty output folder: each run writes into a new
+           folder that no build used before (`stoa build -o`, `hugo -d`), after
+           `sync` and a settle time; the folders are removed only when all cold
+           runs are done, because on this disk a large delete slows whatever
+           runs next (see docs/benchmarks.md)
   forced   full render with the previous output in place (stoa --force; Hugo
            always re-renders and rewrites in place)
   noop     rebuild with nothing changed
@@ -62,7 +65,10 @@ def main():
     ap.add_argument("--dir", default="/work/stoa-bench")
     ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
     ap.add_argument("--serve-edits", type=int, default=7)
-    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after deleting an output folder")
+    ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after `sync` before each cold run")
+    ap.add_argument("--highlight", choices=["off", "on"], default="off",
+                    help="stoa's code highlighting: off like the reference Hugo site "
+                         "(hugo_site.sh sets codeFences = false), or on, stoa's default")
     ap.add_argument("--only", choices=["cold", "forced", "noop", "serve"], action="append",
                     help="run only these measurements (repeatable)")
     a = ap.parse_args()
@@ -81,7 +87,8 @@ def main():
         os.symlink(os.path.join(hugo_site, "content", "posts"), posts_link)
     with open(os.path.join(stoa_site, "stoa.toml"), "w") as f:
         f.write('base_url = "https://blog.example.org"\ntitle = "Synthetic Blog"\n'
-                'language = "en"\nposts_per_page = 10\nfeed_items = 20\n')
+                'language = "en"\nposts_per_page = 10\nfeed_items = 20\n'
+                '\n[markdown]\nhighlight = %s\n' % ("true" if a.highlight == "on" else "false"))
     sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
     stoa = os.path.join(REPO, "target", "release", "stoa")
     hugo_ver = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
@@ -93,51 +100,68 @@ def main():
     hugo_cmd = ["hugo", "-s", hugo_site, "--quiet"]
     results = {}
 
-    def pair(name, stoa_args, before=None):
+    def pair(name, stoa_args, before=None, fresh=None):
+        """Runs both tools a.runs times, alternating which goes first.
+        `before(tool)` runs untimed before each run; `fresh(tool, k)` gives
+        the k-th run its own new output folder."""
         s_w, s_m, h_w, h_m = [], [], [], []
+        counter = {"stoa": 0, "hugo": 0}
+
+        def command(tool):
+            base = stoa_cmd + stoa_args if tool == "stoa" else hugo_cmd
+            if not fresh:
+                return base
+            counter[tool] += 1
+            out = fresh(tool, counter[tool])
+            return base + (["-o", out] if tool == "stoa" else ["-d", out])
+
+        def run(tool, walls, rss):
+            if before:
+                before(tool)
+            w, m = timed(command(tool))
+            walls.append(w); rss.append(m)
+
         # warm-up (page cache), not counted
-        if before:
-            before("stoa")
-        timed(stoa_cmd + stoa_args)
-        if before:
-            before("hugo")
-        timed(hugo_cmd)
-
-        def run_stoa():
-            if before:
-                before("stoa")
-            w, m = timed(stoa_cmd + stoa_args)
-            s_w.append(w); s_m.append(m)
-
-        def run_hugo():
-            if before:
-                before("hugo")
-            w, m = timed(hugo_cmd)
-            h_w.append(w); h_m.append(m)
-
+        run("stoa", [], [])
+        run("hugo", [], [])
         # A B, then B A, ... so neither tool always runs second.
         for k in range(a.runs):
-            for run in ((run_stoa, run_hugo) if k % 2 == 0 else (run_hugo, run_stoa)):
-                run()
+            order = (("stoa", s_w, s_m), ("hugo", h_w, h_m))
+            for tool, walls, rss in (order if k % 2 == 0 else order[::-1]):
+                run(tool, walls, rss)
         ratios = [s / h for s, h in zip(s_w, h_w)]
         results[name] = (s_w, s_m, h_w, h_m, ratios)
         print("%-7s stoa %s, %s | hugo %s, %s | wall ratio %.3f (%.3f–%.3f), RSS ratio %.3f" % (
             name, fmt(s_w, "s"), fmt(s_m, "MiB"), fmt(h_w, "s"), fmt(h_m, "MiB"),
             med(ratios), min(ratios), max(ratios), med(s_m) / med(h_m)), flush=True)
 
-    def clean(tool):
-        # Remove only the output of the tool about to run, then let the disk
-        # settle: on this ext4 (mounted with discard) a large delete slows
-        # whatever runs right after it, which would bias the comparison.
-        shutil.rmtree(stoa_out if tool == "stoa" else hugo_out, ignore_errors=True)
+    cold_root = os.path.join(work, "cold-%d" % a.posts)
+
+    def fresh(tool, k):
+        return os.path.join(cold_root, "%s-%d" % (tool, k))
+
+    def settle(_tool):
+        # Let the previous run's writes reach the disk first.
         sh(["sync"])
         time.sleep(a.settle)
 
-    print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s" % (
-        os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work), flush=True)
+    print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s; stoa highlighting %s" % (
+        os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work, a.highlight), flush=True)
     want = set(a.only or ["cold", "forced", "noop", "serve"])
     if "cold" in want:
-        pair("cold", [], before=clean)
+        if os.path.exists(cold_root):
+            # Left over from an interrupted run. On this ext4 (no journal),
+            # new inodes are slow to allocate for a few minutes after many
+            # were deleted (the kernel's recently_deleted() check), so wait.
+            shutil.rmtree(cold_root, ignore_errors=True)
+            print("removed %s; waiting 5 minutes for the disk to settle" % cold_root, flush=True)
+            sh(["sync"])
+            time.sleep(300)
+        settle(None)
+        try:
+            pair("cold", [], before=settle, fresh=fresh)
+        finally:
+            shutil.rmtree(cold_root, ignore_errors=True)
     if "forced" in want or "noop" in want:
         # Both tools need their output in place.
         for cmd, out in ((stoa_cmd, stoa_out), (hugo_cmd, hugo_out)):
