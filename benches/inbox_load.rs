@@ -1026,6 +1026,26 @@ fn start_loris(
     stats: Arc<LorisStats>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
+    spawn_clients(count, move |i| {
+        let (gauges, stats, stop) = (gauges.clone(), stats.clone(), stop.clone());
+        async move {
+            // Spread the first connects over about a second.
+            tokio::time::sleep(Duration::from_micros(i as u64 * 1000)).await;
+            while !stop.load(Ordering::Relaxed) {
+                loris_conn(addr, interval, &gauges, &stats, &stop).await;
+            }
+        }
+    })
+}
+
+/// Runs `count` client tasks, `task(i)` each, on a runtime of their own in
+/// a thread of their own (so they never compete with the measured
+/// connections' runtime), until they all end.
+fn spawn_clients<F, Fut>(count: usize, task: F) -> std::thread::JoinHandle<()>
+where
+    F: Fn(usize) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -1034,17 +1054,7 @@ fn start_loris(
             return;
         };
         rt.block_on(async move {
-            let mut tasks = Vec::new();
-            for i in 0..count {
-                let (gauges, stats, stop) = (gauges.clone(), stats.clone(), stop.clone());
-                tasks.push(tokio::spawn(async move {
-                    // Spread the first connects over about a second.
-                    tokio::time::sleep(Duration::from_micros(i as u64 * 1000)).await;
-                    while !stop.load(Ordering::Relaxed) {
-                        loris_conn(addr, interval, &gauges, &stats, &stop).await;
-                    }
-                }));
-            }
+            let tasks: Vec<_> = (0..count).map(|i| tokio::spawn(task(i))).collect();
             for t in tasks {
                 let _ = t.await;
             }
@@ -1132,69 +1142,53 @@ fn start_tarpit(
 ) -> Res<std::thread::JoinHandle<()>> {
     let pair = keys::generate().map_err(|e| e.to_string())?;
     let key = Arc::new(SigningKey::from_pem(pair.private_pem.expose()).map_err(|e| e.to_string())?);
-    Ok(std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async move {
-            let mut tasks = Vec::new();
-            for i in 0..count {
-                let (key, stats, stop) = (key.clone(), stats.clone(), stop.clone());
-                let (peer_base, inbox_url) = (peer_base.clone(), inbox_url.clone());
-                tasks.push(tokio::spawn(async move {
-                    let actor = format!("{peer_base}/slow/t{i}");
-                    let key_id = format!("{actor}#main-key");
-                    let mut n = 0u64;
-                    let mut buf = Vec::new();
-                    while !stop.load(Ordering::Relaxed) {
-                        n += 1;
-                        let body = json!({
-                            "@context": "https://www.w3.org/ns/activitystreams",
-                            "id": format!("{actor}/likes/{n}"),
-                            "type": "Like",
-                            "actor": actor,
-                            "object": format!("{peer_base}/nothing"),
-                        })
-                        .to_string()
-                        .into_bytes();
-                        let Ok(req) =
-                            signed_post(&key, &key_id, &inbox_url, &body, Timestamp::now())
-                        else {
-                            return;
-                        };
-                        let t0 = Instant::now();
-                        stats.in_flight.fetch_add(1, Ordering::Relaxed);
-                        stats.sent.fetch_add(1, Ordering::Relaxed);
-                        let exchange = async {
-                            let s = connect(addr).await?;
-                            write_all(&s, &req).await?;
-                            read_response(&s, &mut buf).await
-                        };
-                        let status =
-                            match tokio::time::timeout(Duration::from_secs(90), exchange).await {
-                                Ok(Ok(a)) => a.status,
-                                _ => 0,
-                            };
-                        stats.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        stats
-                            .answer_ms_sum
-                            .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
-                        *stats
-                            .statuses
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(status)
-                            .or_default() += 1;
-                    }
-                }));
+    Ok(spawn_clients(count, move |i| {
+        let (key, stats, stop) = (key.clone(), stats.clone(), stop.clone());
+        let (peer_base, inbox_url) = (peer_base.clone(), inbox_url.clone());
+        async move {
+            let actor = format!("{peer_base}/slow/t{i}");
+            let key_id = format!("{actor}#main-key");
+            let mut n = 0u64;
+            let mut buf = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let body = json!({
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "id": format!("{actor}/likes/{n}"),
+                    "type": "Like",
+                    "actor": actor,
+                    "object": format!("{peer_base}/nothing"),
+                })
+                .to_string()
+                .into_bytes();
+                let Ok(req) = signed_post(&key, &key_id, &inbox_url, &body, Timestamp::now())
+                else {
+                    return;
+                };
+                let t0 = Instant::now();
+                stats.in_flight.fetch_add(1, Ordering::Relaxed);
+                stats.sent.fetch_add(1, Ordering::Relaxed);
+                let exchange = async {
+                    let s = connect(addr).await?;
+                    write_all(&s, &req).await?;
+                    read_response(&s, &mut buf).await
+                };
+                let status = match tokio::time::timeout(Duration::from_secs(90), exchange).await {
+                    Ok(Ok(a)) => a.status,
+                    _ => 0,
+                };
+                stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+                stats
+                    .answer_ms_sum
+                    .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+                *stats
+                    .statuses
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(status)
+                    .or_default() += 1;
             }
-            for t in tasks {
-                let _ = t.await;
-            }
-        });
+        }
     }))
 }
 
