@@ -131,6 +131,8 @@ def main():
                 run(tool, walls, rss)
         ratios = [s / h for s, h in zip(s_w, h_w)]
         results[name] = (s_w, s_m, h_w, h_m, ratios)
+        print("%-7s pairs (stoa s / hugo s): %s" % (name, ", ".join(
+            "%.2f/%.2f" % (s, h) for s, h in zip(s_w, h_w))), flush=True)
         print("%-7s stoa %s, %s | hugo %s, %s | wall ratio %.3f (%.3f–%.3f), RSS ratio %.3f" % (
             name, fmt(s_w, "s"), fmt(s_m, "MiB"), fmt(h_w, "s"), fmt(h_m, "MiB"),
             med(ratios), min(ratios), max(ratios), med(s_m) / med(h_m)), flush=True)
