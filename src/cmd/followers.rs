@@ -61,20 +61,22 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 println!("{who},true,false,");
             }
         }
+        // Read and change in one write transaction: the companion may
+        // apply an Undo or a newer Follow from the same person meanwhile.
         FollowersAction::Approve { who } => {
-            let f = find(&store, who)?;
+            let tx = store.transaction()?;
+            let f = find(&tx, who)?;
             if f.state == FollowState::Accepted {
                 println!("{} already follows", label(&f));
                 return Ok(());
             }
-            let tx = store.transaction()?;
             ops::accept(&tx, &urls, &f)?;
             tx.commit()?;
             println!("Approved {}; the companion sends the Accept.", label(&f));
         }
         FollowersAction::Reject { who } | FollowersAction::Remove { who } => {
-            let f = find(&store, who)?;
             let tx = store.transaction()?;
+            let f = find(&tx, who)?;
             ops::remove(&tx, &urls, &f.actor)?;
             tx.commit()?;
             println!("Removed {}; the companion tells their server.", label(&f));
@@ -83,8 +85,8 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
     Ok(())
 }
 
-fn find(store: &Store, who: &str) -> Result<followers::Follower> {
-    followers::find(store.conn(), who)
+fn find(conn: &rusqlite::Connection, who: &str) -> Result<followers::Follower> {
+    followers::find(conn, who)
         .context("reading followers")?
         .with_context(|| {
             format!("no follower {who:?}\n  help: `stoa followers list` shows their handles and actor URLs")

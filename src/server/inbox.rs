@@ -130,6 +130,7 @@ async fn receive(
     };
     let key = match verify(&key.key) {
         Ok(()) => key,
+        Err(e) if !key.may_refetch(crate::store::now_ms()) => return Err(unauthorized(e)),
         Err(_) => {
             // Maybe the actor rotated its key: fetch it again, once.
             refreshed = true;
@@ -213,9 +214,16 @@ async fn fetch_key(
             return Ok(key);
         }
     }
-    let _slot = app.keys.fetch_slot(key_id).await?;
+    let slot = app.keys.fetch_slot(key_id).await?;
+    if !refresh && let Some(key) = app.keys.cached(key_id) {
+        return Ok(key); // fetched by another request while this one waited
+    }
     let id = key_id.to_string();
-    blocking(app, move |app| app.keys.fetch(&app.store, &app.client, &id)).await
+    blocking(app, move |app| {
+        let _slot = slot; // held until the fetch ends, even if the client left
+        app.keys.fetch(&app.store, &app.client, &id)
+    })
+    .await
 }
 
 /// Runs a blocking key lookup on the blocking pool.

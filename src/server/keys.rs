@@ -5,8 +5,11 @@
 //! anyone can make the companion fetch (a `keyId` on a server that never
 //! answers). So fetches take a slot first: a few per host and a few in all,
 //! waited for briefly and otherwise refused with 503 (the sender retries
-//! later). Known keys never wait behind them: the memory lookup runs on
-//! the request's own task, and the database lookup takes no slot.
+//! later); the slot travels with the fetch onto its blocking thread, so a
+//! client that hangs up cannot free it early. Known keys never wait behind
+//! them: the memory lookup runs on the request's own task, and the
+//! database lookup takes no slot. A key that stops verifying is fetched
+//! again at most once per [`REFETCH_AFTER`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +33,10 @@ const MAX_FETCHES_PER_HOST: usize = 4;
 /// How long a request waits for a fetch slot before it is answered 503.
 const SLOT_WAIT: Duration = Duration::from_secs(5);
 
+/// A key fetched this recently is not fetched again when a signature fails
+/// to verify with it (a forger could otherwise make every request a fetch).
+pub const REFETCH_AFTER: Duration = Duration::from_secs(60);
+
 /// A usable key and its owner.
 #[derive(Debug, Clone)]
 pub struct Key {
@@ -37,6 +44,16 @@ pub struct Key {
     pub owner: String,
     /// The key.
     pub key: PublicKey,
+    /// When it was fetched (milliseconds since the epoch).
+    pub fetched_at: i64,
+}
+
+impl Key {
+    /// Whether a failed verification may fetch this key again (the actor
+    /// may have rotated it), or it was fetched too recently for that.
+    pub fn may_refetch(&self, now_ms: i64) -> bool {
+        now_ms - self.fetched_at >= REFETCH_AFTER.as_millis() as i64
+    }
 }
 
 /// Why no key could be found.
@@ -64,34 +81,37 @@ pub enum KeyError {
 pub struct KeyCache {
     memory: Mutex<HashMap<String, Key>>,
     fetches: Arc<Semaphore>,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: HostSlots,
 }
+
+type HostSlots = Arc<Mutex<HashMap<String, Arc<Semaphore>>>>;
 
 impl Default for KeyCache {
     fn default() -> Self {
         KeyCache {
             memory: Mutex::default(),
             fetches: Arc::new(Semaphore::new(MAX_FETCHES)),
-            per_host: Mutex::default(),
+            per_host: HostSlots::default(),
         }
     }
 }
 
 /// Permission to fetch one key: while it lives, it counts against its
-/// host's slots and the overall ones.
+/// host's slots and the overall ones. Owned, so it can move onto the
+/// blocking thread that does the fetch.
 #[derive(Debug)]
-pub struct FetchSlot<'a> {
-    cache: &'a KeyCache,
+pub struct FetchSlot {
+    hosts: HostSlots,
     host: String,
     _host: Option<OwnedSemaphorePermit>,
     _all: Option<OwnedSemaphorePermit>,
 }
 
-impl Drop for FetchSlot<'_> {
+impl Drop for FetchSlot {
     fn drop(&mut self) {
         self._host = None;
         // Forget hosts with nothing in flight, so the map stays small.
-        let mut hosts = self.cache.hosts();
+        let mut hosts = lock_hosts(&self.hosts);
         if let Some(s) = hosts.get(&self.host)
             && Arc::strong_count(s) == 1
             && s.available_permits() == MAX_FETCHES_PER_HOST
@@ -121,23 +141,25 @@ impl KeyCache {
             key: PublicKey::from_pem(&known.public_key)
                 .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
             owner: known.actor,
+            fetched_at: known.fetched_at,
         };
         self.remember(key_id, &key);
         Ok(Some(key))
     }
 
     /// Waits (briefly) for a slot to fetch `key_id`; [`KeyError::Busy`]
-    /// when its host, or the companion as a whole, has too many fetches in
-    /// flight.
-    pub async fn fetch_slot(&self, key_id: &str) -> Result<FetchSlot<'_>, KeyError> {
-        let host = crate::config::url_host(key_id).unwrap_or_default();
-        let for_host = self
-            .hosts()
+    /// when its host (whatever the port), or the companion as a whole, has
+    /// too many fetches in flight.
+    pub async fn fetch_slot(&self, key_id: &str) -> Result<FetchSlot, KeyError> {
+        let host = crate::config::url_host(key_id)
+            .map(|h| without_port(&h).to_string())
+            .unwrap_or_default();
+        let for_host = lock_hosts(&self.per_host)
             .entry(host.clone())
             .or_insert_with(|| Arc::new(Semaphore::new(MAX_FETCHES_PER_HOST)))
             .clone();
         let mut slot = FetchSlot {
-            cache: self,
+            hosts: self.per_host.clone(),
             host,
             _host: None,
             _all: None,
@@ -168,10 +190,12 @@ impl KeyCache {
     ) -> Result<Key, KeyError> {
         let doc = client.get_json(key_id)?;
         let found = remote_actor::read_key(&doc, key_id)?;
+        let fetched_at = store::now_ms();
         let key = Key {
             key: PublicKey::from_pem(&found.pem)
                 .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
             owner: found.owner.clone(),
+            fetched_at,
         };
         {
             let store = store.lock().unwrap_or_else(|e| e.into_inner());
@@ -184,7 +208,7 @@ impl KeyCache {
                     inbox: found.inbox,
                     shared_inbox: found.shared_inbox,
                     handle: found.handle,
-                    fetched_at: store::now_ms(),
+                    fetched_at,
                 },
             )?;
         }
@@ -208,11 +232,42 @@ impl KeyCache {
     fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Key>> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    fn hosts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Semaphore>>> {
-        self.per_host.lock().unwrap_or_else(|e| e.into_inner())
+fn lock_hosts(hosts: &HostSlots) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Semaphore>>> {
+    hosts.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `example.org` of `example.org:8443`, `[::1]` of `[::1]:80`: one server
+/// does not get more fetch slots by naming more ports.
+fn without_port(host: &str) -> &str {
+    match host.strip_prefix('[') {
+        Some(rest) => rest.find(']').map_or(host, |i| &host[..i + 2]),
+        None => host.split(':').next().unwrap_or(host),
     }
 }
 
-/// The shared handle.
-pub type SharedKeys = Arc<KeyCache>;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_do_not_make_more_hosts() {
+        assert_eq!(without_port("example.org:8443"), "example.org");
+        assert_eq!(without_port("example.org"), "example.org");
+        assert_eq!(without_port("[::1]:80"), "[::1]");
+        assert_eq!(without_port("[::1]"), "[::1]");
+    }
+
+    #[test]
+    fn a_key_is_refetched_only_after_a_while() {
+        let pair = crate::signatures::keys::generate().unwrap();
+        let key = Key {
+            owner: "https://a.example/u".into(),
+            key: PublicKey::from_pem(&pair.public_pem).unwrap(),
+            fetched_at: 1_000_000,
+        };
+        assert!(!key.may_refetch(1_000_000 + 59_999));
+        assert!(key.may_refetch(1_000_000 + 60_000));
+    }
+}

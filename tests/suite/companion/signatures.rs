@@ -238,8 +238,10 @@ struct Tarpit {
 }
 
 impl Tarpit {
-    fn start() -> Tarpit {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    /// On `ip` (a loopback address: each one is another host to the
+    /// companion, whatever the port).
+    fn start(ip: &str) -> Tarpit {
+        let listener = TcpListener::bind((ip, 0)).expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let held = Arc::new(Mutex::new(Vec::new()));
         let keep = held.clone();
@@ -281,7 +283,9 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
 
     // Five hosts that never answer; the first gets one request more than
     // its four slots. 21 requests, 16 slots in all.
-    let tarpits: Vec<Tarpit> = (0..5).map(|_| Tarpit::start()).collect();
+    let tarpits: Vec<Tarpit> = (2..7)
+        .map(|n| Tarpit::start(&format!("127.0.0.{n}")))
+        .collect();
     let finished = Arc::new(AtomicUsize::new(0));
     let mut slow = Vec::new();
     for (h, tarpit) in tarpits.iter().enumerate() {
@@ -335,10 +339,8 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
         .filter(|b| b.contains("too many key lookups are in progress"))
         .collect();
     assert_eq!(busy.len(), 5, "{answers:?}");
-    let first_host = tarpits[0].base.trim_start_matches("http://");
     assert!(
-        busy.iter()
-            .any(|b| b.contains(&format!("for {first_host}"))),
+        busy.iter().any(|b| b.contains("for 127.0.0.2;")),
         "{busy:?}"
     );
     let fetches: Vec<usize> = tarpits.iter().map(Tarpit::connections).collect();
@@ -347,4 +349,55 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
         "four fetches per host, sixteen in all: {fetches:?}"
     );
     blog.wait_status("alice's 21 likes", |s| s["interactions"]["like"] == 21);
+}
+
+/// A sender that hangs up while its key is being fetched does not free the
+/// fetch slot early: the fetch still runs, so more hang-ups cannot pile up
+/// more fetches than a host's four.
+#[test]
+fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
+    use std::io::Write;
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    let tarpit = Tarpit::start("127.0.0.2");
+    let addr = blog.base.trim_start_matches("http://").to_string();
+    for i in 0..8 {
+        let actor = format!("{}/users/t{i}", tarpit.base);
+        let body = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}/likes/{i}"),
+            "type": "Like",
+            "actor": actor,
+            "object": format!("{}/posts/hello/", blog.base),
+        })
+        .to_string();
+        let headers = peer.sign_post_as(
+            "alice",
+            &format!("{actor}#main-key"),
+            &blog.inbox(),
+            body.as_bytes(),
+            Timestamp::now(),
+        );
+        let mut request = "POST /inbox HTTP/1.1\r\n".to_string();
+        for (name, value) in &headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!(
+            "Content-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+        let mut conn = TcpStream::connect(&addr).expect("connect");
+        conn.write_all(request.as_bytes()).expect("write");
+        std::thread::sleep(Duration::from_millis(300));
+        drop(conn); // hang up while the companion waits for the key
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        tarpit.connections(),
+        4,
+        "fetches for one host stay at four when their senders hang up"
+    );
 }
