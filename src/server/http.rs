@@ -9,7 +9,9 @@
 //! ([`head_arrived`]). A connection that trickles its head byte by byte
 //! (slow-loris) then costs a small task instead of hyper's two 8 KiB
 //! buffers, which is what keeps a thousand of them within a small VPS's
-//! memory.
+//! memory. The gate covers a connection's first request; later requests on
+//! a kept-alive connection (the TLS proxy's) are read by hyper under the
+//! same header timeout, with its buffers.
 
 use std::future::Future;
 use std::io;
@@ -82,20 +84,25 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (http, router, watcher, mut stop) = (
+        let (mut http, router, watcher, mut stop) = (
             http.clone(),
             router.clone(),
             graceful.watcher(),
             stop.clone(),
         );
         tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + limits.header_timeout;
             let waited = tokio::select! {
-                w = tokio::time::timeout(limits.header_timeout, head_arrived(&stream)) => w,
+                w = tokio::time::timeout_at(deadline, head_arrived(&stream)) => w,
                 _ = stop.wait_for(|s| *s) => return,
             };
             if !matches!(waited, Ok(Ok(true))) {
                 return; // too slow, closed, or broken: drop it
             }
+            // A head longer than the peek is still arriving: the header
+            // timeout counts from the accept, not from here.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            http.header_read_timeout(left.max(Duration::from_millis(100)));
             let service = TowerToHyperService::new(router);
             let conn = http.serve_connection(TokioIo::new(stream), service);
             let _ = watcher.watch(conn).await;
@@ -145,7 +152,12 @@ fn peek_head(stream: &TcpStream) -> io::Result<bool> {
     if n == 0 {
         return Ok(false);
     }
-    if n == PEEK || buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+    // The blank line ends the head; HTTP/1.1 parsers (hyper's too) also
+    // take a bare LF as a line end.
+    let head = &buf[..n];
+    let blank_line =
+        head.windows(2).any(|w| w == b"\n\n") || head.windows(3).any(|w| w == b"\n\r\n");
+    if n == PEEK || blank_line {
         return Ok(true);
     }
     Err(io::ErrorKind::WouldBlock.into())
@@ -177,6 +189,9 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = server.peek(&mut buf).await.unwrap();
         assert!(buf[..n].starts_with(b"POST /inbox"), "nothing was consumed");
+        let (mut client, server) = pair().await;
+        client.write_all(b"GET / HTTP/1.1\nHost: a\n\n").unwrap();
+        assert!(head_arrived(&server).await.unwrap(), "bare LF line ends");
     }
 
     #[tokio::test]
