@@ -230,6 +230,17 @@ fn key_ids_on_private_addresses_are_not_fetched_with_the_guard_on() {
     assert_nothing_stored(&blog, "loopback peer with the guard on");
 }
 
+/// A Like by `actor` of the blog's post "hello".
+fn like_of_hello(blog: &Companion, actor: &str, n: usize) -> serde_json::Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{actor}/likes/{n}"),
+        "type": "Like",
+        "actor": actor,
+        "object": format!("{}/posts/hello/", blog.base),
+    })
+}
+
 /// A server that accepts connections and never answers: key documents
 /// hosted there hang until the companion's fetch times out.
 struct Tarpit {
@@ -269,15 +280,7 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
         ..Setup::default()
     });
     let peer = Peer::start(&["alice"]);
-    let like = |actor: &str, n: usize| {
-        json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{actor}/likes/{n}"),
-            "type": "Like",
-            "actor": actor,
-            "object": format!("{}/posts/hello/", blog.base),
-        })
-    };
+    let like = |actor: &str, n: usize| like_of_hello(&blog, actor, n);
     let alice = peer.actor("alice");
     assert_eq!(send(&peer, "alice", &blog, &like(&alice, 0)).0, 202);
 
@@ -366,14 +369,7 @@ fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
     let addr = blog.base.trim_start_matches("http://").to_string();
     for i in 0..8 {
         let actor = format!("{}/users/t{i}", tarpit.base);
-        let body = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{actor}/likes/{i}"),
-            "type": "Like",
-            "actor": actor,
-            "object": format!("{}/posts/hello/", blog.base),
-        })
-        .to_string();
+        let body = like_of_hello(&blog, &actor, i).to_string();
         let headers = peer.sign_post_as(
             "alice",
             &format!("{actor}#main-key"),
