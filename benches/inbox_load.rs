@@ -117,6 +117,14 @@ impl Phase {
     }
 }
 
+/// A comma-separated option value, each item named by `pick`.
+fn list<T>(flag: &str, value: String, pick: impl Fn(&str) -> Option<T>) -> Res<Vec<T>> {
+    value
+        .split(',')
+        .map(|item| pick(item).ok_or_else(|| format!("{flag}: unknown value {item}")))
+        .collect()
+}
+
 fn parse_options() -> Res<Options> {
     let mut o = Options {
         actors: 200,
@@ -160,25 +168,19 @@ fn parse_options() -> Res<Options> {
             "--stoa" => o.stoa = Some(PathBuf::from(value()?)),
             "--arena-max" => o.arena_max = num(value()?)? as usize,
             "--modes" => {
-                o.modes = value()?
-                    .split(',')
-                    .map(|m| match m {
-                        "closed" => Ok(Mode::Closed),
-                        "paced" => Ok(Mode::Paced),
-                        _ => Err(format!("--modes: unknown mode {m}")),
-                    })
-                    .collect::<Res<_>>()?
+                o.modes = list("--modes", value()?, |m| match m {
+                    "closed" => Some(Mode::Closed),
+                    "paced" => Some(Mode::Paced),
+                    _ => None,
+                })?
             }
             "--phases" => {
-                o.phases = value()?
-                    .split(',')
-                    .map(|m| match m {
-                        "plain" => Ok(Phase::Plain),
-                        "loris" => Ok(Phase::Loris),
-                        "tarpit" => Ok(Phase::Tarpit),
-                        _ => Err(format!("--phases: unknown phase {m}")),
-                    })
-                    .collect::<Res<_>>()?
+                o.phases = list("--phases", value()?, |m| match m {
+                    "plain" => Some(Phase::Plain),
+                    "loris" => Some(Phase::Loris),
+                    "tarpit" => Some(Phase::Tarpit),
+                    _ => None,
+                })?
             }
             _ => {
                 return Err(format!(

@@ -35,7 +35,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(5);
 
 /// A key fetched this recently is not fetched again when a signature fails
 /// to verify with it (a forger could otherwise make every request a fetch).
-pub const REFETCH_AFTER: Duration = Duration::from_secs(60);
+const REFETCH_AFTER: Duration = Duration::from_secs(60);
 
 /// A usable key and its owner.
 #[derive(Debug, Clone)]
