@@ -131,10 +131,7 @@ impl Client {
     /// URL asked for (the fragment aside).
     pub fn get_json(&self, url: &str) -> Result<Value, FetchError> {
         let url = url.split('#').next().unwrap_or(url);
-        let doc = self.get(
-            url,
-            "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
-        )?;
+        let doc = self.get_document(url)?;
         let id = doc.get("id").and_then(Value::as_str).unwrap_or("");
         if id != url {
             return Err(FetchError::IdMismatch {
@@ -143,6 +140,17 @@ impl Client {
             });
         }
         Ok(doc)
+    }
+
+    /// Fetches an ActivityPub document without checking its `id`: for key
+    /// documents, which GoToSocial serves as a minimal actor whose `id` is
+    /// the actor's (the caller then fetches that id with [`Client::get_json`]).
+    pub fn get_document(&self, url: &str) -> Result<Value, FetchError> {
+        let url = url.split('#').next().unwrap_or(url);
+        self.get(
+            url,
+            "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+        )
     }
 
     /// Finds an account by its `user@host` handle with WebFinger: its actor

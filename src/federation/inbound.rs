@@ -71,6 +71,8 @@ pub struct Undone {
     pub id: Option<String>,
     /// The undone activity's object, when embedded.
     pub object: Option<String>,
+    /// The undone activity's actor, when embedded.
+    pub actor: Option<String>,
 }
 
 /// A post (Note, Article, Question…) carried by Create or Update.
@@ -86,9 +88,10 @@ pub struct Note {
     pub content: String,
     /// Content warning.
     pub summary: Option<String>,
-    /// Web page of the post.
+    /// Web page of the post: the first http(s) link given (others, such as
+    /// `magnet:` or `javascript:`, are left out).
     pub url: Option<String>,
-    /// `published`, as sent.
+    /// `published`, when it is a valid RFC 3339 time (normalized to UTC).
     pub published: Option<String>,
     /// `href`s of its Mention tags.
     pub mentions: Vec<String>,
@@ -162,6 +165,7 @@ pub fn from_value(v: &Value) -> Result<Activity, InboundError> {
                 },
                 id: id_of(inner),
                 object: inner.get("object").and_then(id_of),
+                actor: inner.get("actor").and_then(id_of),
             })
         }
         "Create" | "Update" => match object {
@@ -207,19 +211,30 @@ fn note(o: &Value) -> Result<Note, InboundError> {
         in_reply_to: o.get("inReplyTo").and_then(id_of),
         content: text("content").unwrap_or_default(),
         summary: text("summary").filter(|s| !s.is_empty()),
-        url: o.get("url").and_then(|u| match u {
-            Value::String(s) => Some(s.clone()),
-            Value::Object(_) => u.get("href").and_then(Value::as_str).map(str::to_string),
-            Value::Array(a) => a.iter().find_map(|x| match x {
-                Value::String(s) => Some(s.clone()),
-                _ => x.get("href").and_then(Value::as_str).map(str::to_string),
-            }),
-            _ => None,
-        }),
-        published: text("published"),
+        url: o.get("url").and_then(web_url),
+        published: o
+            .get("published")
+            .and_then(Value::as_str)
+            .and_then(|p| p.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.to_string()),
         mentions,
         audience,
     })
+}
+
+/// The first http(s) URL of a `url` value: a string, a Link, or a list of them.
+fn web_url(u: &Value) -> Option<String> {
+    let href = |x: &Value| match x {
+        Value::String(s) => Some(s.clone()),
+        _ => x.get("href").and_then(Value::as_str).map(str::to_string),
+    };
+    let candidates: Vec<String> = match u {
+        Value::Array(a) => a.iter().filter_map(href).collect(),
+        other => href(other).into_iter().collect(),
+    };
+    candidates
+        .into_iter()
+        .find(|c| crate::config::url_host(c).is_some())
 }
 
 fn mention_href(t: &Value) -> Option<String> {
@@ -321,7 +336,8 @@ mod tests {
             Inbound::Undo(Undone {
                 kind: Some("Follow".into()),
                 id: Some("https://m.example/1".into()),
-                object: Some("https://blog.example/ap/actor.json".into())
+                object: Some("https://blog.example/ap/actor.json".into()),
+                actor: Some("https://m.example/users/a".into()),
             })
         );
         let b = read(json!({"type":"Undo","actor":"https://m.example/users/a","object":"https://m.example/1"}))
@@ -331,7 +347,8 @@ mod tests {
             Inbound::Undo(Undone {
                 kind: None,
                 id: Some("https://m.example/1".into()),
-                object: None
+                object: None,
+                actor: None,
             })
         );
     }
@@ -355,6 +372,29 @@ mod tests {
         assert_eq!(n.mentions, vec!["https://blog.example/ap/actor.json"]);
         assert_eq!(n.audience.len(), 2);
         assert_eq!(n.url.as_deref(), Some("https://m.example/@a/1"));
+    }
+
+    #[test]
+    fn stored_fields_are_what_they_claim() {
+        let a = read(json!({"type":"Create","actor":"https://m.example/users/a",
+            "object":{"type":"Note","id":"https://m.example/s/1","content":"x",
+              "url":"javascript:alert(7)","published":"<script>"}}))
+        .unwrap();
+        let Inbound::Create(n) = a.what else {
+            panic!("not a Create")
+        };
+        assert_eq!(n.url, None);
+        assert_eq!(n.published, None);
+        let b = read(json!({"type":"Create","actor":"https://p.example/a",
+            "object":{"type":"Video","id":"https://p.example/v/1","content":"x",
+              "url":[{"type":"Link","href":"magnet:?xt=1"},{"type":"Link","href":"https://p.example/w/1"}],
+              "published":"2024-05-01T09:30:00+02:00"}}))
+        .unwrap();
+        let Inbound::Create(n) = b.what else {
+            panic!("not a Create")
+        };
+        assert_eq!(n.url.as_deref(), Some("https://p.example/w/1"));
+        assert_eq!(n.published.as_deref(), Some("2024-05-01T07:30:00Z"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod objects;
 pub mod outbound;
 pub mod profile;
 pub mod remote_actor;
+pub mod trust;
 
 use crate::config::Config;
 
@@ -68,6 +69,17 @@ impl Urls {
     /// Id (and URL) of a post's object.
     pub fn object(config: &Config, slug: &str) -> String {
         config.url(&format!("/ap/posts/{slug}.json"))
+    }
+
+    /// The slug of a post object id (`<base_url>/ap/posts/<slug>.json`),
+    /// if `id` has that shape with a plain slug (no folders, no dots first).
+    pub fn post_slug<'a>(config: &Config, id: &'a str) -> Option<&'a str> {
+        let prefix = config.url("/ap/posts/");
+        let slug = id.strip_prefix(prefix.as_str())?.strip_suffix(".json")?;
+        let plain = !slug.is_empty()
+            && !slug.starts_with('.')
+            && !slug.contains(['/', '\\', '?', '#', '%']);
+        plain.then_some(slug)
     }
 
     /// Output path of a post's object.

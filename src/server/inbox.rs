@@ -3,11 +3,13 @@
 //! (and is applied later by `process`) or is refused with a status and a
 //! reason the sender can read.
 //!
-//! Order of checks (cheap before costly, no fetch for junk): a signature
-//! header that parses and covers what it must, a fresh date and a matching
-//! body digest; a JSON activity addressed sensibly; then the key (cached or
-//! fetched), its owner equal to the activity's actor, and the RSA check;
-//! then a durable, replay-proof enqueue.
+//! Order of checks (cheap before costly, no fetch for junk): a `Host` that
+//! names this blog; a signature header that parses and covers what it must,
+//! a fresh date and a matching body digest; a JSON activity addressed
+//! sensibly, every id in it on its actor's server; then the key (cached, or
+//! fetched and proven by its owner's actor document), its owner equal to
+//! the activity's actor, and the RSA check; then a durable, replay-proof
+//! enqueue.
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::federation::inbound::{self, Activity, Inbound};
+use crate::federation::trust;
 use crate::fetch::FetchError;
 use crate::server::App;
 use crate::server::intake::Queued;
@@ -87,6 +90,7 @@ async fn receive(
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
+    check_host(app, headers)?;
     let path_and_query = uri.path_and_query().map_or("/inbox", |p| p.as_str());
     let target_uri = format!("{}{}", app.config.base_url, path_and_query);
     let now = Timestamp::now();
@@ -104,6 +108,7 @@ async fn receive(
 
     let activity = inbound::parse(body).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
     check_addressing(app, &activity)?;
+    trust::check_ids(&activity).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
 
     let key_id = presented.key_id().to_string();
     let verify = |key: &crate::signatures::keys::PublicKey| {
@@ -120,11 +125,8 @@ async fn receive(
     let mut refreshed = false;
     let key = match fetch_key(app, &key_id, false).await {
         Ok(k) => k,
-        Err(KeyError::Fetch(FetchError::Gone(_))) if is_self_delete(&activity) => {
-            // The account is gone and so is its key; deleting what we know
-            // of it is all this can do (Mastodon does the same).
-            tracing::info!(actor = %activity.actor, "account deleted (its key answers 410)");
-            return queue(app, &presented, &activity, body).await;
+        Err(e) if is_self_delete(&activity) && is_gone(&e) => {
+            return queue_if_gone(app, &presented, &activity, &key_id, body).await;
         }
         Err(e) => return Err(key_refusal(e)),
     };
@@ -134,7 +136,13 @@ async fn receive(
         Err(_) => {
             // Maybe the actor rotated its key: fetch it again, once.
             refreshed = true;
-            let fresh = fetch_key(app, &key_id, true).await.map_err(key_refusal)?;
+            let fresh = match fetch_key(app, &key_id, true).await {
+                Ok(k) => k,
+                Err(e) if is_self_delete(&activity) && is_gone(&e) => {
+                    return queue_if_gone(app, &presented, &activity, &key_id, body).await;
+                }
+                Err(e) => return Err(key_refusal(e)),
+            };
             verify(&fresh.key).map_err(unauthorized)?;
             fresh
         }
@@ -195,6 +203,94 @@ fn check_addressing(app: &App, activity: &Activity) -> Result<(), Refusal> {
 
 fn is_self_delete(a: &Activity) -> bool {
     matches!(&a.what, Inbound::Delete { object } if *object == a.actor)
+}
+
+/// Whether a key lookup failed because the key's document is gone (410) or
+/// not there (404): what a deleted account's server answers.
+fn is_gone(e: &KeyError) -> bool {
+    matches!(
+        e,
+        KeyError::Fetch(FetchError::Gone(_) | FetchError::Status { status: 404, .. })
+    )
+}
+
+/// A Delete of an account whose key can no longer be fetched cannot be
+/// verified. It is accepted (Mastodon does the same) only when the
+/// account's own server says so: the actor's URL (not the key's, which
+/// anyone can point anywhere) answers 410 or 404, and the key is the
+/// actor's own, on its server. Anyone may then send it: the deletion is
+/// the truth, whoever brings the news.
+async fn queue_if_gone(
+    app: &Arc<App>,
+    presented: &Presented,
+    activity: &Activity,
+    key_id: &str,
+    body: &Bytes,
+) -> Result<Queued, Refusal> {
+    let actor = activity.actor.clone();
+    let key_url = key_id.split('#').next().unwrap_or(key_id);
+    let belongs = trust::same_origin(key_id, &actor)
+        && (key_url == actor || key_url.starts_with(&format!("{actor}/")));
+    if !belongs {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "cannot verify the signature: the key {key_id} is gone and is not {actor}'s own key"
+            ),
+        ));
+    }
+    let slot = app.keys.fetch_slot(&actor).await.map_err(key_refusal)?;
+    let fetched = {
+        let app = app.clone();
+        let actor = actor.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            app.client.get_document(&actor)
+        })
+        .await
+    };
+    match fetched {
+        Ok(Err(FetchError::Gone(_) | FetchError::Status { status: 404, .. })) => {
+            tracing::info!(actor = %activity.actor, "account deleted (its actor answers 410 or 404)");
+            queue(app, presented, activity, body).await
+        }
+        // Unreachable or failing: the sender may try again later.
+        Ok(Err(e @ FetchError::Network { .. })) => Err(key_refusal(KeyError::Fetch(e))),
+        Ok(Err(e @ FetchError::Status { status: 500.., .. })) => {
+            Err(key_refusal(KeyError::Fetch(e)))
+        }
+        _ => Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "cannot verify the signature: the key {key_id} is gone but the account {actor} is not"
+            ),
+        )),
+    }
+}
+
+/// Refuses a request addressed to another server: its `Host` must name the
+/// blog, its inbox's host, or the companion's configured public address.
+/// (A signature covers `Host`, so a request signed for another server is
+/// otherwise valid here.)
+fn check_host(app: &App, headers: &HeaderMap) -> Result<(), Refusal> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let mut allowed = vec![app.config.base_url.clone(), app.urls.inbox.clone()];
+    allowed.extend(app.config.fediverse.companion.clone());
+    let scheme = app.config.base_url.split("://").next().unwrap_or("https");
+    if trust::host_allowed(host, scheme, &allowed) {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "this request is addressed to the host {host:?}; this inbox is at {}",
+                app.urls.inbox
+            ),
+        ))
+    }
 }
 
 /// The key for `key_id`: from memory on this task, else from the database,

@@ -1,5 +1,7 @@
 //! Finding the public key behind a `keyId`: memory, then the database,
-//! then a signed fetch of the key document (whose result is stored).
+//! then a signed fetch of the key document, and of its owner's actor when
+//! the key document is not the actor itself (a key counts only when its
+//! owner lists it); the proven key is stored with its owner.
 //!
 //! A fetch can hold a blocking thread for the whole fetch timeout, and
 //! anyone can make the companion fetch (a `keyId` on a server that never
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::federation::remote_actor::{self, KeyDocError};
+use crate::federation::remote_actor::{self, IdCheck, KeyDocError, LookupError};
 use crate::fetch::{Client, FetchError};
 use crate::signatures::keys::PublicKey;
 use crate::store::{self, Store, keys::KnownActor};
@@ -53,6 +55,15 @@ impl Key {
     /// may have rotated it), or it was fetched too recently for that.
     pub fn may_refetch(&self, now_ms: i64) -> bool {
         now_ms - self.fetched_at >= REFETCH_AFTER.as_millis() as i64
+    }
+}
+
+impl From<LookupError> for KeyError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::Fetch(f) => KeyError::Fetch(f),
+            LookupError::Doc(d) => KeyError::Doc(d),
+        }
     }
 }
 
@@ -188,8 +199,10 @@ impl KeyCache {
         client: &Client,
         key_id: &str,
     ) -> Result<Key, KeyError> {
-        let doc = client.get_json(key_id)?;
-        let found = remote_actor::read_key(&doc, key_id)?;
+        let found = remote_actor::resolve_key(key_id, |url, check| match check {
+            IdCheck::KeyDocument => client.get_document(url),
+            IdCheck::Owner => client.get_json(url),
+        })?;
         let fetched_at = store::now_ms();
         let key = Key {
             key: PublicKey::from_pem(&found.pem)

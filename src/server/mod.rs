@@ -268,6 +268,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-fn is_tombstone(bytes: &[u8]) -> bool {
+/// Whether a served object is a deleted post's Tombstone.
+pub(crate) fn is_tombstone(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| v["type"] == "Tombstone")
 }

@@ -135,7 +135,7 @@ fn apply(
     endpoints: Option<remote_actor::Endpoints>,
 ) -> Result<Applied, rusqlite::Error> {
     let blocked = app.config.companion.is_blocked(&a.actor);
-    let ours = |id: &str| id.starts_with(&format!("{}/", app.config.base_url));
+    let ours = |id: &str| is_our_post(app, conn, id);
     match &a.what {
         Inbound::Follow { id, .. } => {
             let Some(ep) = endpoints else {
@@ -209,8 +209,8 @@ fn apply(
             if blocked {
                 return Ok(Applied::Ignored("blocked"));
             }
-            if !ours(object) {
-                return Ok(Applied::Ignored("not about this blog"));
+            if !ours(object)? {
+                return Ok(Applied::Ignored("not about a post of this blog"));
             }
             let kind = if matches!(a.what, Inbound::Like { .. }) {
                 Kind::Like
@@ -244,7 +244,7 @@ fn apply(
             {
                 return Ok(Applied::Ignored("post by someone else"));
             }
-            let Some(object) = reply_target(app, note, &ours) else {
+            let Some(object) = reply_target(app, note, &ours)? else {
                 return Ok(Applied::Ignored("not a reply to this blog"));
             };
             let content = mastodon_clean(&note.content);
@@ -261,7 +261,12 @@ fn apply(
                     actor: a.actor.clone(),
                     object,
                     content: Some(content),
-                    url: note.url.clone(),
+                    // A web page on another server would let a reply pose
+                    // as someone else's; the id is shown instead.
+                    url: note
+                        .url
+                        .clone()
+                        .filter(|u| crate::federation::trust::same_origin(u, &a.actor)),
                     published: note.published.clone(),
                     created_at: now,
                     updated_at: is_update.then_some(now),
@@ -293,12 +298,39 @@ fn apply(
 
 /// Which of our posts a note answers: its `inReplyTo` when that is ours,
 /// else our actor when the note mentions the blog; `None` otherwise.
-fn reply_target(app: &App, note: &Note, ours: &dyn Fn(&str) -> bool) -> Option<String> {
-    match &note.in_reply_to {
-        Some(target) if ours(target) => Some(target.clone()),
-        _ if note.mentions.contains(&app.urls.actor) => Some(app.urls.actor.clone()),
-        _ => None,
+fn reply_target(
+    app: &App,
+    note: &Note,
+    ours: &dyn Fn(&str) -> rusqlite::Result<bool>,
+) -> rusqlite::Result<Option<String>> {
+    if let Some(target) = &note.in_reply_to
+        && ours(target)?
+    {
+        return Ok(Some(target.clone()));
     }
+    Ok(note
+        .mentions
+        .contains(&app.urls.actor)
+        .then(|| app.urls.actor.clone()))
+}
+
+/// Whether `id` is one of the blog's own post objects, as the companion
+/// knows them: published with `stoa publish` and not deleted; else, when
+/// it serves the built site, a post object in it (not a Tombstone); else,
+/// before any publish and without a site, anything shaped like a post id
+/// (`<base_url>/ap/posts/<slug>.json`), which is all it can know then.
+fn is_our_post(app: &App, conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<bool> {
+    let Some(slug) = crate::federation::Urls::post_slug(&app.config, id) else {
+        return Ok(false);
+    };
+    if let Some(known) = store::objects::get(conn, id)? {
+        return Ok(known.live);
+    }
+    if let Some(site) = &app.site {
+        let path = site.join(crate::federation::Urls::object_path(slug));
+        return Ok(std::fs::read(path).is_ok_and(|b| !crate::server::is_tombstone(&b)));
+    }
+    Ok(!store::objects::any(conn)?)
 }
 
 /// A follower's inbox: from the key cache (the actor document fetched to

@@ -57,14 +57,16 @@ pub struct Interaction {
 }
 
 /// Records an interaction; a repeat of the same id from the same actor
-/// updates the reply text, anything else is ignored.
+/// updates the reply text, anything else is ignored. Interactions are
+/// keyed by actor and id together: what one actor sends under an id never
+/// touches, or blocks, another actor's interaction with the same id.
 pub fn record(conn: &Connection, i: &Interaction) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO interactions (id, kind, actor, object, content, url, published, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (id) DO UPDATE SET content = excluded.content, url = excluded.url,
+         ON CONFLICT (actor, id) DO UPDATE SET content = excluded.content, url = excluded.url,
            updated_at = excluded.updated_at
-         WHERE interactions.actor = excluded.actor AND interactions.kind = excluded.kind",
+         WHERE interactions.kind = excluded.kind",
         params![
             i.id,
             i.kind.as_str(),

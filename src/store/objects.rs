@@ -30,6 +30,22 @@ pub fn all(conn: &Connection) -> rusqlite::Result<BTreeMap<String, Known>> {
     rows.collect()
 }
 
+/// One object as last published, if it ever was.
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Known>> {
+    conn.query_row("SELECT hash, state FROM objects WHERE id = ?1", [id], |r| {
+        Ok(Known {
+            hash: r.get(0)?,
+            live: r.get::<_, String>(1)? == "live",
+        })
+    })
+    .optional()
+}
+
+/// Whether anything was ever published.
+pub fn any(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM objects)", [], |r| r.get(0))
+}
+
 /// Records an object as published with this hash and body.
 pub fn put(
     conn: &Connection,

@@ -131,6 +131,27 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 3: an interaction is known by its actor and its id together, so an id
+    // that one actor claims can never replace or block another's.
+    r#"
+    CREATE TABLE interactions_v3 (
+        id          TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('like', 'announce', 'reply')),
+        actor       TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        content     TEXT,
+        url         TEXT,
+        published   TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER,
+        PRIMARY KEY (actor, id)
+    );
+    INSERT INTO interactions_v3 (id, kind, actor, object, content, url, published, created_at, updated_at)
+        SELECT id, kind, actor, object, content, url, published, created_at, updated_at FROM interactions;
+    DROP TABLE interactions;
+    ALTER TABLE interactions_v3 RENAME TO interactions;
+    CREATE INDEX interactions_by_object ON interactions (object, kind);
+    "#,
 ];
 
 /// The schema version this build writes.

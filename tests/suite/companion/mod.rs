@@ -8,6 +8,7 @@ pub(crate) mod fedify;
 mod lifecycle;
 mod publish;
 mod signatures;
+mod trust;
 
 use std::collections::HashMap;
 use std::net::TcpListener as StdListener;
@@ -384,6 +385,8 @@ struct PeerState {
     answers: Vec<u16>,
     /// Whether actors advertise a shared inbox.
     shared_inbox: bool,
+    /// Extra documents by path, with their status (forged keys and the like).
+    docs: HashMap<String, (u16, Value)>,
 }
 
 /// A fediverse server with accounts, on loopback, in the test process.
@@ -435,6 +438,7 @@ impl Peer {
             .route("/.well-known/webfinger", get(webfinger))
             .route("/users/{name}/inbox", post(inbox))
             .route("/inbox", post(inbox_shared))
+            .fallback(get(extra_doc))
             .with_state((state.clone(), base.clone()));
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -454,6 +458,23 @@ impl Peer {
     /// `keyId` of an account.
     pub fn key_id(&self, name: &str) -> String {
         format!("{}#main-key", self.actor(name))
+    }
+
+    /// Serves `doc` at `path` (on this peer's host) with `status`; returns its URL.
+    pub fn serve_doc(&self, path: &str, status: u16, doc: Value) -> String {
+        self.state
+            .lock()
+            .expect("state")
+            .docs
+            .insert(path.to_string(), (status, doc));
+        format!("{}{path}", self.base)
+    }
+
+    /// An account's public key PEM.
+    pub fn public_pem(&self, name: &str) -> String {
+        self.state.lock().expect("state").accounts[name]
+            .public_pem
+            .clone()
     }
 
     /// Serves 410 for this account from now on.
@@ -576,6 +597,23 @@ async fn actor_doc(
         doc.to_string(),
     )
         .into_response()
+}
+
+/// A document put there with [`Peer::serve_doc`], else 404.
+async fn extra_doc(State((state, _)): State<PeerCtx>, uri: axum::http::Uri) -> Response {
+    let state = state.lock().expect("state");
+    match state.docs.get(uri.path()) {
+        Some((status, doc)) => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/activity+json",
+            )],
+            doc.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// A post by an account, for replies to it.

@@ -230,14 +230,15 @@ fn key_ids_on_private_addresses_are_not_fetched_with_the_guard_on() {
     assert_nothing_stored(&blog, "loopback peer with the guard on");
 }
 
-/// A Like by `actor` of the blog's post "hello".
+/// A Like by `actor` of the blog's first post (its object: only the blog's
+/// own post objects collect interactions).
 fn like_of_hello(blog: &Companion, actor: &str, n: usize) -> serde_json::Value {
     json!({
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{actor}/likes/{n}"),
         "type": "Like",
         "actor": actor,
-        "object": format!("{}/posts/hello/", blog.base),
+        "object": format!("{}/ap/posts/hello-world.json", blog.base),
     })
 }
 
