@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::fedify::Fedify;
 use super::{Companion, Peer, Setup, follow, send, signed_by_blog};
-use crate::common::agent;
+use crate::common::{Needs, agent, peers_ready};
 use crate::interop_snac::{LOCAL_USER, Snac};
 
 fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
@@ -29,6 +29,9 @@ fn snac_has(snac: &Snac, id: &str, text: &str) -> bool {
 
 #[test]
 fn new_edited_and_deleted_posts_reach_fedify_and_snac() {
+    if !peers_ready(&[Needs::Fedify, Needs::Snac]) {
+        return;
+    }
     let blog = Companion::start(&Setup {
         allow_private: true,
         ..Setup::default()
