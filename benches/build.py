@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark `stoa build` against Hugo on the same synthetic corpus.
 
-Usage: python3 benches/build.py [--posts N] [--runs R] [--dir WORKDIR] [--shared DIR]
+Usage: python3 benches/build.py [--posts N] [--runs R] [--dir WORKDIR]
 
-Makes (once) a Hugo site with ../shared/bench/hugo_site.sh and a stoa site whose
-content/posts is the same folder of Markdown files, builds stoa in release mode,
-then measures, alternating the two tools in each round (A B A B ...):
+Makes (once) a Hugo site with benches/hugo_site.sh (its posts written by
+benches/gen_corpus.py) and a stoa site whose content/posts is the same folder
+of Markdown files, builds stoa in release mode, then measures, alternating
+the two tools in each round (A B A B ...):
 
   cold     full build into an empty output folder: each run writes into a new
            folder that no build used before (`stoa build -o`, `hugo -d`), after
@@ -63,7 +64,6 @@ def main():
     ap.add_argument("--posts", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", default="/work/stoa-bench")
-    ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
     ap.add_argument("--serve-edits", type=int, default=7)
     ap.add_argument("--settle", type=float, default=5.0, help="seconds to wait after `sync` before each cold run")
     ap.add_argument("--highlight", choices=["off", "on"], default="off",
@@ -79,7 +79,7 @@ def main():
     hugo_site = os.path.join(work, "hugo-%d" % a.posts)
     stoa_site = os.path.join(work, "stoa-%d" % a.posts)
     if not os.path.isdir(os.path.join(hugo_site, "content", "posts")):
-        sh(["sh", os.path.join(a.shared, "bench", "hugo_site.sh"), hugo_site, str(a.posts)],
+        sh(["sh", os.path.join(HERE, "hugo_site.sh"), hugo_site, str(a.posts)],
            stdout=subprocess.DEVNULL)
     os.makedirs(os.path.join(stoa_site, "content"), exist_ok=True)
     posts_link = os.path.join(stoa_site, "content", "posts")

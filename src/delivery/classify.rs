@@ -1,5 +1,5 @@
 //! What an inbox's answer means for a delivery (Mastodon's
-//! `response_error_unsalvageable?`, research/mastodon-interop.md §6).
+//! `response_error_unsalvageable?`; docs/interop.md, "Delivering").
 
 use crate::fetch::FetchError;
 

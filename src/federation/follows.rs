@@ -1,6 +1,6 @@
 //! The blog's answers to a Follow: `Accept` or `Reject`, embedding the
 //! Follow as received (Mastodon matches either form; Misskey would have to
-//! fetch a bare id; research/mastodon-interop.md §5), with an id on the
+//! fetch a bare id; docs/interop.md, "Followers"), with an id on the
 //! blog's host (Misskey requires it).
 
 use serde_json::{Value, json};

@@ -3,9 +3,9 @@
 //! understood, with a reason the sender can read.
 //!
 //! The shapes follow what Mastodon, GoToSocial, Misskey and snac send
-//! (research/mastodon-interop.md §5, §7): ids and actors are strings or
-//! objects with an `id`, `to`/`cc` a string or a list, the `object` of an
-//! Undo or a Delete embedded or referenced.
+//! (docs/interop.md, "Followers" and "What followers send"): ids and
+//! actors are strings or objects with an `id`, `to`/`cc` a string or a
+//! list, the `object` of an Undo or a Delete embedded or referenced.
 
 use serde_json::Value;
 

@@ -3,7 +3,8 @@
 //! the collections. Pure: values in, JSON out; the renderer writes them.
 //!
 //! Every document has its own URL, and that URL is its `id`, because static
-//! hosts cannot negotiate content (see DESIGN, "URLs").
+//! hosts cannot negotiate content (docs/architecture.md, "Addresses: one URL
+//! per document").
 
 pub mod follows;
 pub mod html;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, Once, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -384,17 +384,158 @@ pub fn interop_dir() -> PathBuf {
     repo().join("tests").join("interop")
 }
 
-/// Fails (never skips) when the npm packages are not installed.
-pub fn require_fedify() {
-    let nm = interop_dir().join("node_modules");
-    assert!(
-        nm.join("@fedify")
-            .join("fedify")
-            .join("package.json")
-            .is_file()
-            && nm.join("jsonld").join("package.json").is_file(),
-        "{} is missing @fedify/fedify or jsonld: run tests/interop/setup-fedify.sh \
-         (it runs `npm ci` in tests/interop; needs node and npm) before `cargo test`",
-        nm.display()
-    );
+/// The independent programs some tests talk to. A fresh clone with only
+/// Rust has none of them: the tests that need one say so (once per run and
+/// peer) and return early, unless [`REQUIRE_PEERS`] is set, which turns a
+/// missing peer into a failure (`.ci/run` sets it, so CI never skips).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Node.js on PATH and the npm packages of `tests/interop/`
+    /// (Fedify 2.3.6 and jsonld), installed by `setup-fedify.sh`.
+    Fedify,
+    /// snac2's `snac` (`$SNAC`, else PATH), installed by `setup-snac.sh`.
+    Snac,
+    /// `nginx` (`$NGINX`, else PATH), to run `docs/deploy/nginx.conf`.
+    Nginx,
+}
+
+/// Set (to anything but `0` or nothing) to make a missing peer a failure.
+pub const REQUIRE_PEERS: &str = "STOA_REQUIRE_PEERS";
+
+impl Needs {
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Needs::Fedify => "Fedify",
+            Needs::Snac => "snac",
+            Needs::Nginx => "nginx",
+        }
+    }
+
+    /// The exact command that installs it, and what that command needs.
+    fn install(self) -> (&'static str, &'static str) {
+        match self {
+            Needs::Fedify => (
+                "bash tests/interop/setup-fedify.sh",
+                "needs node and npm: apt-get install -y nodejs npm",
+            ),
+            Needs::Snac => (
+                "sudo bash tests/interop/setup-snac.sh",
+                "Debian 12; adds bookworm-backports",
+            ),
+            Needs::Nginx => ("sudo apt-get install -y nginx-light", "Debian"),
+        }
+    }
+
+    /// The program to run, or why it is missing. Looks only where the
+    /// environment says (the override variable, else PATH), so a test run
+    /// with a reduced PATH really runs without the peer.
+    fn find(self) -> Result<PathBuf, String> {
+        match self {
+            Needs::Fedify => {
+                let node = on_path("node").ok_or("`node` is not on PATH")?;
+                let nm = interop_dir().join("node_modules");
+                let installed = |package: &str| nm.join(package).join("package.json").is_file();
+                if installed("@fedify/fedify") && installed("jsonld") {
+                    Ok(node)
+                } else {
+                    Err(format!(
+                        "{} lacks @fedify/fedify or jsonld",
+                        nm.strip_prefix(repo()).unwrap_or(&nm).display()
+                    ))
+                }
+            }
+            Needs::Snac => overridden("SNAC")
+                .or_else(|| on_path("snac"))
+                .ok_or_else(|| "`snac` is not on PATH and $SNAC is not set".to_string()),
+            Needs::Nginx => overridden("NGINX")
+                .or_else(|| on_path("nginx"))
+                .ok_or_else(|| {
+                    "`nginx` is not on PATH and $NGINX is not set \
+                 (Debian installs it as /usr/sbin/nginx, outside most users' PATH)"
+                        .to_string()
+                }),
+        }
+    }
+}
+
+/// `$var`, when it names a file.
+fn overridden(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+}
+
+/// The first `name` in a folder of PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn peers_required() -> bool {
+    std::env::var_os(REQUIRE_PEERS).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Each peer is looked for once per test binary run.
+fn found(needs: Needs) -> &'static Result<PathBuf, String> {
+    static FOUND: [OnceLock<Result<PathBuf, String>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    FOUND[needs.index()].get_or_init(|| needs.find())
+}
+
+/// Whether every peer in `needs` is installed. A missing one is reported
+/// on stderr once per run (one line: what is missing and the command that
+/// installs it) and the calling test should return at once; with
+/// [`REQUIRE_PEERS`] set, a missing peer panics instead.
+pub fn peers_ready(needs: &[Needs]) -> bool {
+    static TOLD: [Once; 3] = [Once::new(), Once::new(), Once::new()];
+    let mut ready = true;
+    for &peer in needs {
+        let Err(why) = found(peer) else { continue };
+        ready = false;
+        let name = peer.name();
+        let (install, needs) = peer.install();
+        if peers_required() {
+            panic!(
+                "{name} is needed: {why}; install it with `{install}` ({needs}). \
+                 {REQUIRE_PEERS} is set, so a missing peer fails"
+            );
+        }
+        TOLD[peer.index()].call_once(|| {
+            // One write straight to the process's stderr: libtest captures
+            // only the print macros, and this line is meant to be seen.
+            let line = format!(
+                "note: skipping the tests that need {name}: {why}; install it with \
+                 `{install}` ({needs}; {REQUIRE_PEERS}=1 makes this a failure)\n"
+            );
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        });
+        // Captured: shown with `cargo test -- --show-output`.
+        eprintln!(
+            "{}: skipped, {name} is missing",
+            std::thread::current().name().unwrap_or("this test")
+        );
+    }
+    ready
+}
+
+/// The program of a peer the test has checked with [`peers_ready`] (for
+/// Fedify: `node`).
+pub fn peer_program(needs: Needs) -> PathBuf {
+    match found(needs) {
+        Ok(p) => p.clone(),
+        Err(why) => {
+            let (install, hint) = needs.install();
+            panic!(
+                "{} is needed: {why}; install it with `{install}` ({hint})",
+                needs.name()
+            )
+        }
+    }
 }

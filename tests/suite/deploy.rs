@@ -1,10 +1,12 @@
 //! The nginx configuration in docs/deploy/ really serves a built site the
-//! way fediverse servers need: it is run here with a real nginx on loopback.
+//! way fediverse servers need: it is run here with a real nginx on loopback
+//! (`$NGINX`, else `nginx` on PATH; without one the test says so and
+//! returns early, or fails when `STOA_REQUIRE_PEERS` is set).
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{agent, build, example_copy, repo, text};
+use crate::common::{Needs, agent, build, example_copy, peer_program, peers_ready, repo, text};
 
 /// Kills nginx when the test ends, even on a failed check.
 struct Nginx(std::process::Child);
@@ -25,8 +27,10 @@ fn free_port() -> u16 {
 
 #[test]
 fn docs_nginx_config_serves_types_without_redirects() {
-    let nginx =
-        which("nginx").expect("nginx is not installed: run .ci/run (apt-get install nginx-light)");
+    if !peers_ready(&[Needs::Nginx]) {
+        return;
+    }
+    let nginx = peer_program(Needs::Nginx);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let site = example_copy();
@@ -136,18 +140,4 @@ fn docs_nginx_config_serves_types_without_redirects() {
     let (status, _, _, body) = get("/no/such/page");
     assert_eq!(status, 404);
     assert!(body.contains("Page not found"));
-}
-
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    [
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-        "/usr/local/sbin",
-        "/usr/local/bin",
-    ]
-    .iter()
-    .map(|d| std::path::Path::new(d).join(name))
-    .find(|p| p.is_file())
 }

@@ -1,5 +1,6 @@
 //! The ActivityPub documents `stoa build` writes, checked against the rules
-//! peers enforce (DESIGN, "URLs"): id == URL, every id on the blog host,
+//! peers enforce (docs/architecture.md, "Addresses: one URL per document";
+//! docs/interop.md, "Serving documents"): id == URL, every id on the blog host,
 //! WebFinger self link == actor id, no redirects, exact Content-Types,
 //! stable ids, only Mastodon's HTML, no private key anywhere.
 

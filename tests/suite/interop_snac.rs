@@ -1,5 +1,7 @@
 //! Interop with snac2, an independent ActivityPub server (Debian package
-//! `snac2`, installed by `tests/interop/setup-snac.sh`).
+//! `snac2`, installed by `tests/interop/setup-snac.sh`). Without it these
+//! tests say so and return early, or fail when `STOA_REQUIRE_PEERS` is set
+//! (see [`crate::common::peers_ready`]).
 //!
 //! Reading: `stoa serve` publishes content-example on 127.0.0.1; a throwaway
 //! snac data folder (only its command-line client is used) looks the blog up
@@ -23,11 +25,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Ran, example_copy, run_limited, serve};
-
-/// What to do when snac is missing.
-const INSTALL_HINT: &str = "snac (Debian package snac2) is needed by this test: \
-     run `sudo bash tests/interop/setup-snac.sh` (Debian 12) and run the tests again";
+use crate::common::{Needs, Ran, example_copy, peer_program, peers_ready, run_limited, serve};
 
 /// The snac user that does the looking up.
 pub(crate) const LOCAL_USER: &str = "reader";
@@ -35,23 +33,15 @@ pub(crate) const LOCAL_USER: &str = "reader";
 /// Longest a single snac command may take.
 const SNAC_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The snac executable: `$SNAC` if set, else `snac` on PATH. Panics (never
-/// skips) with the install hint when it is missing or is not snac.
+/// The snac executable (`$SNAC` if set, else `snac` on PATH; the calling
+/// test has checked `peers_ready(&[Needs::Snac])`). Panics when it is not
+/// snac2: a wrong program is a failure, not a reason to skip.
 fn snac_binary() -> PathBuf {
-    let bin = match std::env::var_os("SNAC") {
-        Some(p) => PathBuf::from(p),
-        None => std::env::var_os("PATH")
-            .iter()
-            .flat_map(std::env::split_paths)
-            .map(|dir| dir.join("snac"))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("`snac` not found on PATH. {INSTALL_HINT}")),
-    };
-    let usage =
-        run(&bin, &[], "").unwrap_or_else(|e| panic!("{}: {e}. {INSTALL_HINT}", bin.display()));
+    let bin = peer_program(Needs::Snac);
+    let usage = run(&bin, &[], "").unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
     assert!(
         usage.stdout.contains("ActivityPub") || usage.stderr.contains("ActivityPub"),
-        "{} does not look like snac2 ({usage:?}). {INSTALL_HINT}",
+        "{} does not look like snac2 ({usage:?}); point $SNAC at snac2's `snac`",
         bin.display()
     );
     bin
@@ -205,7 +195,9 @@ fn id_of(v: &Value) -> Option<&str> {
 
 #[test]
 fn snac_resolves_and_reads_the_blog() {
-    // snac first: a missing snac fails here, before anything starts.
+    if !peers_ready(&[Needs::Snac]) {
+        return;
+    }
     let snac = Snac::new();
     let site = example_copy();
     let server = serve(site.path());
@@ -458,6 +450,9 @@ impl Snac {
 #[test]
 fn snac_follows_the_blog_and_sees_the_follow_accepted() {
     use crate::companion::{Companion, Setup, free_port};
+    if !peers_ready(&[Needs::Snac]) {
+        return;
+    }
     let snac = Snac::new();
     let blog = Companion::start(&Setup {
         allow_private: true,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Companion, Setup, free_port};
-use crate::common::{agent, interop_dir, require_fedify};
+use crate::common::{Needs, agent, interop_dir, peer_program, peers_ready};
 
 /// The Fedify follower process, killed on drop.
 pub(crate) struct Fedify {
@@ -27,10 +27,11 @@ impl Drop for Fedify {
 }
 
 impl Fedify {
+    /// Starts the follower; the calling test has checked
+    /// `peers_ready(&[Needs::Fedify])`.
     pub(crate) fn start(first_knock: &str) -> Fedify {
-        require_fedify();
         let port = free_port();
-        let mut child = Command::new("node")
+        let mut child = Command::new(peer_program(Needs::Fedify))
             .arg(interop_dir().join("fedify-follower.mjs"))
             .arg(port.to_string())
             .arg(first_knock)
@@ -38,7 +39,7 @@ impl Fedify {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("node runs (tests/interop/setup-fedify.sh installs what it needs)");
+            .expect("node runs");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -96,6 +97,9 @@ impl Fedify {
 }
 
 fn follow_interact_unfollow(first_knock: &str) {
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
     let blog = Companion::start(&Setup {
         allow_private: true,
         ..Setup::default()

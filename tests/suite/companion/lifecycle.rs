@@ -89,7 +89,13 @@ fn manual_approval_from_the_command_line() {
             202
         );
     }
-    blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
+    let s = blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
+    // An Accept would have been queued with the follow, in one transaction.
+    assert_eq!(
+        s["deliveries"],
+        json!({"pending": 0, "delivered": 0, "failed": 0}),
+        "nothing is accepted before approval: {s}"
+    );
     assert!(
         !peer.arrivals().iter().any(|a| a.json()["type"] == "Accept"),
         "nothing is accepted before approval"

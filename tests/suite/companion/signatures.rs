@@ -186,7 +186,17 @@ fn forged_stale_and_malformed_requests_change_nothing() {
         activity["id"],
         "it embeds the Follow"
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Settled: every acknowledged activity applied (an Accept is queued in
+    // the same transaction) and no delivery left to send. Then one delivery
+    // in all means the replay queued nothing, and what arrived is final.
+    let s = blog.wait_status("the queue to drain and the Accept to be delivered", |s| {
+        s["incoming_backlog"] == 0 && s["deliveries"]["pending"] == 0
+    });
+    assert_eq!(
+        s["deliveries"],
+        json!({"pending": 0, "delivered": 1, "failed": 0}),
+        "the replay queued nothing more: {s}"
+    );
     let accepted: Vec<_> = peer
         .arrivals()
         .into_iter()
@@ -356,11 +366,13 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
 }
 
 /// A sender that hangs up while its key is being fetched does not free the
-/// fetch slot early: the fetch still runs, so more hang-ups cannot pile up
-/// more fetches than a host's four.
+/// fetch slot early: the fetch still runs, so hang-ups cannot pile up more
+/// fetches than a host's four. Four senders hang up during their fetches;
+/// four more then wait for a slot, get none and are told 503 once they have
+/// waited their 5 s, and only then is the number of fetches counted.
 #[test]
 fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
-    use std::io::Write;
+    use std::io::{Read, Write};
     let blog = Companion::start(&Setup {
         allow_private: true,
         ..Setup::default()
@@ -368,6 +380,7 @@ fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
     let peer = Peer::start(&["alice"]);
     let tarpit = Tarpit::start("127.0.0.2");
     let addr = blog.base.trim_start_matches("http://").to_string();
+    let mut waiting = Vec::new();
     for i in 0..8 {
         let actor = format!("{}/users/t{i}", tarpit.base);
         let body = like_of_hello(&blog, &actor, i).to_string();
@@ -383,15 +396,42 @@ fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str(&format!(
-            "Content-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n{body}",
+            "Content-Type: application/activity+json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         ));
         let mut conn = TcpStream::connect(&addr).expect("connect");
         conn.write_all(request.as_bytes()).expect("write");
-        std::thread::sleep(Duration::from_millis(300));
-        drop(conn); // hang up while the companion waits for the key
+        if i < 4 {
+            // Its key fetch has started (the tarpit holds the connection):
+            // hang up while the companion waits for the key.
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while tarpit.connections() <= i {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the key fetch of sender {i} never started:\n{}",
+                    blog.log()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            drop(conn);
+        } else {
+            waiting.push(conn);
+        }
     }
-    std::thread::sleep(Duration::from_secs(1));
+    // A slot freed by a hang-up would go to one of these and show as a
+    // fifth fetch; without one, each is refused after waiting 5 s (well
+    // before the held fetches time out after 10 s).
+    for mut conn in waiting {
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).expect("read the answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 503")
+                && answer.contains("too many key lookups are in progress for 127.0.0.2;"),
+            "a sender got a fetch slot after others hung up: {answer}"
+        );
+    }
     assert_eq!(
         tarpit.connections(),
         4,
