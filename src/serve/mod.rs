@@ -4,6 +4,7 @@
 //! page. Async stops here; building happens on a blocking thread.
 
 pub mod files;
+pub mod guard;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -182,7 +182,20 @@ impl Served {
 /// Starts `stoa serve --port 0 --root <root>` and waits (up to 60 s) for its
 /// `Serving http://127.0.0.1:PORT/` line.
 pub fn serve(root: &Path) -> Served {
-    let child = process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+    serve_with(root, None)
+}
+
+/// [`serve`] with `TMPDIR` set to `tmp`, where it makes its build folder.
+pub fn serve_in_tmp(root: &Path, tmp: &Path) -> Served {
+    serve_with(root, Some(tmp))
+}
+
+fn serve_with(root: &Path, tmp: Option<&Path>) -> Served {
+    let mut cmd = process::Command::new(env!("CARGO_BIN_EXE_stoa"));
+    if let Some(tmp) = tmp {
+        cmd.env("TMPDIR", tmp);
+    }
+    let child = cmd
         .args(["serve", "--port", "0", "--root"])
         .arg(root)
         .stdin(Stdio::null())
