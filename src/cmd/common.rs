@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::companion_client::CompanionClient;
 use crate::config::Config;
+use crate::errln;
 use crate::federation::Urls;
 use crate::fetch::Signer;
 use crate::signatures::keys::{self, SigningKey};
@@ -87,7 +88,7 @@ fn warn_if_readable_by_others(path: &Path) {
                 path.display(),
                 path.display()
             );
-            eprintln!(
+            errln!(
                 "warning: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
                 path.display(),
                 path.display()

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::cmd::cli::InboxArgs;
 use crate::cmd::common::{load_admin_token, load_config, load_signer};
 use crate::config::{CONFIG_FILE, Config};
+use crate::outln;
 use crate::serve::guard::{self, Private};
 use crate::server;
 
@@ -65,7 +66,7 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         let listener = server::bind(listen).await.with_context(|| {
             format!("cannot listen on {listen} (is another companion running?)")
         })?;
-        println!("stoa inbox listening on http://{}", listener.local_addr()?);
+        outln!("stoa inbox listening on http://{}", listener.local_addr()?);
         server::run(options, listener, shutdown_signal())
             .await
             .context("running the companion")

@@ -14,6 +14,7 @@ use crate::cmd::cli::ServeArgs;
 use crate::incremental::{Preview, Rebuilt};
 use crate::serve::{self, ServeState};
 use crate::site::{BuildOptions, Site};
+use crate::{errln, outln};
 
 /// Runs `stoa serve` until Ctrl-C.
 pub fn run(args: &ServeArgs) -> Result<()> {
@@ -91,7 +92,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 }
             });
         }
-        println!("Serving {base_url}/ (Ctrl-C to stop)");
+        outln!("Serving {base_url}/ (Ctrl-C to stop)");
         axum::serve(listener, serve::router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -115,7 +116,7 @@ fn rebuild(preview: &Mutex<Preview>, changed: &[PathBuf], state: &ServeState) {
                     files,
                     written,
                     elapsed,
-                } => println!(
+                } => outln!(
                     "Rebuilt {posts} changed post(s): {files} files rendered, {written} written, {} ms",
                     elapsed.as_millis()
                 ),
@@ -123,7 +124,7 @@ fn rebuild(preview: &Mutex<Preview>, changed: &[PathBuf], state: &ServeState) {
             state.build_finished(None, rebuilt.changed_output());
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             state.build_finished(Some(e.to_string()), true);
         }
     }

@@ -356,6 +356,27 @@ pub fn run_limited(
     })
 }
 
+/// Runs `cmd` with stdout (and stderr too if `close_stderr`) a pipe whose
+/// reader is gone before it starts, like `stoa … | head -0`: its exit
+/// status and what it wrote to stderr (nothing if that was closed too).
+pub fn run_into_closed_pipe(mut cmd: process::Command, close_stderr: bool) -> (ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    cmd.stdin(Stdio::null())
+        .stdout(writer.try_clone().expect("pipe"));
+    if close_stderr {
+        cmd.stderr(writer);
+    } else {
+        drop(writer);
+        cmd.stderr(Stdio::piped());
+    }
+    let out = cmd.output().expect("runs");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// An HTTP client that never follows redirects (a redirect is a failure
 /// for fediverse documents) and reports every status.
 pub fn agent() -> ureq::Agent {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Companion, Peer, Setup, TOKEN, follow, send, signed_by_blog, stoa_cmd};
-use crate::common::{agent, run_limited};
+use crate::common::{agent, run_into_closed_pipe, run_limited};
 
 #[test]
 fn kill_9_between_acknowledging_a_follow_and_sending_the_accept_loses_nothing() {
@@ -493,4 +493,38 @@ fn symlinks_out_of_the_site_folder_are_not_followed() {
     std::fs::remove_file(public.join("404.html")).expect("rm");
     symlink("../secrets/actor-key.pem", public.join("404.html")).expect("symlink");
     check("/no/such/page");
+}
+
+/// `stoa followers list | head -1` and friends: a reader that went away is
+/// no failure, no panic and no error.
+#[test]
+fn followers_and_deliveries_print_into_a_closed_pipe_quietly() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    assert_eq!(
+        send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1)).0,
+        202
+    );
+    blog.wait_status("a follower", |s| s["followers"]["accepted"] == 1);
+    for args in [
+        &["followers", "list"][..],
+        &["followers", "count"],
+        &["followers", "export"],
+        &["deliveries", "--companion", &blog.base],
+    ] {
+        let mut cmd = stoa_cmd();
+        cmd.args(args)
+            .arg("--root")
+            .arg(blog.root())
+            .env("STOA_ADMIN_TOKEN", TOKEN);
+        let (status, stderr) = run_into_closed_pipe(cmd, false);
+        assert!(status.success(), "{args:?}: {status}\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error") && !stderr.contains("pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
