@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::InboxArgs;
-use crate::cmd::common::{load_admin_token, load_config, load_signer};
+use crate::cmd::common::{load_admin_token, load_config, load_signer, shutdown_signal};
 use crate::config::{CONFIG_FILE, Config};
 use crate::outln;
 use crate::serve::guard::{self, Private};
@@ -142,19 +142,4 @@ fn check_site_folder(site: &Path, root: &Path, config: &Config) -> Result<()> {
         );
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }

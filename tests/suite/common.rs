@@ -139,7 +139,8 @@ pub fn example_copy() -> tempfile::TempDir {
     dir
 }
 
-/// A running `stoa serve`, killed on drop (so also when a check panics).
+/// A running `stoa serve`, stopped on drop (so also when a check panics):
+/// SIGTERM, so it removes its build folder, then SIGKILL if it lingers.
 pub struct Served {
     child: Child,
     /// The served address, `http://127.0.0.1:PORT`, without a final `/`.
@@ -150,12 +151,33 @@ pub struct Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(None) = self.child.try_wait()
+            && self.terminate().is_none()
+        {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
 
 impl Served {
+    /// Sends SIGTERM and waits up to 15 s for the exit: its status, or
+    /// `None` if it had to be killed.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let _ = process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Everything serve printed so far (and not yet read), for failure
     /// messages.
     pub fn log(&self) -> String {

@@ -200,3 +200,31 @@ fn symlinks_out_of_the_served_folder_are_not_followed() {
         "{body}"
     );
 }
+
+#[test]
+fn sigterm_removes_the_build_folder_even_with_a_browser_connected() {
+    let site = TempSite::minimal();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut server = serve_in_tmp(site.root(), tmp.path());
+    let out = build_folder(tmp.path());
+    assert!(out.join("index.html").is_file());
+    // A page open in a browser keeps its reload stream open.
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut sse = TcpStream::connect(&addr).expect("connect");
+    write!(
+        sse,
+        "GET /__stoa/reload HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("send");
+    sse.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut head = [0u8; 512];
+    let n = sse.read(&mut head).expect("headers");
+    assert!(String::from_utf8_lossy(&head[..n]).contains("text/event-stream"));
+    let status = server.terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "serve should stop cleanly on SIGTERM: {status:?}"
+    );
+    assert!(!out.exists(), "{} was left behind", out.display());
+}
