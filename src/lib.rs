@@ -5,6 +5,9 @@
 //! `site`. `content`, `render` and `signatures` are pure: no network, no
 //! database. I/O lives in `output`, `serve` and the commands in `cmd`.
 
+// Commands print through `cmd::out`: `println!` panics on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod cmd;
 pub mod companion_client;
 pub mod config;

@@ -1,10 +1,15 @@
 //! The `stoa` binary: parses the command line, runs the subcommand, prints
-//! errors with their causes, and exits 1 on failure.
+//! errors with their causes, and exits 1 on failure (a closed stdout,
+//! `stoa followers list | head -1`, is no failure: see [`stoa::cmd::out`]).
+
+// Commands print through `cmd::out`: `println!` panics on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use stoa::cmd::{self, cli::Cli, cli::Command};
+use stoa::cmd::{self, cli::Cli, cli::Command, out};
+use stoa::errln;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,14 +37,23 @@ fn main() -> ExitCode {
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                errln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }
+    };
+    // A reader that closed stdout early (`| head`) is no failure; a full
+    // disk is.
+    match out::finish() {
+        Err(e) if code == ExitCode::SUCCESS => {
+            errln!("error: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
+        _ => code,
     }
 }

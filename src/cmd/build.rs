@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cmd::cli::BuildArgs;
 use crate::site::{BuildOptions, BuildReport, Site};
+use crate::{errln, outln};
 
 /// Runs `stoa build`.
 pub fn run(args: &BuildArgs) -> Result<()> {
@@ -23,17 +24,17 @@ pub fn run(args: &BuildArgs) -> Result<()> {
 pub fn print_report(r: &BuildReport) {
     const SHOWN: usize = 20;
     for w in r.warnings.iter().take(SHOWN) {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     if r.warnings.len() > SHOWN {
-        eprintln!(
+        errln!(
             "warning: … and {} more warnings like these",
             r.warnings.len() - SHOWN
         );
     }
     let ms = r.elapsed.as_millis();
     if r.unchanged {
-        println!(
+        outln!(
             "Nothing changed since the last build ({} files in {}), {ms} ms",
             r.stats.total,
             r.output.display()
@@ -45,7 +46,7 @@ pub fn print_report(r: &BuildReport) {
     } else {
         String::new()
     };
-    println!(
+    outln!(
         "Built {} posts and {} pages{drafts} into {}: {} files, {} written, {} removed, {ms} ms",
         r.posts,
         r.pages,

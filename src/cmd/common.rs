@@ -1,5 +1,6 @@
 //! What several commands read the same way: the site's configuration, the
-//! actor's private key, the admin token, and a client for the companion.
+//! actor's private key, the admin token, a client for the companion, and
+//! the signals that stop a server.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::companion_client::CompanionClient;
 use crate::config::Config;
+use crate::errln;
 use crate::federation::Urls;
 use crate::fetch::Signer;
 use crate::signatures::keys::{self, SigningKey};
@@ -87,7 +89,7 @@ fn warn_if_readable_by_others(path: &Path) {
                 path.display(),
                 path.display()
             );
-            eprintln!(
+            errln!(
                 "warning: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
                 path.display(),
                 path.display()
@@ -111,4 +113,20 @@ pub fn admin_client(
     })?;
     let base = companion.unwrap_or(&config.publish.companion);
     Ok(CompanionClient::new(base, &token))
+}
+
+/// Resolves on SIGTERM (systemd, `kill`, a container stopping) or Ctrl-C.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cmd::cli::{DeliveriesAction, DeliveriesArgs};
 use crate::cmd::common::{admin_client, load_config};
+use crate::outln;
 use crate::store::deliveries::Progress;
 
 /// Runs `stoa deliveries`.
@@ -16,9 +17,13 @@ pub fn run(args: &DeliveriesArgs) -> Result<()> {
     match args.action.as_ref().unwrap_or(&DeliveriesAction::Status) {
         DeliveriesAction::Status => {
             let p: Progress = client.get("deliveries")?;
-            println!(
+            outln!(
                 "{} deliveries: {} delivered, {} retrying, {} failed, {} waiting",
-                p.total, p.delivered, p.retrying, p.failed, p.queued
+                p.total,
+                p.delivered,
+                p.retrying,
+                p.failed,
+                p.queued
             );
             for h in &p.hosts {
                 let mut line = format!(
@@ -28,16 +33,16 @@ pub fn run(args: &DeliveriesArgs) -> Result<()> {
                 if let Some(e) = &h.last_error {
                     line.push_str(&format!("  ({e})"));
                 }
-                println!("{line}");
+                outln!("{line}");
             }
         }
         DeliveriesAction::Retry => {
             let v: Value = client.post("deliveries/retry", &serde_json::json!({}))?;
-            println!("{} deliveries will be tried again now.", v["retrying"]);
+            outln!("{} deliveries will be tried again now.", v["retrying"]);
         }
         DeliveriesAction::Purge => {
             let v: Value = client.post("deliveries/purge", &serde_json::json!({}))?;
-            println!("Forgot {} finished deliveries.", v["purged"]);
+            outln!("Forgot {} finished deliveries.", v["purged"]);
         }
     }
     Ok(())

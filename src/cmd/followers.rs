@@ -8,6 +8,7 @@ use crate::cmd::cli::{FollowersAction, FollowersArgs};
 use crate::cmd::common::load_config;
 use crate::federation::Urls;
 use crate::followers as ops;
+use crate::outln;
 use crate::store::Store;
 use crate::store::followers::{self, FollowState};
 
@@ -34,7 +35,7 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                     FollowState::Accepted => "",
                     FollowState::Pending => "  (waiting for approval)",
                 };
-                println!(
+                outln!(
                     "{}  {}  {}{}",
                     when,
                     f.handle.as_deref().unwrap_or("-"),
@@ -47,18 +48,18 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
             let c = store.conn();
             let accepted = followers::count(c, FollowState::Accepted)?;
             let pending = followers::count(c, FollowState::Pending)?;
-            println!("{accepted} followers, {pending} waiting for approval");
+            outln!("{accepted} followers, {pending} waiting for approval");
         }
         FollowersAction::Export => {
             // Mastodon's import format: one account address per line, with a header.
-            println!("Account address,Show boosts,Notify on new posts,Languages");
+            outln!("Account address,Show boosts,Notify on new posts,Languages");
             for f in followers::list(store.conn(), Some(FollowState::Accepted))? {
                 let who = f
                     .handle
                     .as_deref()
                     .map(|h| h.trim_start_matches('@').to_string())
                     .unwrap_or_else(|| f.actor.clone());
-                println!("{who},true,false,");
+                outln!("{who},true,false,");
             }
         }
         // Read and change in one write transaction: the companion may
@@ -67,19 +68,19 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
             let tx = store.transaction()?;
             let f = find(&tx, who)?;
             if f.state == FollowState::Accepted {
-                println!("{} already follows", label(&f));
+                outln!("{} already follows", label(&f));
                 return Ok(());
             }
             ops::accept(&tx, &urls, &f)?;
             tx.commit()?;
-            println!("Approved {}; the companion sends the Accept.", label(&f));
+            outln!("Approved {}; the companion sends the Accept.", label(&f));
         }
         FollowersAction::Reject { who } | FollowersAction::Remove { who } => {
             let tx = store.transaction()?;
             let f = find(&tx, who)?;
             ops::remove(&tx, &urls, &f.actor)?;
             tx.commit()?;
-            println!("Removed {}; the companion tells their server.", label(&f));
+            outln!("Removed {}; the companion tells their server.", label(&f));
         }
     }
     Ok(())

@@ -2,10 +2,15 @@
 //! private key (file or `STOA_PRIVATE_KEY`) and the admin token (file or
 //! `STOA_ADMIN_TOKEN`), then serves until SIGTERM or Ctrl-C.
 
+use std::path::Path;
+
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::InboxArgs;
-use crate::cmd::common::{load_admin_token, load_config, load_signer};
+use crate::cmd::common::{load_admin_token, load_config, load_signer, shutdown_signal};
+use crate::config::{CONFIG_FILE, Config};
+use crate::outln;
+use crate::serve::guard::{self, Private};
 use crate::server;
 
 /// Threads for blocking work at least (deliveries in flight get their own on top).
@@ -14,6 +19,9 @@ const BLOCKING_THREADS: usize = 16;
 /// Runs `stoa inbox`.
 pub fn run(args: &InboxArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, args.base_url.as_deref())?;
+    if let Some(site) = &args.site {
+        check_site_folder(site, &root, &config)?;
+    }
     let listen: std::net::SocketAddr = match &args.listen {
         Some(l) => l.parse().with_context(|| {
             format!("--listen {l:?} is not an IP address with a port, like 127.0.0.1:8787")
@@ -30,14 +38,6 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         tracing::warn!(
             "no admin token (STOA_ADMIN_TOKEN or {}): the admin API is off",
             config.companion.admin_token_file.display()
-        );
-    }
-    if let Some(site) = &args.site
-        && !site.join("index.html").is_file()
-    {
-        bail!(
-            "--site {}: no index.html there\n  help: build first with `stoa build`, then pass the output folder",
-            site.display()
         );
     }
     if config.companion.allow_private_addresses {
@@ -66,24 +66,80 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         let listener = server::bind(listen).await.with_context(|| {
             format!("cannot listen on {listen} (is another companion running?)")
         })?;
-        println!("stoa inbox listening on http://{}", listener.local_addr()?);
+        outln!("stoa inbox listening on http://{}", listener.local_addr()?);
         server::run(options, listener, shutdown_signal())
             .await
             .context("running the companion")
     })
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+/// Refuses to serve a folder that holds the site's private files (its
+/// settings, `secrets/`, the database, the private key, the admin token),
+/// or one without a built site in it.
+fn check_site_folder(site: &Path, root: &Path, config: &Config) -> Result<()> {
+    if !site.is_dir() {
+        bail!(
+            "--site {}: no such folder\n  help: build first with `stoa build`, then pass the output folder, e.g. public/",
+            site.display()
+        );
     }
+    let c = &config.companion;
+    let mut private = vec![
+        Private {
+            path: root.join(CONFIG_FILE),
+            what: "the site's settings",
+        },
+        Private {
+            path: root.join("secrets"),
+            what: "the site's secrets",
+        },
+        Private {
+            path: root.join(&c.private_key),
+            what: "the blog's private key",
+        },
+        Private {
+            path: root.join(&c.admin_token_file),
+            what: "the admin token",
+        },
+        Private {
+            path: root.join(&c.database),
+            what: "the companion's database: followers, replies",
+        },
+    ];
+    // Another site's folder is no better than this one's.
+    if site.join(CONFIG_FILE).is_file() {
+        private.extend([
+            Private {
+                path: site.join(CONFIG_FILE),
+                what: "a site's settings",
+            },
+            Private {
+                path: site.join("secrets"),
+                what: "a site's secrets",
+            },
+        ]);
+    }
+    let exposed = guard::exposed(site, &private);
+    if !exposed.is_empty() {
+        let mut seen = Vec::new();
+        let mut list = String::new();
+        for p in exposed {
+            let path = guard::canonical_lenient(&p.path);
+            if !seen.contains(&path) {
+                list.push_str(&format!("\n    {} ({})", path.display(), p.what));
+                seen.push(path);
+            }
+        }
+        bail!(
+            "--site {}: refusing to serve this folder, it would make private files public:{list}\n  help: point --site at the built output folder, e.g. public/ (`stoa build` makes it)",
+            site.display()
+        );
+    }
+    if !site.join("index.html").is_file() {
+        bail!(
+            "--site {}: no index.html there\n  help: build first with `stoa build`, then pass the output folder, e.g. public/",
+            site.display()
+        );
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ use crate::cmd::cli::InitArgs;
 use crate::config::{CONFIG_FILE, Config};
 
 use crate::cmd::keygen::{self, PRIVATE_KEY_PATH};
+use crate::outln;
 
 /// Where `init` puts the public key, relative to the site root.
 pub const PUBLIC_KEY_PATH: &str = "actor-key.pub.pem";
@@ -82,12 +83,12 @@ pub fn run(args: &InitArgs) -> Result<()> {
             host = crate::config::url_host(&args.base_url).unwrap_or_default()
         ),
     )?;
-    println!("Created a new site in {}", dir.display());
-    println!(
+    outln!("Created a new site in {}", dir.display());
+    outln!(
         "  private key: {} (mode 0600, ignored by git: back it up, never share it)",
         dir.join(PRIVATE_KEY_PATH).display()
     );
-    println!("Next: cd {} && stoa serve", dir.display());
+    outln!("Next: cd {} && stoa serve", dir.display());
     Ok(())
 }
 

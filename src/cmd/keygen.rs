@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::KeygenArgs;
 use crate::config::Config;
+use crate::outln;
 use crate::signatures::keys;
 
 /// Where the private key goes, relative to the site root.
@@ -17,7 +18,7 @@ pub const PRIVATE_KEY_PATH: &str = "secrets/actor-key.pem";
 pub fn run(args: &KeygenArgs) -> Result<()> {
     let config = Config::load(&args.root)?;
     write_pair(&args.root, &config.fediverse.public_key)?;
-    println!(
+    outln!(
         "Made the actor's key pair: {} (public) and {} (private, mode 0600; back it up, never share it)",
         args.root.join(&config.fediverse.public_key).display(),
         args.root.join(PRIVATE_KEY_PATH).display()

@@ -9,6 +9,7 @@ pub mod followers;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
+pub mod out;
 pub mod preview;
 pub mod publish;
 pub mod serve;

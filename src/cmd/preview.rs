@@ -12,6 +12,7 @@ use crate::content::library;
 use crate::federation::objects::{self, MAX_ATTACHMENTS, ObjectContext};
 use crate::federation::{Urls, html};
 use crate::site::{BuildOptions, STATIC_DIR, Site};
+use crate::{out, outln};
 
 /// Runs `stoa preview`.
 pub fn run(args: &PreviewArgs) -> Result<()> {
@@ -41,14 +42,14 @@ pub fn run(args: &PreviewArgs) -> Result<()> {
     };
     let note = objects::note(&cx, post);
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&crate::federation::with_context(note))?
         );
         return Ok(());
     }
     let images = objects::content(&cx, post).images.len();
-    print!("{}", render_preview(&site, post, &note, images));
+    out!("{}", render_preview(&site, post, &note, images));
     Ok(())
 }
 

@@ -34,6 +34,7 @@ use crate::publish_log::PublishLog;
 use crate::server::publish::{PublishRequest, PublishResponse};
 use crate::site::{BuildOptions, Site};
 use crate::store::deliveries::Progress;
+use crate::{errln, outln};
 
 /// Past this many edited posts in one publish, ask before sending Updates.
 pub const UPDATE_FLOOD_LIMIT: usize = 20;
@@ -139,9 +140,9 @@ pub fn run(args: &PublishArgs) -> Result<()> {
 
     // 3. Deploy, before anyone is told: followers' servers fetch what they are sent.
     if args.no_deploy {
-        println!("Not deployed (--no-deploy).");
+        outln!("Not deployed (--no-deploy).");
     } else if let Some(command) = &config.publish.deploy {
-        println!("Deploying: {command}");
+        outln!("Deploying: {command}");
         deploy::run_command(command, &site.output)?;
     } else if let Some(dir) = &config.publish.deploy_dir {
         let dir = if dir.is_absolute() {
@@ -150,14 +151,14 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             root.join(dir)
         };
         let m = deploy::mirror(&site.output, &dir)?;
-        println!(
+        outln!(
             "Deployed to {}: {} files written, {} removed.",
             dir.display(),
             m.written,
             m.removed
         );
     } else {
-        println!(
+        outln!(
             "No `deploy` or `deploy_dir` under [publish]: upload {} yourself (or let `stoa inbox --site` serve it).",
             site.output.display()
         );
@@ -186,7 +187,7 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     };
     let response: PublishResponse = client.post("publish", &request)?;
     if response.baseline {
-        println!(
+        outln!(
             "First publish: recorded {} posts as already published; nothing was sent. From now on new posts, edits and deletions go to your followers.",
             local.len()
         );
@@ -199,14 +200,14 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             && response.deleted.is_empty()
             && !response.actor_updated
         {
-            println!("Nothing new to send.");
+            outln!("Nothing new to send.");
         } else {
-            println!("No followers yet: nothing to deliver.");
+            outln!("No followers yet: nothing to deliver.");
         }
         return Ok(());
     }
     if args.no_wait {
-        println!(
+        outln!(
             "{} deliveries queued; the companion sends them (`stoa deliveries` shows how it goes).",
             response.deliveries
         );
@@ -244,11 +245,11 @@ fn resolve_mentions(config: &Config, posts: &[library::Post], log: &mut PublishL
     for handle in wanted {
         match client.webfinger(&handle) {
             Ok(m) => {
-                println!("Found @{handle}: {}", m.actor);
+                outln!("Found @{handle}: {}", m.actor);
                 log.mentions.insert(handle, m);
                 added = true;
             }
-            Err(e) => eprintln!(
+            Err(e) => errln!(
                 "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
             ),
         }
@@ -305,11 +306,11 @@ fn print_changes(config: &Config, r: &PublishResponse) {
         ("deleted", &r.deleted),
     ] {
         for id in ids {
-            println!("  {verb:>7}  {}", name(id));
+            outln!("  {verb:>7}  {}", name(id));
         }
     }
     if r.actor_updated {
-        println!("  profile  updated");
+        outln!("  profile  updated");
     }
 }
 
@@ -343,9 +344,13 @@ fn watch(client: &CompanionClient, id: i64, limit: Duration) -> Result<Progress>
 }
 
 fn print_summary(p: &Progress) {
-    println!(
+    outln!(
         "Delivered {} of {} ({} retrying, {} failed, {} not tried yet).",
-        p.delivered, p.total, p.retrying, p.failed, p.queued
+        p.delivered,
+        p.total,
+        p.retrying,
+        p.failed,
+        p.queued
     );
     for h in &p.hosts {
         let mut line = format!("  {:<32} {} delivered", h.host, h.delivered);
@@ -368,6 +373,6 @@ fn print_summary(p: &Progress) {
         {
             line.push_str(&format!(": {e}"));
         }
-        println!("{line}");
+        outln!("{line}");
     }
 }

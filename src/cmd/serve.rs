@@ -2,6 +2,7 @@
 //! rebuild on every change and reload the browser. A failed build is shown
 //! in the terminal and over the page; the server keeps running.
 
+use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -11,11 +12,16 @@ use notify::RecursiveMode;
 
 use crate::cmd::build::print_report;
 use crate::cmd::cli::ServeArgs;
+use crate::cmd::common::shutdown_signal;
 use crate::incremental::{Preview, Rebuilt};
 use crate::serve::{self, ServeState};
 use crate::site::{BuildOptions, Site};
+use crate::{errln, outln};
 
-/// Runs `stoa serve` until Ctrl-C.
+/// How long requests in flight may take to finish once asked to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Runs `stoa serve` until Ctrl-C or SIGTERM, then removes its build folder.
 pub fn run(args: &ServeArgs) -> Result<()> {
     let root = args
         .site
@@ -56,7 +62,16 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             drafts: args.site.drafts,
             force: false,
         };
-        let state = ServeState::new(out.path().to_path_buf());
+        let out_path = out.path().to_path_buf();
+        let state = ServeState::new(out_path.clone());
+        // From here on SIGTERM, like Ctrl-C, stops cleanly and removes `out`.
+        {
+            let state = state.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                state.stop();
+            });
+        }
         let preview = Arc::new(Mutex::new(Preview::new(&root, opts)));
         {
             let (preview, state) = (preview.clone(), state.clone());
@@ -71,7 +86,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .watch(&root, RecursiveMode::Recursive)
             .with_context(|| format!("watching {}", root.display()))?;
         {
-            let state = state.clone();
+            let (preview, state) = (preview.clone(), state.clone());
             std::thread::spawn(move || {
                 for result in rx {
                     let Ok(events) = result else { continue };
@@ -91,15 +106,24 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 }
             });
         }
-        println!("Serving {base_url}/ (Ctrl-C to stop)");
-        axum::serve(listener, serve::router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("the preview server stopped")?;
+        outln!("Serving {base_url}/ (Ctrl-C to stop)");
+        let server = axum::serve(listener, serve::router(state.clone()))
+            .with_graceful_shutdown(state.stopped())
+            .into_future();
+        // Reload streams end at once; other requests get a moment to finish.
+        let deadline = async {
+            state.stopped().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = server => served.context("the preview server stopped")?,
+            () = deadline => {}
+        }
+        // No rebuild may run while, or start after, the folder goes away.
         drop(debouncer);
-        drop(out);
+        let _no_more_builds = preview.lock().unwrap_or_else(|e| e.into_inner());
+        out.close()
+            .with_context(|| format!("removing the preview folder {}", out_path.display()))?;
         Ok(())
     })
 }
@@ -115,7 +139,7 @@ fn rebuild(preview: &Mutex<Preview>, changed: &[PathBuf], state: &ServeState) {
                     files,
                     written,
                     elapsed,
-                } => println!(
+                } => outln!(
                     "Rebuilt {posts} changed post(s): {files} files rendered, {written} written, {} ms",
                     elapsed.as_millis()
                 ),
@@ -123,7 +147,7 @@ fn rebuild(preview: &Mutex<Preview>, changed: &[PathBuf], state: &ServeState) {
             state.build_finished(None, rebuilt.changed_output());
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             state.build_finished(Some(e.to_string()), true);
         }
     }

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::content_types;
+use crate::serve::guard;
 use crate::text::{escape as html_escape, percent_decode};
 
 /// What a path resolved to.
@@ -24,11 +25,16 @@ pub enum Found {
 
 /// Resolves `request_path` inside `root`: files as they are, folders to
 /// their `index.html` with or without the trailing slash (no redirect, as
-/// fediverse servers require).
+/// fediverse servers require). A symlink is followed only while it stays
+/// inside `root`: one that leads outside is answered like a missing file.
 pub fn lookup(root: &Path, request_path: &str) -> Found {
+    let Ok(root) = root.canonicalize() else {
+        return Found::NotFound(None);
+    };
+    let not_found = || Found::NotFound(read_inside(&root, &root.join("404.html")));
     let decoded = percent_decode(request_path);
     let Some(rel) = safe_relative(&decoded) else {
-        return Found::NotFound(std::fs::read(root.join("404.html")).ok());
+        return not_found();
     };
     let candidate = root.join(&rel);
     let (file, site_path) = if candidate.is_dir() {
@@ -37,16 +43,29 @@ pub fn lookup(root: &Path, request_path: &str) -> Found {
     } else {
         (candidate, decoded.clone())
     };
-    if file
-        .file_name()
+    if is_internal(&file) {
+        return not_found();
+    }
+    match read_inside(&root, &file) {
+        Some(bytes) => Found::File { site_path, bytes },
+        None => not_found(),
+    }
+}
+
+/// The bytes of `file` if it really is (symlinks resolved) a file inside
+/// the canonical `root` and not one of stoa's own.
+fn read_inside(root: &Path, file: &Path) -> Option<Vec<u8>> {
+    let real = guard::resolve_inside(root, file)?;
+    if is_internal(&real) {
+        return None;
+    }
+    std::fs::read(real).ok()
+}
+
+/// stoa's own bookkeeping files (`.stoa-manifest`, staging files).
+fn is_internal(path: &Path) -> bool {
+    path.file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with(".stoa"))
-    {
-        return Found::NotFound(std::fs::read(root.join("404.html")).ok());
-    }
-    match std::fs::read(&file) {
-        Ok(bytes) => Found::File { site_path, bytes },
-        Err(_) => Found::NotFound(std::fs::read(root.join("404.html")).ok()),
-    }
 }
 
 fn safe_relative(path: &str) -> Option<PathBuf> {
@@ -144,6 +163,38 @@ mod tests {
                 }
                 Found::NotFound(_) => panic!("{p} not found"),
             }
+        }
+    }
+
+    #[test]
+    fn symlinks_are_followed_only_inside_the_root() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("public");
+        std::fs::create_dir_all(root.join("posts/x")).unwrap();
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/key.pem"), "SECRET KEY").unwrap();
+        std::fs::write(root.join("posts/x/index.html"), "post").unwrap();
+        symlink("../secrets/key.pem", root.join("leak.pem")).unwrap();
+        symlink("..", root.join("up")).unwrap();
+        symlink("posts/x", root.join("alias")).unwrap();
+        // Even the 404 page, sent for every miss, must not lead outside.
+        symlink("../secrets/key.pem", root.join("404.html")).unwrap();
+        for p in [
+            "/leak.pem",
+            "/up/secrets/key.pem",
+            "/up/public/../secrets/key.pem",
+        ] {
+            match lookup(&root, p) {
+                Found::NotFound(None) => {}
+                Found::NotFound(Some(b)) | Found::File { bytes: b, .. } => {
+                    panic!("{p} served {:?}", String::from_utf8_lossy(&b))
+                }
+            }
+        }
+        match lookup(&root, "/alias/") {
+            Found::File { bytes, .. } => assert_eq!(bytes, b"post"),
+            Found::NotFound(_) => panic!("a link inside the root is served"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! page. Async stops here; building happens on a blocking thread.
 
 pub mod files;
+pub mod guard;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Path of the server-sent events stream the injected script listens to.
 pub const RELOAD_PATH: &str = "/__stoa/reload";
@@ -30,6 +31,9 @@ pub struct ServeState {
     pub error: Arc<RwLock<Option<String>>>,
     /// Tells connected browsers to reload.
     pub reload: broadcast::Sender<()>,
+    /// Becomes `true` when the server stops: reload streams end then, so
+    /// an open browser tab does not hold up the shutdown.
+    pub stopping: watch::Sender<bool>,
 }
 
 impl ServeState {
@@ -40,6 +44,20 @@ impl ServeState {
             output: Arc::new(output),
             error: Arc::new(RwLock::new(None)),
             reload,
+            stopping: watch::Sender::new(false),
+        }
+    }
+
+    /// Ends the reload streams; what waits in [`ServeState::stopped`] wakes.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`ServeState::stop`] was called.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stopping.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopping| *stopping).await;
         }
     }
 
@@ -68,12 +86,17 @@ async fn reload_stream(
     State(state): State<ServeState>,
 ) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let rx = state.reload.subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    let stream = futures_util::stream::unfold((rx, state), |(mut rx, state)| async move {
         loop {
-            match rx.recv().await {
-                Ok(()) => return Some((Ok(Event::default().event("reload").data("1")), rx)),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(()) => {
+                        return Some((Ok(Event::default().event("reload").data("1")), (rx, state)));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                () = state.stopped() => return None,
             }
         }
     });

@@ -1,7 +1,8 @@
 //! Every error path of `stoa build`: the message names the file, the line
-//! and the fix, and the previous output is left exactly as it was.
+//! and the fix, and the previous output is left exactly as it was; and
+//! output into a pipe whose reader went away.
 
-use crate::common::{TempSite, build, snapshot, text};
+use crate::common::{TempSite, build, run_into_closed_pipe, snapshot, text};
 
 /// Builds a good site, breaks it with `breakage`, and checks the failed
 /// build's message and that the output did not change.
@@ -188,4 +189,44 @@ fn page_colliding_with_a_generated_page() {
         )],
         &["archive/index.html", "both want"],
     );
+}
+
+/// `stoa … | head -0`: a reader that went away is no failure (no panic,
+/// no error, exit 0), and a closed stderr does not change the exit status.
+#[test]
+fn output_into_a_closed_pipe_is_quiet() {
+    let site = TempSite::minimal();
+    let stoa = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"));
+        cmd.args(args).arg("--root").arg(site.root());
+        cmd
+    };
+    // The second build has nothing to do: its other report line.
+    for args in [
+        &["build"][..],
+        &["build"],
+        &["preview", "first"],
+        &["preview", "first", "--json"],
+    ] {
+        let (status, stderr) = run_into_closed_pipe(stoa(args), false);
+        assert!(status.success(), "{args:?}: {status}\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error") && !stderr.contains("pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Both streams closed, like `stoa build 2>&1 | head -0`: warnings are
+    // dropped, the exit status still tells success from failure.
+    site.write(
+        "content/posts/pic.md",
+        "+++\ntitle = \"Pic\"\ndate = 2026-01-03\n+++\n\n![](missing.png)\n",
+    );
+    let (status, _) = run_into_closed_pipe(stoa(&["build", "--force"]), true);
+    assert!(status.success(), "a build with warnings: {status}");
+    site.write(
+        "content/posts/bad.md",
+        "+++\ntitle = \"x\"\ndate = \"soon\"\n+++\n",
+    );
+    let (status, _) = run_into_closed_pipe(stoa(&["build"]), true);
+    assert_eq!(status.code(), Some(1), "a failed build: {status}");
 }

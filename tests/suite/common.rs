@@ -139,7 +139,8 @@ pub fn example_copy() -> tempfile::TempDir {
     dir
 }
 
-/// A running `stoa serve`, killed on drop (so also when a check panics).
+/// A running `stoa serve`, stopped on drop (so also when a check panics):
+/// SIGTERM, so it removes its build folder, then SIGKILL if it lingers.
 pub struct Served {
     child: Child,
     /// The served address, `http://127.0.0.1:PORT`, without a final `/`.
@@ -150,12 +151,33 @@ pub struct Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(None) = self.child.try_wait()
+            && self.terminate().is_none()
+        {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
 
 impl Served {
+    /// Sends SIGTERM and waits up to 15 s for the exit: its status, or
+    /// `None` if it had to be killed.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let _ = process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Everything serve printed so far (and not yet read), for failure
     /// messages.
     pub fn log(&self) -> String {
@@ -182,7 +204,20 @@ impl Served {
 /// Starts `stoa serve --port 0 --root <root>` and waits (up to 60 s) for its
 /// `Serving http://127.0.0.1:PORT/` line.
 pub fn serve(root: &Path) -> Served {
-    let child = process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+    serve_with(root, None)
+}
+
+/// [`serve`] with `TMPDIR` set to `tmp`, where it makes its build folder.
+pub fn serve_in_tmp(root: &Path, tmp: &Path) -> Served {
+    serve_with(root, Some(tmp))
+}
+
+fn serve_with(root: &Path, tmp: Option<&Path>) -> Served {
+    let mut cmd = process::Command::new(env!("CARGO_BIN_EXE_stoa"));
+    if let Some(tmp) = tmp {
+        cmd.env("TMPDIR", tmp);
+    }
+    let child = cmd
         .args(["serve", "--port", "0", "--root"])
         .arg(root)
         .stdin(Stdio::null())
@@ -341,6 +376,27 @@ pub fn run_limited(
         stdout: out.text(grace),
         stderr: err.text(grace),
     })
+}
+
+/// Runs `cmd` with stdout (and stderr too if `close_stderr`) a pipe whose
+/// reader is gone before it starts, like `stoa … | head -0`: its exit
+/// status and what it wrote to stderr (nothing if that was closed too).
+pub fn run_into_closed_pipe(mut cmd: process::Command, close_stderr: bool) -> (ExitStatus, String) {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    cmd.stdin(Stdio::null())
+        .stdout(writer.try_clone().expect("pipe"));
+    if close_stderr {
+        cmd.stderr(writer);
+    } else {
+        drop(writer);
+        cmd.stderr(Stdio::piped());
+    }
+    let out = cmd.output().expect("runs");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// An HTTP client that never follows redirects (a redirect is a failure

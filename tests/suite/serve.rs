@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::common::{Served, TempSite, get, serve};
+use crate::common::{Served, TempSite, get, serve, serve_in_tmp};
 
 /// Polls `path` for up to 20 s until its body is `done`; the body.
 fn wait_until(server: &Served, path: &str, done: impl Fn(&str) -> bool, what: &str) -> String {
@@ -146,4 +146,85 @@ fn edits_reload_the_browser_and_errors_show_without_stopping() {
         |body| body.contains("Back.") && !body.contains("the last build failed"),
         "the error was not cleared",
     );
+}
+
+/// The one build folder `stoa serve` made under `tmp`.
+fn build_folder(tmp: &std::path::Path) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(tmp)
+        .expect("read TMPDIR")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("stoa-serve-"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one build folder expected: {found:?}");
+    found[0].clone()
+}
+
+#[test]
+fn symlinks_out_of_the_served_folder_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let site = TempSite::minimal();
+    site.write(
+        "secrets/actor-key.pem",
+        "-----BEGIN PRIVATE KEY----- not for readers",
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let server = serve_in_tmp(site.root(), tmp.path());
+    let out = build_folder(tmp.path());
+    symlink(
+        site.root().join("secrets/actor-key.pem"),
+        out.join("leak.pem"),
+    )
+    .expect("symlink");
+    symlink(site.root(), out.join("site")).expect("symlink");
+    symlink("index.html", out.join("home.html")).expect("symlink");
+    for path in [
+        "/leak.pem",
+        "/site/secrets/actor-key.pem",
+        "/site/stoa.toml",
+    ] {
+        let (status, _, body) = get(&server, path);
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            !body.contains("PRIVATE KEY") && !body.contains("base_url"),
+            "{path} leaked: {body}"
+        );
+    }
+    let (status, ct, body) = get(&server, "/home.html");
+    assert_eq!(status, 200, "a link inside the folder is served");
+    assert!(
+        ct.starts_with("text/html") && body.contains("/posts/first/"),
+        "{body}"
+    );
+}
+
+#[test]
+fn sigterm_removes_the_build_folder_even_with_a_browser_connected() {
+    let site = TempSite::minimal();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut server = serve_in_tmp(site.root(), tmp.path());
+    let out = build_folder(tmp.path());
+    assert!(out.join("index.html").is_file());
+    // A page open in a browser keeps its reload stream open.
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut sse = TcpStream::connect(&addr).expect("connect");
+    write!(
+        sse,
+        "GET /__stoa/reload HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("send");
+    sse.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut head = [0u8; 512];
+    let n = sse.read(&mut head).expect("headers");
+    assert!(String::from_utf8_lossy(&head[..n]).contains("text/event-stream"));
+    let status = server.terminate();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "serve should stop cleanly on SIGTERM: {status:?}"
+    );
+    assert!(!out.exists(), "{} was left behind", out.display());
 }

@@ -3,10 +3,12 @@
 //! from the command line, blocked accounts get nowhere, deleted accounts
 //! disappear, and the admin API and site serving behave.
 
+use std::time::Duration;
+
 use serde_json::json;
 
-use super::{Companion, Peer, Setup, follow, send, signed_by_blog};
-use crate::common::agent;
+use super::{Companion, Peer, Setup, TOKEN, follow, send, signed_by_blog, stoa_cmd};
+use crate::common::{agent, run_into_closed_pipe, run_limited};
 
 #[test]
 fn kill_9_between_acknowledging_a_follow_and_sending_the_accept_loses_nothing() {
@@ -400,5 +402,135 @@ fn slow_request_heads_are_dropped_and_hold_up_nobody() {
                 "the companion kept a slow connection open: {e}"
             ),
         }
+    }
+}
+
+/// `--site` on a folder holding the site's private files is refused, with
+/// what it holds and the fix; nothing is served.
+#[test]
+fn a_site_folder_holding_secrets_is_refused() {
+    let mut blog = Companion::start(&Setup::default());
+    blog.kill9();
+    let root = blog.root();
+    // With an index.html the folder looks like a site: the secrets alone refuse it.
+    std::fs::copy(root.join("public/index.html"), root.join("index.html")).expect("copy");
+    for site in [
+        root.clone(),
+        root.join("public/.."),
+        blog.dir.path().to_path_buf(),
+    ] {
+        let mut cmd = stoa_cmd();
+        cmd.arg("inbox")
+            .arg("--root")
+            .arg(&root)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", blog.port))
+            .arg("--site")
+            .arg(&site)
+            .env("STOA_ADMIN_TOKEN", TOKEN);
+        let ran = run_limited(cmd, None, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("--site {} was served: {e}", site.display()));
+        assert!(!ran.status.success(), "--site {}", site.display());
+        for needle in [
+            &format!("--site {}", site.display()),
+            "stoa.toml",
+            "secrets/actor-key.pem",
+            "secrets/admin-token",
+            "companion/stoa.db",
+            "point --site at the built output folder, e.g. public/",
+        ] {
+            assert!(
+                ran.stderr.contains(needle),
+                "no {needle:?} in:\n{}",
+                ran.stderr
+            );
+        }
+        assert!(!ran.stderr.contains("PRIVATE KEY"), "{}", ran.stderr);
+    }
+}
+
+/// A symlink in the served folder that leads outside it answers 404 and
+/// shows none of what it points at; one that stays inside is served.
+#[test]
+fn symlinks_out_of_the_site_folder_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let blog = Companion::start(&Setup::default());
+    let public = blog.root().join("public");
+    let key = std::fs::read_to_string(blog.root().join("secrets/actor-key.pem")).expect("key");
+    let token = std::fs::read_to_string(blog.root().join("secrets/admin-token")).expect("token");
+    let key_line = key
+        .lines()
+        .nth(1)
+        .expect("a line of key material")
+        .to_string();
+    symlink("../secrets/actor-key.pem", public.join("leak.pem")).expect("symlink");
+    symlink("..", public.join("up")).expect("symlink");
+    symlink("index.html", public.join("home.html")).expect("symlink");
+    let fetch = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", blog.base))
+            .call()
+            .expect("request");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let check = |path: &str| {
+        let (status, body) = fetch(path);
+        assert_eq!(status, 404, "{path}");
+        for secret in [key_line.as_str(), "PRIVATE KEY", token.trim(), "base_url"] {
+            assert!(!body.contains(secret), "{path} leaked {secret:?}");
+        }
+    };
+    for path in [
+        "/leak.pem",
+        "/up/secrets/actor-key.pem",
+        "/up/secrets/admin-token",
+        "/up/stoa.toml",
+        "/up/companion/stoa.db",
+    ] {
+        check(path);
+    }
+    let (status, body) = fetch("/home.html");
+    assert_eq!(status, 200, "a link inside the folder is served");
+    assert!(body.contains("Companion test"), "{body}");
+    // The 404 page, sent for every miss, is no way out either.
+    std::fs::remove_file(public.join("404.html")).expect("rm");
+    symlink("../secrets/actor-key.pem", public.join("404.html")).expect("symlink");
+    check("/no/such/page");
+}
+
+/// `stoa followers list | head -1` and friends: a reader that went away is
+/// no failure, no panic and no error.
+#[test]
+fn followers_and_deliveries_print_into_a_closed_pipe_quietly() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice"]);
+    assert_eq!(
+        send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1)).0,
+        202
+    );
+    blog.wait_status("a follower", |s| s["followers"]["accepted"] == 1);
+    for args in [
+        &["followers", "list"][..],
+        &["followers", "count"],
+        &["followers", "export"],
+        &["deliveries", "--companion", &blog.base],
+    ] {
+        let mut cmd = stoa_cmd();
+        cmd.args(args)
+            .arg("--root")
+            .arg(blog.root())
+            .env("STOA_ADMIN_TOKEN", TOKEN);
+        let (status, stderr) = run_into_closed_pipe(cmd, false);
+        assert!(status.success(), "{args:?}: {status}\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error") && !stderr.contains("pipe"),
+            "{args:?}: {stderr}"
+        );
     }
 }
