@@ -5,20 +5,14 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::cmd::cli::BackupArgs;
-use crate::cmd::common::load_config;
+use crate::cmd::common::{existing_database, load_config};
 use crate::store::backup::{self, BackupError};
 use crate::store::integrity;
 
 /// Runs `stoa backup`.
 pub fn run(args: &BackupArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, None)?;
-    let path = root.join(&config.companion.database);
-    if !path.is_file() {
-        bail!(
-            "no companion database at {}\n  help: run `stoa inbox` once (it creates it), or set `database` under [companion]",
-            path.display()
-        );
-    }
+    let path = existing_database(&root, &config)?;
     // Read-write without create, and without migrating: a backup changes
     // nothing, whichever stoa wrote the file.
     let conn = Connection::open_with_flags(

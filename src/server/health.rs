@@ -121,11 +121,11 @@ impl Watch {
         if let Some(first) = &state.fault {
             return first.clone();
         }
+        // The alarm is written before anyone can see the fault (and answer 503).
+        let help = help(&self.database, &fault, &state.rescue);
+        tracing::error!(database = %self.database.display(), "{fault}. {help}");
         state.fault = Some(fault.clone());
         state.last_alarm = Some(Instant::now());
-        let help = help(&self.database, &fault, &state.rescue);
-        drop(state);
-        tracing::error!(database = %self.database.display(), "{fault}. {help}");
         fault
     }
 

@@ -70,8 +70,9 @@ impl App {
 pub struct Options {
     /// The validated configuration (base URL already overridden if asked).
     pub config: Config,
-    /// The database file.
-    pub database: PathBuf,
+    /// The database, opened (before listening, so that a database that
+    /// cannot be used stops the start with its own message).
+    pub store: Store,
     /// The actor's signing key.
     pub signer: Signer,
     /// The admin API token, if any.
@@ -87,9 +88,6 @@ pub struct Options {
 /// Why the companion could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The database could not be opened.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
@@ -109,14 +107,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let store = Arc::new(Mutex::new(Store::open(&options.database)?));
-    let watch =
-        Arc::new(
-            health::Watch::new(&options.database).map_err(|source| StartError::Watch {
-                path: options.database.clone(),
-                source,
-            })?,
-        );
+    let database = options.store.path().to_path_buf();
+    let watch = Arc::new(
+        health::Watch::new(&database).map_err(|source| StartError::Watch {
+            path: database.clone(),
+            source,
+        })?,
+    );
+    let store = Arc::new(Mutex::new(options.store));
     let urls = Urls::new(&options.config);
     let user_agent = format!(
         "stoa/{} (+{})",

@@ -81,6 +81,7 @@ pub enum StoreError {
 /// An open database with the schema up to date.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -150,7 +151,15 @@ impl Store {
             },
             schema::MigrateError::Sql(e) => sql(e),
         })?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file, as given to [`Store::open`].
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The connection, for reads and single statements.

@@ -103,6 +103,12 @@ fn a_database_deleted_while_running_is_not_acknowledged_into_and_is_saved() {
         "{out}"
     );
     assert!(!db.exists(), "no empty database was created");
+    let (ok, _, err) = blog.backup_cli(&[]);
+    assert!(!ok && err.contains("is missing"), "{err}");
+    assert!(
+        !out.contains("listening"),
+        "it refuses before it listens: {out}"
+    );
 
     // ...and with the saved copy put back as it says, nothing acknowledged is lost.
     for f in sidecars(&db) {
