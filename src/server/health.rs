@@ -27,6 +27,9 @@ use crate::store::{Store, backup};
 /// How often the alarm is repeated while the database cannot be used.
 const ALARM_EVERY: Duration = Duration::from_secs(300);
 
+/// How often a passing failure to look at the file is logged.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
 /// Watches one database file.
 #[derive(Debug)]
 pub struct Watch {
@@ -42,6 +45,7 @@ struct State {
     rescue: Rescue,
     next_deep: Option<Instant>,
     last_alarm: Option<Instant>,
+    last_warning: Option<Instant>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -113,11 +117,17 @@ impl Watch {
     /// refused as corrupt), and raises the alarm the first time. A file
     /// that cannot be looked at right now is not remembered.
     pub fn record(&self, fault: Fault) -> Fault {
+        let mut state = self.state();
         if matches!(fault, Fault::Unreachable { .. }) {
-            tracing::warn!(database = %self.database.display(), "{fault}");
+            if state
+                .last_warning
+                .is_none_or(|at| at.elapsed() >= WARN_EVERY)
+            {
+                state.last_warning = Some(Instant::now());
+                tracing::warn!(database = %self.database.display(), "{fault}");
+            }
             return fault;
         }
-        let mut state = self.state();
         if let Some(first) = &state.fault {
             return first.clone();
         }

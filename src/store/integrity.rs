@@ -141,10 +141,22 @@ fn summarize(lines: Vec<String>) -> Option<String> {
 
 /// Reads the file through a new connection (no cache): its header,
 /// `user_version` and schema; with `deep`, every page (`quick_check`).
+/// Only SQLite's word that the file is damaged makes it
+/// [`Fault::Broken`]; any other failure (busy, cannot open) is
+/// [`Fault::Unreachable`], which may pass.
 pub fn probe(path: &Path, deep: bool) -> Result<(), Fault> {
-    let broken = |e: rusqlite::Error| Fault::Broken {
-        file: path.to_path_buf(),
-        detail: e.to_string(),
+    let broken = |e: rusqlite::Error| {
+        if is_corruption(&e) {
+            Fault::Broken {
+                file: path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        } else {
+            Fault::Unreachable {
+                file: path.to_path_buf(),
+                error: e.to_string(),
+            }
+        }
     };
     // Read-write without create: a read-only connection cannot always
     // open a WAL database, and a missing file must not be recreated.
@@ -392,7 +404,10 @@ mod tests {
     fn probe_does_not_create_a_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stoa.db");
-        assert!(probe(&path, false).is_err());
+        assert!(
+            matches!(probe(&path, false), Err(Fault::Unreachable { .. })),
+            "a file that cannot be opened is not called damaged"
+        );
         assert!(!path.exists());
     }
 
