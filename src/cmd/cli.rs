@@ -34,6 +34,19 @@ pub enum Command {
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
     Deliveries(DeliveriesArgs),
+    /// Copy the companion's database safely, also while it runs.
+    Backup(BackupArgs),
+}
+
+/// `stoa backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// The copy to write (never overwritten; default: next to the database,
+    /// `STEM-backup-YYYYMMDD-HHMMSS.db`, in UTC).
+    pub output: Option<PathBuf>,
 }
 
 /// `stoa publish`.

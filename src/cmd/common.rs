@@ -23,6 +23,24 @@ pub fn load_config(root: &Path, base_url: Option<&str>) -> Result<(PathBuf, Conf
     Ok((root, config))
 }
 
+/// The companion's database file, which must exist: commands other than
+/// `stoa inbox` never create it. A missing one that left traces is
+/// explained as `stoa inbox` would.
+pub fn existing_database(root: &Path, config: &Config) -> Result<PathBuf> {
+    let path = root.join(&config.companion.database);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let traces = crate::store::integrity::leftovers(&path);
+    if !traces.is_empty() {
+        return Err(crate::store::StoreError::Missing { path, traces }.into());
+    }
+    bail!(
+        "no companion database at {}\n  help: run `stoa inbox` once (it creates it), or set `database` under [companion]",
+        path.display()
+    )
+}
+
 /// The actor's private key from `STOA_PRIVATE_KEY` or its file, checked
 /// against the published public key. Never prints key material.
 pub fn load_signer(root: &Path, config: &Config) -> Result<Signer> {

@@ -2,10 +2,10 @@
 //! companion (it works on the database directly, also while the companion
 //! runs; Accepts and Rejects queued here are sent by the running companion).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::cmd::cli::{FollowersAction, FollowersArgs};
-use crate::cmd::common::load_config;
+use crate::cmd::common::{existing_database, load_config};
 use crate::federation::Urls;
 use crate::followers as ops;
 use crate::outln;
@@ -15,13 +15,7 @@ use crate::store::followers::{self, FollowState};
 /// Runs `stoa followers`.
 pub fn run(args: &FollowersArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, None)?;
-    let path = root.join(&config.companion.database);
-    if !path.exists() {
-        bail!(
-            "no companion database at {}\n  help: run `stoa inbox` once (it creates it), or set `database` under [companion]",
-            path.display()
-        );
-    }
+    let path = existing_database(&root, &config)?;
     let mut store = Store::open(&path)?;
     let urls = Urls::new(&config);
     match &args.action {

@@ -12,6 +12,7 @@ use crate::config::{CONFIG_FILE, Config};
 use crate::outln;
 use crate::serve::guard::{self, Private};
 use crate::server;
+use crate::store::Store;
 
 /// Threads for blocking work at least (deliveries in flight get their own on top).
 const BLOCKING_THREADS: usize = 16;
@@ -45,8 +46,10 @@ pub fn run(args: &InboxArgs) -> Result<()> {
     }
     let blocking_threads =
         BLOCKING_THREADS.max(config.companion.delivery_workers + server::keys::MAX_FETCHES + 8);
+    let database = root.join(&config.companion.database);
+    let store = Store::open(&database).context("opening the companion's database")?;
     let options = server::Options {
-        database: root.join(&config.companion.database),
+        store,
         signer,
         admin_token,
         site: args.site.clone(),

@@ -1,6 +1,7 @@
 //! Subcommands: thin glue between the command line and the library. Errors
 //! become `anyhow` here, with context, for people to read.
 
+pub mod backup;
 pub mod build;
 pub mod cli;
 pub mod common;

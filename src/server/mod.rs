@@ -4,6 +4,7 @@
 //! activities, one delivers the blog's own.
 
 mod admin;
+pub mod health;
 pub mod http;
 mod inbox;
 pub mod intake;
@@ -31,6 +32,7 @@ use crate::federation::Urls;
 use crate::fetch::{Client, Signer};
 use crate::serve::files;
 use crate::store::Store;
+use crate::store::integrity::Fault;
 
 /// Largest inbox body accepted (413 past it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -48,6 +50,7 @@ pub struct App {
     /// The blog's ActivityPub URLs.
     pub urls: Urls,
     store: Arc<Mutex<Store>>,
+    watch: Arc<health::Watch>,
     client: Client,
     keys: keys::KeyCache,
     intake: intake::Intake,
@@ -67,8 +70,9 @@ impl App {
 pub struct Options {
     /// The validated configuration (base URL already overridden if asked).
     pub config: Config,
-    /// The database file.
-    pub database: PathBuf,
+    /// The database, opened (before listening, so that a database that
+    /// cannot be used stops the start with its own message).
+    pub store: Store,
     /// The actor's signing key.
     pub signer: Signer,
     /// The admin API token, if any.
@@ -84,12 +88,17 @@ pub struct Options {
 /// Why the companion could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The database could not be opened.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
+    /// The database file just opened cannot be looked at.
+    #[error("cannot look at the database {path}: {source}")]
+    Watch {
+        /// The database file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the companion on `listener` until `shutdown` resolves.
@@ -98,7 +107,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let store = Arc::new(Mutex::new(Store::open(&options.database)?));
+    let database = options.store.path().to_path_buf();
+    let watch = Arc::new(
+        health::Watch::new(&database).map_err(|source| StartError::Watch {
+            path: database.clone(),
+            source,
+        })?,
+    );
+    let store = Arc::new(Mutex::new(options.store));
     let urls = Urls::new(&options.config);
     let user_agent = format!(
         "stoa/{} (+{})",
@@ -112,11 +128,12 @@ pub async fn run(
     );
     let wake_processor = Arc::new(Notify::new());
     let wake = wake_processor.clone();
-    let intake = intake::Intake::start(store.clone(), move || wake.notify_one())
+    let intake = intake::Intake::start(store.clone(), watch.clone(), move || wake.notify_one())
         .map_err(StartError::Thread)?;
     let app = Arc::new(App {
         urls,
         store: store.clone(),
+        watch,
         client: client.clone(),
         keys: keys::KeyCache::default(),
         intake,
@@ -128,6 +145,7 @@ pub async fn run(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
+    let watcher = tokio::spawn(watch_loop(app.clone(), stop_rx.clone()));
     let deliverer = tokio::spawn(delivery::run(
         store.clone(),
         client,
@@ -147,6 +165,7 @@ pub async fn run(
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = processor.await;
+    let _ = watcher.await;
     let _ = deliverer.await;
     Ok(())
 }
@@ -186,6 +205,10 @@ fn router(app: Arc<App>) -> Router {
     }
     router
         .fallback(get(site_file).head(site_file))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            refuse_writes_when_unusable,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -197,20 +220,51 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// `GET /healthz`: `ok` while the database is the file opened at start and
+/// reads back sound; `503` with the reason otherwise.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let ok = tokio::task::spawn_blocking(move || {
-        app.lock_store()
-            .conn()
-            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .is_ok()
-    })
-    .await
-    .unwrap_or(false);
-    if ok {
-        (StatusCode::OK, "ok\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+    let checked = tokio::task::spawn_blocking(move || app.watch.check_files())
+        .await
+        .unwrap_or_else(|_| {
+            Err(Fault::Unreachable {
+                file: PathBuf::new(),
+                error: "the check stopped".into(),
+            })
+        });
+    match checked {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(fault) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "database unavailable: {}; the companion's log says what to do\n",
+                fault.public_reason()
+            ),
+        )
+            .into_response(),
     }
+}
+
+/// Answers every POST with `503` once the database is known to be gone or
+/// damaged: nothing sent now could be kept, and senders retry later.
+async fn refuse_writes_when_unusable(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.method() == axum::http::Method::POST
+        && let Some(fault) = app.watch.fault()
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({
+                "error": format!("{}; try again later", fault.public_reason())
+            })
+            .to_string(),
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn site_file(State(app): State<Arc<App>>, uri: Uri) -> Response {
@@ -254,6 +308,22 @@ async fn process_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = app.wake_processor.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stop.changed() => {
+                if *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Checks the database file once a second (see [`watch`]).
+async fn watch_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let worker = app.clone();
+        let _ = tokio::task::spawn_blocking(move || worker.watch.tick(&worker.store)).await;
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => {
                 if *stop.borrow() {
                     return;

@@ -4,10 +4,12 @@
 //! plain `&Connection`, so a caller can combine several changes in one
 //! transaction.
 
+pub mod backup;
 pub mod deliveries;
 pub mod followers;
 pub mod hosts;
 pub mod incoming;
+pub mod integrity;
 pub mod interactions;
 pub mod keys;
 pub mod objects;
@@ -49,6 +51,28 @@ pub enum StoreError {
         /// The newest this build knows.
         known: i64,
     },
+    /// The file is damaged: SQLite cannot read it, or its integrity check
+    /// fails.
+    #[error(
+        "the database {path} is damaged: {detail}\n  help: {}",
+        restore_help(path)
+    )]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite found.
+        detail: String,
+    },
+    /// The file is missing but traces of it are there (its journal, a copy
+    /// the companion rescued): it was deleted or moved, and starting empty
+    /// would lose every follower without a word.
+    #[error("{}", missing_message(path, traces))]
+    Missing {
+        /// The database file.
+        path: PathBuf,
+        /// What is left of it.
+        traces: Vec<PathBuf>,
+    },
     /// A query failed.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -57,6 +81,7 @@ pub enum StoreError {
 /// An open database with the schema up to date.
 pub struct Store {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -67,7 +92,20 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (or creates) the database at `path` and applies pending migrations.
+    ///
+    /// It refuses a damaged file ([`StoreError::Corrupt`], after `PRAGMA
+    /// quick_check`) and a missing one that left traces
+    /// ([`StoreError::Missing`]).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if matches!(path.try_exists(), Ok(false)) {
+            let traces = integrity::leftovers(path);
+            if !traces.is_empty() {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                    traces,
+                });
+            }
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir).map_err(|source| StoreError::Folder {
                 path: dir.to_path_buf(),
@@ -78,22 +116,50 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        let sql = |e: rusqlite::Error| {
+            if integrity::is_corruption(&e) {
+                StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                }
+            } else {
+                StoreError::Sql(e)
+            }
+        };
         // The wait comes first: the companion and a command such as
         // `stoa followers approve` share the file, and even switching the
         // journal mode may have to wait for the other one's lock.
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        if let Some(detail) = integrity::quick_check(&conn).map_err(sql)? {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail,
+            });
+        }
         schema::migrate(&conn).map_err(|e| match e {
             schema::MigrateError::TooNew { found, known } => StoreError::TooNew {
                 path: path.to_path_buf(),
                 found,
                 known,
             },
-            schema::MigrateError::Sql(e) => StoreError::Sql(e),
+            schema::MigrateError::Sql(e) => sql(e),
         })?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file, as given to [`Store::open`].
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The connection, for reads and single statements.
@@ -117,6 +183,51 @@ impl Store {
 /// Milliseconds since the Unix epoch, the time unit of every table.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// What to do with a damaged database, for the blog's writer.
+fn restore_help(path: &Path) -> String {
+    let (wal, shm) = (integrity::wal_path(path), integrity::shm_path(path));
+    format!(
+        "restore it from a backup made with `stoa backup`: stop the companion, remove {} and {} \
+         if they are there, copy the backup to {} and start it again; or move {} aside to start \
+         with an empty database (your followers would be lost)",
+        wal.display(),
+        shm.display(),
+        path.display(),
+        path.display()
+    )
+}
+
+/// Why a missing database with traces is refused, and what to do.
+fn missing_message(path: &Path, traces: &[PathBuf]) -> String {
+    let list: Vec<String> = traces.iter().map(|t| t.display().to_string()).collect();
+    let rescued = traces.iter().rev().find(|t| {
+        t.file_name()
+            .is_some_and(|n| n.to_string_lossy().contains(integrity::RESCUED))
+    });
+    let put_back = match rescued {
+        Some(r) => format!(
+            "`mv {} {}` (the copy the companion saved when the database disappeared), or copy a \
+             backup made with `stoa backup` there",
+            r.display(),
+            path.display()
+        ),
+        None => format!(
+            "copy a backup made with `stoa backup` to {}",
+            path.display()
+        ),
+    };
+    format!(
+        "the database {} is missing, but {} {} still there: it was deleted or moved, and starting \
+         now would begin with no followers\n  help: put the database back: {put_back}; remove {} \
+         and {} first. To start empty on purpose (losing your followers), move these files aside.",
+        path.display(),
+        list.join(", "),
+        if list.len() == 1 { "is" } else { "are" },
+        integrity::wal_path(path).display(),
+        integrity::shm_path(path).display(),
+    )
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -172,6 +283,62 @@ mod tests {
             matches!(err, StoreError::TooNew { found: 999, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn refuses_a_damaged_file_and_says_how_to_restore_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stoa.db");
+        drop(Store::open(&path).unwrap());
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..16].copy_from_slice(b"not a database!!");
+        std::fs::write(&path, bytes).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&path.display().to_string()) && text.contains("stoa backup"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn refuses_damaged_pages_found_by_the_quick_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stoa.db");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .conn()
+                .execute_batch(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+                     INSERT INTO incoming (actor, body, received_at) \
+                     SELECT printf('https://a.example/u/%d', i), '{}', i FROM n;",
+                )
+                .unwrap();
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let page = bytes.len() / 4096 / 2;
+        bytes[page * 4096..page * 4096 + 12].fill(0xff);
+        std::fs::write(&path, bytes).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_missing_file_whose_journal_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stoa.db");
+        std::fs::write(integrity::wal_path(&path), "").unwrap();
+        std::fs::write(dir.path().join("stoa-rescued-20240501-093005.db"), "").unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("mv ") && text.contains("stoa-rescued-"),
+            "{text}"
+        );
+        assert!(!path.exists(), "nothing was created");
     }
 
     /// Two processes on one file: while one holds a write transaction and

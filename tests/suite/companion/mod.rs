@@ -4,6 +4,7 @@
 //! server in the test process that serves actor documents with public keys
 //! and records what arrives at their inboxes.
 
+mod database;
 pub(crate) mod fedify;
 mod lifecycle;
 mod publish;
@@ -148,8 +149,13 @@ impl Companion {
         format!("{}/inbox", self.base)
     }
 
-    /// Starts the process and waits until `/healthz` answers.
-    pub fn launch(&mut self) {
+    /// The companion's database file.
+    pub fn database(&self) -> PathBuf {
+        self.root().join("companion/stoa.db")
+    }
+
+    /// `stoa inbox` for this site, its output appended to the log.
+    fn inbox_command(&self) -> Command {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -161,8 +167,7 @@ impl Companion {
         } else {
             cmd.arg("inbox");
         }
-        let child = cmd
-            .arg("--root")
+        cmd.arg("--root")
             .arg(self.root())
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
@@ -171,9 +176,13 @@ impl Companion {
             .env("STOA_ADMIN_TOKEN", TOKEN)
             .env("STOA_LOG", "stoa=debug,warn")
             .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("stoa inbox starts");
+            .stderr(log);
+        cmd
+    }
+
+    /// Starts the process and waits until `/healthz` answers.
+    pub fn launch(&mut self) {
+        let child = self.inbox_command().spawn().expect("stoa inbox starts");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -185,6 +194,52 @@ impl Companion {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("the companion did not start:\n{}", self.log());
+    }
+
+    /// Starts the process expecting it to refuse: waits for it to exit and
+    /// returns its exit code and what it wrote.
+    pub fn launch_refused(&mut self) -> (Option<i32>, String) {
+        let before = self.log().len();
+        let mut child = self.inbox_command().spawn().expect("stoa inbox starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                let log = self.log();
+                return (status.code(), log.get(before..).unwrap_or(&log).to_string());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the companion started instead of refusing:\n{}", self.log());
+    }
+
+    /// `GET /healthz`: (status, body).
+    pub fn health(&self) -> (u16, String) {
+        let mut r = agent()
+            .get(&format!("{}/healthz", self.base))
+            .call()
+            .expect("healthz");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// Runs `stoa backup ARGS` on this site.
+    pub fn backup_cli(&self, args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+        let out = stoa_cmd()
+            .arg("backup")
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .output()
+            .expect("stoa backup runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// SIGKILL: no chance to flush or clean up.
