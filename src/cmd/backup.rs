@@ -1,6 +1,7 @@
 //! `stoa backup`: a consistent, verified copy of the companion's database,
 //! also while the companion runs (see [`crate::store::backup`]).
 
+use crate::outln;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
 
@@ -36,14 +37,14 @@ pub fn run(args: &BackupArgs) -> Result<()> {
             return Err(e).with_context(|| format!("backing up {}", path.display()));
         }
     };
-    println!(
+    outln!(
         "Backed up {} to {}: {} followers, {} waiting for approval; the copy passes the integrity check.",
         path.display(),
         dest.display(),
         copied.followers,
         copied.pending
     );
-    println!(
+    outln!(
         "To restore it: stop the companion, remove {} and {} if they are there, copy the backup to {}, start the companion.",
         integrity::wal_path(&path).display(),
         integrity::shm_path(&path).display(),
