@@ -32,10 +32,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::Value;
+use stoa::companion::store::Store;
+use stoa::companion::store::followers::{self, FollowState, Follower};
 use stoa::signatures::cavage;
 use stoa::signatures::keys::{PublicKey, SigningKey};
-use stoa::store::Store;
-use stoa::store::followers::{self, FollowState, Follower};
 
 const TOKEN: &str = "fanout-bench-admin-token-0123456789";
 const HOSTS: usize = 2000;

@@ -3,29 +3,25 @@
 //! The pipeline is `config` → `content` (Markdown and front matter) →
 //! `render` (tera themes, feeds) → `output` (atomic writes), orchestrated by
 //! `site`. `content`, `render` and `signatures` are pure: no network, no
-//! database. I/O lives in `output`, `serve` and the commands in `cmd`.
+//! database. I/O lives in `output`, `live_server`, `companion` and the commands in `cmd`.
 
 // Commands print through `cmd::out`: `println!` panics on a closed pipe.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cmd;
-pub mod companion_client;
+pub mod companion;
 pub mod config;
 pub mod content;
 pub mod content_types;
-pub mod delivery;
 pub mod deploy;
 pub mod error;
 pub mod federation;
 pub mod fetch;
-pub mod followers;
-pub mod incremental;
+pub mod live_server;
 pub mod output;
 pub mod publish_log;
 pub mod render;
-pub mod serve;
-pub mod server;
 pub mod signatures;
 pub mod site;
-pub mod store;
+pub mod static_files;
 pub mod text;

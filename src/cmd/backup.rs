@@ -1,5 +1,5 @@
 //! `stoa backup`: a consistent, verified copy of the companion's database,
-//! also while the companion runs (see [`crate::store::backup`]).
+//! also while the companion runs (see [`crate::companion::store::backup`]).
 
 use crate::outln;
 use anyhow::{Context, Result, bail};
@@ -7,8 +7,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::cmd::cli::BackupArgs;
 use crate::cmd::common::{existing_database, load_config};
-use crate::store::backup::{self, BackupError};
-use crate::store::integrity;
+use crate::companion::store::backup::{self, BackupError};
+use crate::companion::store::integrity;
 
 /// Runs `stoa backup`.
 pub fn run(args: &BackupArgs) -> Result<()> {

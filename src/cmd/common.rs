@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::companion_client::CompanionClient;
+use crate::companion::client::CompanionClient;
 use crate::config::Config;
 use crate::errln;
 use crate::federation::Urls;
@@ -31,9 +31,9 @@ pub fn existing_database(root: &Path, config: &Config) -> Result<PathBuf> {
     if path.is_file() {
         return Ok(path);
     }
-    let traces = crate::store::integrity::leftovers(&path);
+    let traces = crate::companion::store::integrity::leftovers(&path);
     if !traces.is_empty() {
-        return Err(crate::store::StoreError::Missing { path, traces }.into());
+        return Err(crate::companion::store::StoreError::Missing { path, traces }.into());
     }
     bail!(
         "no companion database at {}\n  help: run `stoa inbox` once (it creates it), or set `database` under [companion]",

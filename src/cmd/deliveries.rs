@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::cmd::cli::{DeliveriesAction, DeliveriesArgs};
 use crate::cmd::common::{admin_client, load_config};
+use crate::companion::store::deliveries::Progress;
 use crate::outln;
-use crate::store::deliveries::Progress;
 
 /// Runs `stoa deliveries`.
 pub fn run(args: &DeliveriesArgs) -> Result<()> {

@@ -6,11 +6,11 @@ use anyhow::{Context, Result};
 
 use crate::cmd::cli::{FollowersAction, FollowersArgs};
 use crate::cmd::common::{existing_database, load_config};
+use crate::companion::followers as ops;
+use crate::companion::store::Store;
+use crate::companion::store::followers::{self, FollowState};
 use crate::federation::Urls;
-use crate::followers as ops;
 use crate::outln;
-use crate::store::Store;
-use crate::store::followers::{self, FollowState};
 
 /// Runs `stoa followers`.
 pub fn run(args: &FollowersArgs) -> Result<()> {

@@ -8,11 +8,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::InboxArgs;
 use crate::cmd::common::{load_admin_token, load_config, load_signer, shutdown_signal};
+use crate::companion;
+use crate::companion::store::Store;
 use crate::config::{CONFIG_FILE, Config};
 use crate::outln;
-use crate::serve::guard::{self, Private};
-use crate::server;
-use crate::store::Store;
+use crate::static_files::guard::{self, Private};
 
 /// Threads for blocking work at least (deliveries in flight get their own on top).
 const BLOCKING_THREADS: usize = 16;
@@ -44,17 +44,17 @@ pub fn run(args: &InboxArgs) -> Result<()> {
     if config.companion.allow_private_addresses {
         tracing::warn!("allow_private_addresses = true: the SSRF guard is off (for tests only)");
     }
-    let blocking_threads =
-        BLOCKING_THREADS.max(config.companion.delivery_workers + server::keys::MAX_FETCHES + 8);
+    let blocking_threads = BLOCKING_THREADS
+        .max(config.companion.delivery_workers + companion::key_cache::MAX_FETCHES + 8);
     let database = root.join(&config.companion.database);
     let store = Store::open(&database).context("opening the companion's database")?;
-    let options = server::Options {
+    let options = companion::Options {
         store,
         signer,
         admin_token,
         site: args.site.clone(),
         retry_scale: args.retry_scale,
-        limits: server::http::Limits::default(),
+        limits: companion::http::Limits::default(),
         config,
     };
     // Blocking work (SQLite, key fetches, deliveries) runs on a bounded pool:
@@ -66,11 +66,11 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = server::bind(listen).await.with_context(|| {
+        let listener = companion::bind(listen).await.with_context(|| {
             format!("cannot listen on {listen} (is another companion running?)")
         })?;
         outln!("stoa inbox listening on http://{}", listener.local_addr()?);
-        server::run(options, listener, shutdown_signal())
+        companion::run(options, listener, shutdown_signal())
             .await
             .context("running the companion")
     })

@@ -24,16 +24,16 @@ use sha2::{Digest, Sha256};
 use crate::cmd::build::print_report;
 use crate::cmd::cli::PublishArgs;
 use crate::cmd::common::{admin_client, load_config};
-use crate::companion_client::CompanionClient;
+use crate::companion::client::CompanionClient;
+use crate::companion::publish::{PublishRequest, PublishResponse};
+use crate::companion::store::deliveries::Progress;
 use crate::config::Config;
 use crate::content::{library, markdown};
 use crate::deploy;
 use crate::federation::Urls;
 use crate::fetch::Client;
 use crate::publish_log::PublishLog;
-use crate::server::publish::{PublishRequest, PublishResponse};
 use crate::site::{BuildOptions, Site};
-use crate::store::deliveries::Progress;
 use crate::{errln, outln};
 
 /// Past this many edited posts in one publish, ask before sending Updates.

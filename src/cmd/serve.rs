@@ -13,8 +13,8 @@ use notify::RecursiveMode;
 use crate::cmd::build::print_report;
 use crate::cmd::cli::ServeArgs;
 use crate::cmd::common::shutdown_signal;
-use crate::incremental::{Preview, Rebuilt};
-use crate::serve::{self, ServeState};
+use crate::live_server::incremental::{Preview, Rebuilt};
+use crate::live_server::{self, ServeState};
 use crate::site::{BuildOptions, Site};
 use crate::{errln, outln};
 
@@ -38,7 +38,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = serve::bind((args.interface, args.port).into())
+        let listener = live_server::bind((args.interface, args.port).into())
             .await
             .with_context(|| {
                 format!(
@@ -107,7 +107,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             });
         }
         outln!("Serving {base_url}/ (Ctrl-C to stop)");
-        let server = axum::serve(listener, serve::router(state.clone()))
+        let server = axum::serve(listener, live_server::router(state.clone()))
             .with_graceful_shutdown(state.stopped())
             .into_future();
         // Reload streams end at once; other requests get a moment to finish.

@@ -3,4 +3,5 @@
 
 pub mod cavage;
 pub mod keys;
+pub mod presented;
 pub mod rfc9421;

@@ -5,10 +5,10 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
+use crate::companion::store::followers::{self, FollowState, Follower};
+use crate::companion::store::{deliveries, now_ms};
 use crate::federation::Urls;
 use crate::federation::follows::{Answer, answer};
-use crate::store::followers::{self, FollowState, Follower};
-use crate::store::{deliveries, now_ms};
 
 /// Records the follower as accepted and queues the Accept to their inbox.
 pub fn accept(conn: &Connection, urls: &Urls, follower: &Follower) -> rusqlite::Result<()> {

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::server::App;
-use crate::store::{deliveries, followers, incoming, interactions};
+use crate::companion::App;
+use crate::companion::store::{deliveries, followers, incoming, interactions};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {

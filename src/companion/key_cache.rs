@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::companion::store::{self, Store, actors::KnownActor};
 use crate::federation::remote_actor::{self, IdCheck, KeyDocError, LookupError};
 use crate::fetch::{Client, FetchError};
 use crate::signatures::keys::PublicKey;
-use crate::store::{self, Store, keys::KnownActor};
 
 /// Keys kept in memory at most (then the map starts over from the database).
 const MEMORY_LIMIT: usize = 50_000;
@@ -143,7 +143,7 @@ impl KeyCache {
     pub fn stored(&self, store: &Mutex<Store>, key_id: &str) -> Result<Option<Key>, KeyError> {
         let known = {
             let store = store.lock().unwrap_or_else(|e| e.into_inner());
-            store::keys::by_key_id(store.conn(), key_id)?
+            store::actors::by_key_id(store.conn(), key_id)?
         };
         let Some(known) = known else {
             return Ok(None);
@@ -212,7 +212,7 @@ impl KeyCache {
         };
         {
             let store = store.lock().unwrap_or_else(|e| e.into_inner());
-            store::keys::put(
+            store::actors::put(
                 store.conn(),
                 &KnownActor {
                     key_id: key_id.to_string(),

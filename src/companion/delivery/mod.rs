@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, watch};
 
+use crate::companion::store::deliveries::{self, Due};
+use crate::companion::store::{Store, followers, hosts, now_ms};
 use crate::fetch::Client;
-use crate::store::deliveries::{self, Due};
-use crate::store::{Store, followers, hosts, now_ms};
 use classify::{Outcome, classify};
 
 /// Deliveries to one host in flight at most.

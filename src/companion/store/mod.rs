@@ -4,6 +4,7 @@
 //! plain `&Connection`, so a caller can combine several changes in one
 //! transaction.
 
+pub mod actors;
 pub mod backup;
 pub mod deliveries;
 pub mod followers;
@@ -11,7 +12,6 @@ pub mod hosts;
 pub mod incoming;
 pub mod integrity;
 pub mod interactions;
-pub mod keys;
 pub mod objects;
 mod schema;
 

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::content_types;
-use crate::serve::guard;
+use crate::static_files::guard;
 use crate::text::{escape as html_escape, percent_decode};
 
 /// What a path resolved to.

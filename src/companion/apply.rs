@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::companion::App;
+use crate::companion::followers;
+use crate::companion::store::followers::{FollowState, Follower};
+use crate::companion::store::incoming::{self, Queued};
+use crate::companion::store::interactions::{self, Interaction, Kind};
+use crate::companion::store::{self, now_ms};
 use crate::federation::html::mastodon_clean;
 use crate::federation::inbound::{self, Activity, Inbound, Note};
 use crate::federation::remote_actor;
-use crate::followers;
-use crate::server::App;
-use crate::store::followers::{FollowState, Follower};
-use crate::store::incoming::{self, Queued};
-use crate::store::interactions::{self, Interaction, Kind};
-use crate::store::{self, now_ms};
 
 /// What applying one activity did, for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
 
 fn apply_batch(
     app: &App,
-    store: &mut crate::store::Store,
+    store: &mut crate::companion::store::Store,
     prepared: &[Prepared],
 ) -> rusqlite::Result<Vec<Applied>> {
     let tx = store.transaction()?;
@@ -119,7 +119,7 @@ fn apply_batch(
         incoming::done(&tx, p.queued.id)?;
         // A host that writes to us is reachable again (Mastodon does the same).
         if let Some(host) = crate::config::url_host(&p.queued.actor) {
-            crate::store::hosts::healthy(&tx, &host)?;
+            crate::companion::store::hosts::healthy(&tx, &host)?;
         }
         outcomes.push(applied);
     }
@@ -278,7 +278,7 @@ fn apply(
             if *object == a.actor {
                 let was_follower = store::followers::remove(conn, &a.actor)?;
                 let removed = interactions::remove_actor(conn, &a.actor)?;
-                store::keys::forget(conn, &a.actor)?;
+                store::actors::forget(conn, &a.actor)?;
                 app.keys.forget_owner(&a.actor);
                 return Ok(if was_follower || removed > 0 {
                     Applied::Changed("account deleted")
@@ -328,7 +328,7 @@ fn is_our_post(app: &App, conn: &rusqlite::Connection, id: &str) -> rusqlite::Re
     }
     if let Some(site) = &app.site {
         let path = site.join(crate::federation::Urls::object_path(slug));
-        return Ok(std::fs::read(path).is_ok_and(|b| !crate::server::is_tombstone(&b)));
+        return Ok(std::fs::read(path).is_ok_and(|b| !crate::companion::is_tombstone(&b)));
     }
     Ok(!store::objects::any(conn)?)
 }
@@ -338,7 +338,7 @@ fn is_our_post(app: &App, conn: &rusqlite::Connection, id: &str) -> rusqlite::Re
 fn endpoints_of(app: &App, actor: &str) -> Option<remote_actor::Endpoints> {
     let known = {
         let store = app.lock_store();
-        store::keys::by_actor(store.conn(), actor).ok().flatten()
+        store::actors::by_actor(store.conn(), actor).ok().flatten()
     };
     if let Some(k) = known
         && let Some(inbox) = k.inbox

@@ -20,14 +20,14 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use crate::companion::App;
+use crate::companion::intake::Queued;
+use crate::companion::key_cache::KeyError;
+use crate::companion::store::incoming::Received;
 use crate::federation::inbound::{self, Activity, Inbound};
 use crate::federation::trust;
 use crate::fetch::FetchError;
-use crate::server::App;
-use crate::server::intake::Queued;
-use crate::server::keys::KeyError;
-use crate::server::signature::{Presented, VerifyError};
-use crate::store::incoming::Received;
+use crate::signatures::presented::{Presented, VerifyError};
 
 /// The handler.
 pub async fn post(
@@ -132,7 +132,9 @@ async fn receive(
     };
     let key = match verify(&key.key) {
         Ok(()) => key,
-        Err(e) if !key.may_refetch(crate::store::now_ms()) => return Err(unauthorized(e)),
+        Err(e) if !key.may_refetch(crate::companion::store::now_ms()) => {
+            return Err(unauthorized(e));
+        }
         Err(_) => {
             // Maybe the actor rotated its key: fetch it again, once.
             refreshed = true;
@@ -172,7 +174,7 @@ async fn queue(
         signature_hash: Sha256::digest(presented.signature_bytes()).into(),
         actor: activity.actor.clone(),
         body: String::from_utf8_lossy(body).into_owned(),
-        received_at: crate::store::now_ms(),
+        received_at: crate::companion::store::now_ms(),
     };
     app.intake
         .push(received)
@@ -300,7 +302,7 @@ async fn fetch_key(
     app: &Arc<App>,
     key_id: &str,
     refresh: bool,
-) -> Result<crate::server::keys::Key, KeyError> {
+) -> Result<crate::companion::key_cache::Key, KeyError> {
     if !refresh {
         if let Some(key) = app.keys.cached(key_id) {
             return Ok(key);

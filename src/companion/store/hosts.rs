@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn seven_failing_days_make_a_host_unavailable_until_it_is_healthy() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("s.db")).unwrap();
+        let store = crate::companion::store::Store::open(&dir.path().join("s.db")).unwrap();
         let c = store.conn();
         for day in 1..=6 {
             assert!(!failed(c, "h.example", &format!("2026-01-0{day}"), 1).unwrap());

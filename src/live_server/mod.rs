@@ -3,8 +3,7 @@
 //! injects a live-reload script into HTML, and shows build errors in the
 //! page. Async stops here; building happens on a blocking thread.
 
-pub mod files;
-pub mod guard;
+pub mod incremental;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +16,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::Stream;
+
+use crate::static_files::files;
 use tokio::sync::{broadcast, watch};
 
 /// Path of the server-sent events stream the injected script listens to.

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::store::followers::{self, FollowState};
-use crate::store::integrity;
+use crate::companion::store::followers::{self, FollowState};
+use crate::companion::store::integrity;
 
 /// Why a copy could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +159,7 @@ fn sync(path: &Path) -> Result<(), BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::companion::store::Store;
 
     fn store_with_followers(path: &Path) -> Store {
         let store = Store::open(path).unwrap();

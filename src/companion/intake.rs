@@ -3,16 +3,16 @@
 //! meanwhile in one transaction (one fsync for many requests) and then
 //! answers them all. A request is acknowledged only once its row is on disk,
 //! in the database file the companion opened: the file is checked before
-//! and after each commit (see [`crate::server::health`]).
+//! and after each commit (see [`crate::companion::health`]).
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::server::health::Watch;
-use crate::store::incoming::{self, Received};
-use crate::store::integrity::{self, Fault};
-use crate::store::{Store, StoreError};
+use crate::companion::health::Watch;
+use crate::companion::store::incoming::{self, Received};
+use crate::companion::store::integrity::{self, Fault};
+use crate::companion::store::{Store, StoreError};
 
 /// Most activities committed together.
 const MAX_BATCH: usize = 512;

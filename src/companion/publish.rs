@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::companion::App;
+use crate::companion::store::followers::{self, FollowState};
+use crate::companion::store::objects::{self, PublishCounts};
+use crate::companion::store::{deliveries, now_ms};
 use crate::federation::outbound;
 use crate::federation::remote_actor;
-use crate::server::App;
-use crate::store::followers::{self, FollowState};
-use crate::store::objects::{self, PublishCounts};
-use crate::store::{deliveries, now_ms};
 
 /// What `stoa publish` sends.
 #[derive(Debug, Deserialize, Serialize)]
@@ -350,7 +350,7 @@ fn follower_inboxes(conn: &rusqlite::Connection) -> rusqlite::Result<BTreeSet<St
 fn inbox_of(app: &App, actor: &str) -> Option<String> {
     {
         let store = app.lock_store();
-        if let Ok(Some(k)) = crate::store::keys::by_actor(store.conn(), actor)
+        if let Ok(Some(k)) = crate::companion::store::actors::by_actor(store.conn(), actor)
             && let Some(inbox) = k.shared_inbox.or(k.inbox)
         {
             return Some(inbox);

@@ -4,14 +4,17 @@
 //! activities, one delivers the blog's own.
 
 mod admin;
-pub mod health;
+mod apply;
+pub mod client;
+pub mod delivery;
+pub mod followers;
+mod health;
 pub mod http;
 mod inbox;
-pub mod intake;
-pub mod keys;
-mod process;
+mod intake;
+pub mod key_cache;
 pub mod publish;
-pub mod signature;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,13 +29,12 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
+use crate::companion::store::Store;
+use crate::companion::store::integrity::Fault;
 use crate::config::Config;
-use crate::delivery;
 use crate::federation::Urls;
 use crate::fetch::{Client, Signer};
-use crate::serve::files;
-use crate::store::Store;
-use crate::store::integrity::Fault;
+use crate::static_files::files;
 
 /// Largest inbox body accepted (413 past it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -52,7 +54,7 @@ pub struct App {
     store: Arc<Mutex<Store>>,
     watch: Arc<health::Watch>,
     client: Client,
-    keys: keys::KeyCache,
+    keys: key_cache::KeyCache,
     intake: intake::Intake,
     wake_processor: Arc<Notify>,
     wake_delivery: Arc<Notify>,
@@ -135,7 +137,7 @@ pub async fn run(
         store: store.clone(),
         watch,
         client: client.clone(),
-        keys: keys::KeyCache::default(),
+        keys: key_cache::KeyCache::default(),
         intake,
         wake_processor,
         wake_delivery: Arc::new(Notify::new()),
@@ -293,14 +295,14 @@ async fn process_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
     loop {
         let worker = app.clone();
-        let _ = tokio::task::spawn_blocking(move || process::drain(&worker)).await;
+        let _ = tokio::task::spawn_blocking(move || apply::drain(&worker)).await;
         if last_prune.elapsed() > Duration::from_secs(600) {
             last_prune = std::time::Instant::now();
             let worker = app.clone();
             let _ = tokio::task::spawn_blocking(move || {
-                crate::store::incoming::prune_seen(
+                crate::companion::store::incoming::prune_seen(
                     worker.lock_store().conn(),
-                    crate::store::now_ms(),
+                    crate::companion::store::now_ms(),
                 )
             })
             .await;

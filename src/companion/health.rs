@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::integrity::{self, Fault, FileId};
-use crate::store::{Store, backup};
+use crate::companion::store::integrity::{self, Fault, FileId};
+use crate::companion::store::{Store, backup};
 
 /// How often the alarm is repeated while the database cannot be used.
 const ALARM_EVERY: Duration = Duration::from_secs(300);
