@@ -3,11 +3,9 @@
 //! API, so it works from the writer's machine as well as on the server.
 
 use anyhow::Result;
-use serde_json::Value;
 
 use crate::cmd::cli::{DeliveriesAction, DeliveriesArgs};
 use crate::cmd::common::{admin_client, load_config};
-use crate::companion::store::deliveries::Progress;
 use crate::outln;
 
 /// Runs `stoa deliveries`.
@@ -16,7 +14,7 @@ pub fn run(args: &DeliveriesArgs) -> Result<()> {
     let client = admin_client(&root, &config, args.companion.as_deref())?;
     match args.action.as_ref().unwrap_or(&DeliveriesAction::Status) {
         DeliveriesAction::Status => {
-            let p: Progress = client.get("deliveries")?;
+            let p = client.deliveries()?;
             outln!(
                 "{} deliveries: {} delivered, {} retrying, {} failed, {} waiting",
                 p.total,
@@ -37,12 +35,12 @@ pub fn run(args: &DeliveriesArgs) -> Result<()> {
             }
         }
         DeliveriesAction::Retry => {
-            let v: Value = client.post("deliveries/retry", &serde_json::json!({}))?;
-            outln!("{} deliveries will be tried again now.", v["retrying"]);
+            let r = client.retry()?;
+            outln!("{} deliveries will be tried again now.", r.retrying);
         }
         DeliveriesAction::Purge => {
-            let v: Value = client.post("deliveries/purge", &serde_json::json!({}))?;
-            outln!("Forgot {} finished deliveries.", v["purged"]);
+            let p = client.purge()?;
+            outln!("Forgot {} finished deliveries.", p.purged);
         }
     }
     Ok(())

@@ -24,9 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::cmd::build::print_report;
 use crate::cmd::cli::PublishArgs;
 use crate::cmd::common::{admin_client, load_config};
+use crate::companion::api::{Manifest, Progress, PublishRequest, PublishResponse};
 use crate::companion::client::CompanionClient;
-use crate::companion::publish::{PublishRequest, PublishResponse};
-use crate::companion::store::deliveries::Progress;
 use crate::config::Config;
 use crate::content::{library, markdown};
 use crate::deploy;
@@ -38,15 +37,6 @@ use crate::{errln, outln};
 
 /// Past this many edited posts in one publish, ask before sending Updates.
 pub const UPDATE_FLOOD_LIMIT: usize = 20;
-
-/// What the companion says it published before.
-#[derive(Debug, serde::Deserialize)]
-struct Remote {
-    baseline: bool,
-    objects: BTreeMap<String, String>,
-    #[serde(default)]
-    deleted: Vec<String>,
-}
 
 /// A built post object: its bytes and hash.
 struct Local {
@@ -64,13 +54,13 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     // 1. Ask the companion what it published before and how many follow;
     // find the accounts that posts mention (WebFinger), so the build links
     // and tags them; then build.
-    let remote: Remote = client.get("manifest")?;
-    let status: Value = client.get("status")?;
+    let remote: Manifest = client.manifest()?;
+    let status = client.status()?;
     let posts = library::load(&root, false)?.posts;
     let mut log = PublishLog::load(&root)?;
     let mut changed = resolve_mentions(&config, &posts, &mut log);
     // The static followers collection shows the count as of this publish.
-    let followers = status["followers"]["accepted"].as_u64().unwrap_or(0) as usize;
+    let followers = usize::try_from(status.followers.accepted).unwrap_or(0);
     if followers != log.followers {
         log.followers = followers;
         changed = true;
@@ -185,7 +175,7 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         actor_hash: Some(hex::encode(Sha256::digest(&actor_bytes))),
         quiet_updates: args.quiet_updates,
     };
-    let response: PublishResponse = client.post("publish", &request)?;
+    let response = client.publish(&request)?;
     if response.baseline {
         outln!(
             "First publish: recorded {} posts as already published; nothing was sent. From now on new posts, edits and deletions go to your followers.",
@@ -328,7 +318,7 @@ fn watch(client: &CompanionClient, id: i64, limit: Duration) -> Result<Progress>
     );
     let started = Instant::now();
     loop {
-        let p: Progress = client.get(&format!("publishes/{id}"))?;
+        let p = client.progress(id)?;
         bar.set_length(p.total as u64);
         bar.set_position((p.total - p.queued) as u64);
         bar.set_message(format!(

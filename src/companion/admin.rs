@@ -11,11 +11,11 @@ use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::companion::App;
+use crate::companion::api::{ErrorBody, FollowerCounts, Status};
 use crate::companion::store::{deliveries, followers, incoming, interactions};
 
 /// Rejects requests without the right bearer token.
@@ -40,7 +40,9 @@ pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({"error": "missing or wrong admin token"})),
+            Json(ErrorBody {
+                error: "missing or wrong admin token".into(),
+            }),
         )
             .into_response();
     }
@@ -48,7 +50,13 @@ pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+    (
+        status,
+        Json(ErrorBody {
+            error: message.to_string(),
+        }),
+    )
+        .into_response()
 }
 
 async fn blocking<T: Send + 'static>(
@@ -70,20 +78,19 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
     let result = blocking(app, |app| {
         let store = app.lock_store();
         let c = store.conn();
-        let kinds: serde_json::Map<String, Value> = interactions::counts(c)?
-            .into_iter()
-            .map(|(k, n)| (k.as_str().to_string(), json!(n)))
-            .collect();
-        Ok(json!({
-            "actor": app.urls.actor,
-            "followers": {
-                "accepted": followers::count(c, followers::FollowState::Accepted)?,
-                "pending": followers::count(c, followers::FollowState::Pending)?,
+        Ok(Status {
+            actor: app.urls.actor.clone(),
+            followers: FollowerCounts {
+                accepted: followers::count(c, followers::FollowState::Accepted)?,
+                pending: followers::count(c, followers::FollowState::Pending)?,
             },
-            "interactions": kinds,
-            "deliveries": deliveries::counts(c)?,
-            "incoming_backlog": incoming::backlog(c)?,
-        }))
+            interactions: interactions::counts(c)?
+                .into_iter()
+                .map(|(k, n)| (k.as_str().to_string(), n))
+                .collect(),
+            deliveries: deliveries::counts(c)?,
+            incoming_backlog: incoming::backlog(c)?,
+        })
     })
     .await;
     match result {

@@ -7,6 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::companion::api::{
+    ErrorBody, Manifest, Progress, PublishRequest, PublishResponse, Purged, Retrying, Status,
+};
+
 /// Why the companion could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -71,8 +75,43 @@ impl CompanionClient {
         }
     }
 
+    /// Followers, interactions, deliveries and backlog, counted.
+    pub fn status(&self) -> Result<Status, ClientError> {
+        self.get("status")
+    }
+
+    /// What was published before.
+    pub fn manifest(&self) -> Result<Manifest, ClientError> {
+        self.get("manifest")
+    }
+
+    /// Publishes: the companion diffs, queues and answers what it sent.
+    pub fn publish(&self, request: &PublishRequest) -> Result<PublishResponse, ClientError> {
+        self.post("publish", request)
+    }
+
+    /// How the deliveries of one publish are doing.
+    pub fn progress(&self, publish_id: i64) -> Result<Progress, ClientError> {
+        self.get(&format!("publishes/{publish_id}"))
+    }
+
+    /// How every delivery is doing.
+    pub fn deliveries(&self) -> Result<Progress, ClientError> {
+        self.get("deliveries")
+    }
+
+    /// Makes every waiting delivery due now.
+    pub fn retry(&self) -> Result<Retrying, ClientError> {
+        self.post("deliveries/retry", &serde_json::json!({}))
+    }
+
+    /// Forgets finished deliveries.
+    pub fn purge(&self) -> Result<Purged, ClientError> {
+        self.post("deliveries/purge", &serde_json::json!({}))
+    }
+
     /// `GET /admin/<path>`.
-    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}/admin/{path}", self.base);
         let resp = self
             .agent
@@ -83,7 +122,7 @@ impl CompanionClient {
     }
 
     /// `POST /admin/<path>` with a JSON body.
-    pub fn post<B: Serialize, T: DeserializeOwned>(
+    fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -122,9 +161,8 @@ impl CompanionClient {
             return Err(ClientError::Token(self.base.clone()));
         }
         if !(200..300).contains(&status) {
-            let message = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
+            let message = serde_json::from_str::<ErrorBody>(&text)
+                .map(|b| b.error)
                 .unwrap_or(text);
             return Err(ClientError::Status {
                 url: url.to_string(),

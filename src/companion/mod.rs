@@ -4,6 +4,7 @@
 //! activities, one delivers the blog's own.
 
 mod admin;
+pub mod api;
 mod apply;
 pub mod client;
 pub mod delivery;

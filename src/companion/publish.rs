@@ -9,52 +9,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::companion::App;
+use crate::companion::api::{
+    ErrorBody, Manifest, PublishRequest, PublishResponse, Purged, Retrying,
+};
 use crate::companion::store::followers::{self, FollowState};
 use crate::companion::store::objects::{self, PublishCounts};
 use crate::companion::store::{deliveries, now_ms};
 use crate::federation::outbound;
 use crate::federation::remote_actor;
-
-/// What `stoa publish` sends.
-#[derive(Debug, Deserialize, Serialize)]
-pub struct PublishRequest {
-    /// Every post object of the built site: id → SHA-256 of its bytes.
-    pub manifest: BTreeMap<String, String>,
-    /// The objects that are new or changed since the last publish.
-    #[serde(default)]
-    pub objects: BTreeMap<String, Value>,
-    /// The actor document and its hash (an Update goes out when it changed).
-    pub actor: Option<Value>,
-    /// SHA-256 of the actor document.
-    pub actor_hash: Option<String>,
-    /// Record changed posts without sending Updates (after a theme or stoa
-    /// upgrade changed every post, followers need not hear of it).
-    #[serde(default)]
-    pub quiet_updates: bool,
-}
-
-/// What the companion did with it.
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct PublishResponse {
-    /// Id for progress queries.
-    pub publish_id: i64,
-    /// First publish of the archive: recorded, nothing sent.
-    pub baseline: bool,
-    /// Posts sent as Create.
-    pub created: Vec<String>,
-    /// Posts sent as Update.
-    pub updated: Vec<String>,
-    /// Posts sent as Delete.
-    pub deleted: Vec<String>,
-    /// Whether the profile went out as Update(Person).
-    pub actor_updated: bool,
-    /// Deliveries queued.
-    pub deliveries: usize,
-}
 
 /// `GET /admin/manifest`: what was published before.
 pub async fn manifest(State(app): State<Arc<App>>) -> Response {
@@ -62,22 +27,22 @@ pub async fn manifest(State(app): State<Arc<App>>) -> Response {
         let store = app.lock_store();
         let c = store.conn();
         let all = objects::all(c)?;
-        let live: BTreeMap<&String, &String> = all
+        let live: BTreeMap<String, String> = all
             .iter()
             .filter(|(_, k)| k.live)
-            .map(|(id, k)| (id, &k.hash))
+            .map(|(id, k)| (id.clone(), k.hash.clone()))
             .collect();
-        let deleted: Vec<&String> = all
+        let deleted: Vec<String> = all
             .iter()
             .filter(|(_, k)| !k.live)
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.clone())
             .collect();
-        Ok::<_, rusqlite::Error>(json!({
-            "baseline": objects::meta(c, "baseline")?.is_some(),
-            "objects": live,
-            "deleted": deleted,
-            "actor_hash": objects::meta(c, "actor_hash")?,
-        }))
+        Ok::<_, rusqlite::Error>(Manifest {
+            baseline: objects::meta(c, "baseline")?.is_some(),
+            objects: live,
+            deleted,
+            actor_hash: objects::meta(c, "actor_hash")?,
+        })
     })
     .await;
     match result {
@@ -144,7 +109,7 @@ pub async fn retry(State(app): State<Arc<App>>) -> Response {
     match result {
         Ok(Ok(n)) => {
             app.wake_delivery.notify_one();
-            Json(json!({ "retrying": n })).into_response()
+            Json(Retrying { retrying: n }).into_response()
         }
         _ => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -158,13 +123,13 @@ pub async fn purge(State(app): State<Arc<App>>) -> Response {
     let result =
         tokio::task::spawn_blocking(move || deliveries::purge(app.lock_store().conn())).await;
     match result {
-        Ok(Ok(n)) => Json(json!({ "purged": n })).into_response(),
+        Ok(Ok(n)) => Json(Purged { purged: n }).into_response(),
         _ => error(StatusCode::INTERNAL_SERVER_ERROR, "cannot purge".into()),
     }
 }
 
 fn error(status: StatusCode, message: String) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+    (status, Json(ErrorBody { error: message })).into_response()
 }
 
 type Failure = (StatusCode, String);

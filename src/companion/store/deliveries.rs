@@ -4,7 +4,8 @@
 //! than loses (a delivery in flight during a crash may arrive twice).
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
+
+use crate::companion::api::{DeliveryCounts, HostReport, Progress};
 
 /// A delivery that is due.
 #[derive(Debug, Clone)]
@@ -21,17 +22,6 @@ pub struct Due {
     pub body: String,
     /// Attempts made so far.
     pub attempts: i64,
-}
-
-/// Counts by state, for status pages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Waiting for a first try or a retry.
-    pub pending: i64,
-    /// Accepted by the receiving server.
-    pub delivered: i64,
-    /// Given up.
-    pub failed: i64,
 }
 
 /// Stores an outgoing activity (once) and queues it for each inbox (once
@@ -134,8 +124,8 @@ pub fn failed(
 }
 
 /// Counts by state.
-pub fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
-    let mut c = Counts::default();
+pub fn counts(conn: &Connection) -> rusqlite::Result<DeliveryCounts> {
+    let mut c = DeliveryCounts::default();
     let mut stmt = conn.prepare("SELECT state, count(*) FROM deliveries GROUP BY state")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
@@ -147,42 +137,6 @@ pub fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
         }
     }
     Ok(c)
-}
-
-/// How one host fared in a publish (or overall).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct HostReport {
-    /// `host[:port]`.
-    pub host: String,
-    /// Deliveries accepted.
-    pub delivered: i64,
-    /// Deliveries waiting for a retry.
-    pub retrying: i64,
-    /// Deliveries not tried yet.
-    pub queued: i64,
-    /// Deliveries given up.
-    pub failed: i64,
-    /// The next retry (ms), if any.
-    pub next_attempt_at: Option<i64>,
-    /// The last error seen, if any.
-    pub last_error: Option<String>,
-}
-
-/// Progress of a publish (or, with `None`, of every delivery).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Progress {
-    /// Deliveries in all.
-    pub total: i64,
-    /// Accepted.
-    pub delivered: i64,
-    /// Waiting for a retry.
-    pub retrying: i64,
-    /// Not tried yet.
-    pub queued: i64,
-    /// Given up.
-    pub failed: i64,
-    /// Per host, sorted by host.
-    pub hosts: Vec<HostReport>,
 }
 
 /// Progress of the deliveries of one publish, or of all of them.

@@ -1,0 +1,153 @@
+//! The admin API's messages, declared once and used by both sides: the
+//! companion's handlers (`admin.rs`, `publish.rs`) serialize them and the
+//! writer's client (`client.rs`) reads them back, so a field renamed on one
+//! side cannot silently read as zero on the other.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `GET /admin/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The blog's actor id.
+    pub actor: String,
+    /// Followers by state.
+    pub followers: FollowerCounts,
+    /// Interactions by kind (`like`, `announce`, `reply`); absent kinds are 0.
+    pub interactions: BTreeMap<String, i64>,
+    /// Deliveries by state.
+    pub deliveries: DeliveryCounts,
+    /// Received activities not applied yet.
+    pub incoming_backlog: i64,
+}
+
+/// Followers by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowerCounts {
+    /// Following.
+    pub accepted: i64,
+    /// Waiting for approval.
+    pub pending: i64,
+}
+
+/// Deliveries by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCounts {
+    /// Waiting for a first try or a retry.
+    pub pending: i64,
+    /// Accepted by the receiving server.
+    pub delivered: i64,
+    /// Given up.
+    pub failed: i64,
+}
+
+/// `GET /admin/manifest`: what was published before.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Whether the first publish (the baseline) happened.
+    pub baseline: bool,
+    /// Live objects: id → SHA-256 as last published.
+    pub objects: BTreeMap<String, String>,
+    /// Ids deleted once, which never come back.
+    #[serde(default)]
+    pub deleted: Vec<String>,
+    /// SHA-256 of the actor document as last published.
+    pub actor_hash: Option<String>,
+}
+
+/// `POST /admin/publish`: what `stoa publish` sends.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct PublishRequest {
+    /// Every post object of the built site: id → SHA-256 of its bytes.
+    pub manifest: BTreeMap<String, String>,
+    /// The objects that are new or changed since the last publish.
+    #[serde(default)]
+    pub objects: BTreeMap<String, Value>,
+    /// The actor document and its hash (an Update goes out when it changed).
+    pub actor: Option<Value>,
+    /// SHA-256 of the actor document.
+    pub actor_hash: Option<String>,
+    /// Record changed posts without sending Updates (after a theme or stoa
+    /// upgrade changed every post, followers need not hear of it).
+    #[serde(default)]
+    pub quiet_updates: bool,
+}
+
+/// What the companion did with a [`PublishRequest`].
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct PublishResponse {
+    /// Id for progress queries.
+    pub publish_id: i64,
+    /// First publish of the archive: recorded, nothing sent.
+    pub baseline: bool,
+    /// Posts sent as Create.
+    pub created: Vec<String>,
+    /// Posts sent as Update.
+    pub updated: Vec<String>,
+    /// Posts sent as Delete.
+    pub deleted: Vec<String>,
+    /// Whether the profile went out as Update(Person).
+    pub actor_updated: bool,
+    /// Deliveries queued.
+    pub deliveries: usize,
+}
+
+/// `GET /admin/publishes/{id}` and `GET /admin/deliveries`: how deliveries
+/// are doing, for one publish or for all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Deliveries in all.
+    pub total: i64,
+    /// Accepted.
+    pub delivered: i64,
+    /// Waiting for a retry.
+    pub retrying: i64,
+    /// Not tried yet.
+    pub queued: i64,
+    /// Given up.
+    pub failed: i64,
+    /// Per host, sorted by host.
+    pub hosts: Vec<HostReport>,
+}
+
+/// How one host fared in a publish (or overall).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// `host[:port]`.
+    pub host: String,
+    /// Deliveries accepted.
+    pub delivered: i64,
+    /// Deliveries waiting for a retry.
+    pub retrying: i64,
+    /// Deliveries not tried yet.
+    pub queued: i64,
+    /// Deliveries given up.
+    pub failed: i64,
+    /// The next retry (ms), if any.
+    pub next_attempt_at: Option<i64>,
+    /// The last error seen, if any.
+    pub last_error: Option<String>,
+}
+
+/// `POST /admin/deliveries/retry`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retrying {
+    /// Deliveries made due now.
+    pub retrying: usize,
+}
+
+/// `POST /admin/deliveries/purge`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    /// Finished deliveries forgotten.
+    pub purged: usize,
+}
+
+/// Every error answer: `{"error": "…"}`, written for the blog's writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong and what to do.
+    pub error: String,
+}
