@@ -19,7 +19,7 @@ pub mod federation;
 pub mod fetch;
 pub mod live_server;
 pub mod output;
-pub mod publish_log;
+pub mod publish;
 pub mod render;
 pub mod signatures;
 pub mod site;

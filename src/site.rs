@@ -11,7 +11,7 @@ use crate::error::Located;
 use crate::error::SiteError;
 use crate::federation::Urls;
 use crate::output::{self, Stager, WriteStats};
-use crate::publish_log::PublishLog;
+use crate::publish::log::PublishLog;
 use crate::render::{Identity, Rendered, Renderer, Sink, theme};
 
 /// Folder of files copied as they are into the output.

@@ -18,7 +18,7 @@ use crate::{out, outln};
 pub fn run(args: &PreviewArgs) -> Result<()> {
     let site = Site::open(&args.root, &BuildOptions::default())?;
     let mut lib = library::load(&args.root, true)?;
-    crate::publish_log::PublishLog::load(&args.root)?.apply(&mut lib);
+    crate::publish::log::PublishLog::load(&args.root)?.apply(&mut lib);
     let wanted = args.post.trim_end_matches('/');
     let Some(post) = lib.posts.iter().find(|p| {
         p.slug == wanted

@@ -10,171 +10,107 @@
 //! (Mastodon ignores Updates without it). Both are written to
 //! `published.toml`, so rebuilds stay byte-identical.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+use jiff::Timestamp;
 
 use crate::cmd::build::print_report;
 use crate::cmd::cli::PublishArgs;
-use crate::cmd::common::{admin_client, load_config};
-use crate::companion::api::{Manifest, Progress, PublishRequest, PublishResponse};
+use crate::cmd::common::admin_client;
+use crate::companion::api::{Progress, PublishResponse};
 use crate::companion::client::CompanionClient;
 use crate::config::Config;
-use crate::content::{library, markdown};
-use crate::deploy;
+use crate::content::library;
 use crate::federation::Urls;
-use crate::fetch::Client;
-use crate::publish_log::PublishLog;
+use crate::publish::log::PublishLog;
+use crate::publish::plan::{self, Candidate};
+use crate::publish::{mentions, objects};
 use crate::site::{BuildOptions, Site};
-use crate::{errln, outln};
-
-/// Past this many edited posts in one publish, ask before sending Updates.
-pub const UPDATE_FLOOD_LIMIT: usize = 20;
-
-/// A built post object: its bytes and hash.
-struct Local {
-    bytes: Vec<u8>,
-    hash: String,
-}
+use crate::{deploy, errln, outln};
 
 /// Runs `stoa publish`.
 pub fn run(args: &PublishArgs) -> Result<()> {
-    let (root, config) = load_config(&args.root, None)?;
-    let client = admin_client(&root, &config, args.companion.as_deref())?;
+    let root = args
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| args.root.clone());
     let opts = BuildOptions::default();
     let site = Site::open(&root, &opts)?;
+    let config = &site.config;
+    let client = admin_client(&root, config, args.companion.as_deref())?;
 
     // 1. Ask the companion what it published before and how many follow;
     // find the accounts that posts mention (WebFinger), so the build links
     // and tags them; then build.
-    let remote: Manifest = client.manifest()?;
+    let remote = client.manifest()?;
     let status = client.status()?;
     let posts = library::load(&root, false)?.posts;
     let mut log = PublishLog::load(&root)?;
-    let mut changed = resolve_mentions(&config, &posts, &mut log);
+    let before = log.clone();
+    let lookups = mentions::resolve(config, mentions::unknown(&posts, &log), &mut log);
+    for (handle, m) in &lookups.found {
+        outln!("Found @{handle}: {}", m.actor);
+    }
+    for (handle, e) in &lookups.missing {
+        errln!(
+            "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
+        );
+    }
     // The static followers collection shows the count as of this publish.
-    let followers = usize::try_from(status.followers.accepted).unwrap_or(0);
-    if followers != log.followers {
-        log.followers = followers;
-        changed = true;
-    }
-    if changed {
-        log.save(&root)
-            .with_context(|| format!("writing {}", PublishLog::path(&root).display()))?;
-    }
+    log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
+    save_if_changed(&root, &log, &before)?;
     let report = site.build(&opts)?;
     print_report(&report);
 
     // 2. Decide times for new and edited posts; rebuild if any were decided.
-    let local = read_objects(&site.output, &config)?;
+    let read_built = || {
+        objects::read(&site.output, config)
+            .with_context(|| format!("reading the built objects in {}", site.output.display()))
+    };
+    let local = read_built()?;
+    let candidates: Vec<Candidate> = posts
+        .iter()
+        .map(|p| Candidate {
+            slug: p.slug.clone(),
+            source: p.source.clone(),
+            date: p.date,
+        })
+        .collect();
     let before = log.clone();
-    let now = Timestamp::now();
-    let mut edited = Vec::new();
-    if remote.baseline {
-        for post in &posts {
-            let id = Urls::object(&config, &post.slug);
-            if remote.deleted.contains(&id) {
-                bail!(
-                    "the post {} reuses the address of a post deleted earlier ({id}); fediverse servers never accept an id again\n  help: give it another slug (`slug = \"...\"` in its front matter)",
-                    post.source.display()
-                );
-            }
-            match remote.objects.get(&id) {
-                None => {
-                    let stale = !post.date.has_time
-                        || now.duration_since(post.date.at) > SignedDuration::from_hours(1);
-                    if stale && !args.keep_dates && !log.published.contains_key(&post.slug) {
-                        log.published.insert(post.slug.clone(), now);
-                    }
-                }
-                Some(hash) if local.get(&id).is_some_and(|l| &l.hash != hash) => {
-                    edited.push(post.slug.clone());
-                }
-                Some(_) => {}
-            }
-        }
-        if edited.len() > UPDATE_FLOOD_LIMIT && !args.send_updates && !args.quiet_updates {
-            bail!(
-                "{} posts changed since the last publish (a theme or stoa upgrade does that); sending an Update for each would flood your followers' timelines\n  help: publish with --quiet-updates to record the new versions without telling anyone, or --send-updates to send them all",
-                edited.len()
-            );
-        }
-        if !args.quiet_updates {
-            for slug in &edited {
-                log.updated.insert(slug.clone(), now);
-            }
-        }
-        for id in remote.objects.keys() {
-            if !local.contains_key(id)
-                && let Some(slug) = slug_of(&config, id)
-            {
-                log.deleted.entry(slug).or_insert(now);
-            }
-        }
-    }
-    let local = if log != before {
-        log.save(&root)
-            .with_context(|| format!("writing {}", PublishLog::path(&root).display()))?;
+    let options = plan::Options {
+        keep_dates: args.keep_dates,
+        send_updates: args.send_updates,
+        quiet_updates: args.quiet_updates,
+    };
+    plan::decide(
+        config,
+        &candidates,
+        &remote,
+        &local,
+        &mut log,
+        Timestamp::now(),
+        options,
+    )?;
+    let local = if save_if_changed(&root, &log, &before)? {
         site.build(&opts)?;
-        read_objects(&site.output, &config)?
+        read_built()?
     } else {
         local
     };
 
     // 3. Deploy, before anyone is told: followers' servers fetch what they are sent.
-    if args.no_deploy {
-        outln!("Not deployed (--no-deploy).");
-    } else if let Some(command) = &config.publish.deploy {
-        outln!("Deploying: {command}");
-        deploy::run_command(command, &site.output)?;
-    } else if let Some(dir) = &config.publish.deploy_dir {
-        let dir = if dir.is_absolute() {
-            dir.clone()
-        } else {
-            root.join(dir)
-        };
-        let m = deploy::mirror(&site.output, &dir)?;
-        outln!(
-            "Deployed to {}: {} files written, {} removed.",
-            dir.display(),
-            m.written,
-            m.removed
-        );
-    } else {
-        outln!(
-            "No `deploy` or `deploy_dir` under [publish]: upload {} yourself (or let `stoa inbox --site` serve it).",
-            site.output.display()
-        );
-    }
+    deploy_site(args, &site)?;
 
     // 4. Tell the companion.
-    let manifest: BTreeMap<String, String> = local
-        .iter()
-        .map(|(id, l)| (id.clone(), l.hash.clone()))
-        .collect();
-    let objects: BTreeMap<String, Value> = local
-        .iter()
-        .filter(|(id, l)| remote.objects.get(*id) != Some(&l.hash))
-        .map(|(id, l)| Ok((id.clone(), serde_json::from_slice(&l.bytes)?)))
-        .collect::<Result<_, serde_json::Error>>()
-        .context("reading the built objects")?;
     let actor_path = site.output.join("ap").join("actor.json");
-    let actor_bytes =
+    let actor =
         std::fs::read(&actor_path).with_context(|| format!("reading {}", actor_path.display()))?;
-    let request = PublishRequest {
-        manifest,
-        objects,
-        actor: serde_json::from_slice(&actor_bytes).ok(),
-        actor_hash: Some(hex::encode(Sha256::digest(&actor_bytes))),
-        quiet_updates: args.quiet_updates,
-    };
+    let request = plan::request(&local, &remote, &actor, args.quiet_updates)
+        .context("reading the built objects")?;
     let response = client.publish(&request)?;
     if response.baseline {
         outln!(
@@ -183,7 +119,7 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         );
         return Ok(());
     }
-    print_changes(&config, &response);
+    print_changes(config, &response);
     if response.deliveries == 0 {
         if response.created.is_empty()
             && response.updated.is_empty()
@@ -212,84 +148,52 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     Ok(())
 }
 
-/// Looks up, with WebFinger, every `@user@host` the posts mention that is
-/// not known yet. An account that cannot be found stays plain text (with a
-/// warning). Returns whether anything was added.
-fn resolve_mentions(config: &Config, posts: &[library::Post], log: &mut PublishLog) -> bool {
-    let mut wanted: Vec<String> = Vec::new();
-    for post in posts {
-        for handle in markdown::find_handles(&post.body) {
-            if !log.mentions.contains_key(&handle) && !wanted.contains(&handle) {
-                wanted.push(handle);
-            }
-        }
+/// Writes `published.toml` when `log` differs from `before`; returns whether it did.
+fn save_if_changed(root: &Path, log: &PublishLog, before: &PublishLog) -> Result<bool> {
+    if log == before {
+        return Ok(false);
     }
-    if wanted.is_empty() {
-        return false;
-    }
-    let client = Client::unsigned(
-        config.companion.allow_private_addresses,
-        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
-    );
-    let mut added = false;
-    for handle in wanted {
-        match client.webfinger(&handle) {
-            Ok(m) => {
-                outln!("Found @{handle}: {}", m.actor);
-                log.mentions.insert(handle, m);
-                added = true;
-            }
-            Err(e) => errln!(
-                "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
-            ),
-        }
-    }
-    added
+    log.save(root)
+        .with_context(|| format!("writing {}", PublishLog::path(root).display()))?;
+    Ok(true)
 }
 
-/// Every post object in the output (Tombstones aside), by id.
-fn read_objects(output: &Path, config: &Config) -> Result<BTreeMap<String, Local>> {
-    let dir = output.join("ap").join("posts");
-    let mut out = BTreeMap::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        let Some(slug) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".json"))
-        else {
-            continue;
+/// Runs the configured deploy, or says there is none.
+fn deploy_site(args: &PublishArgs, site: &Site) -> Result<()> {
+    let config = &site.config;
+    if args.no_deploy {
+        outln!("Not deployed (--no-deploy).");
+    } else if let Some(command) = &config.publish.deploy {
+        outln!("Deploying: {command}");
+        deploy::run_command(command, &site.output)?;
+    } else if let Some(dir) = &config.publish.deploy_dir {
+        let dir = if dir.is_absolute() {
+            dir.clone()
+        } else {
+            site.root.join(dir)
         };
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let is_tombstone =
-            serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["type"] == "Tombstone");
-        if is_tombstone {
-            continue;
-        }
-        out.insert(
-            Urls::object(config, slug),
-            Local {
-                hash: hex::encode(Sha256::digest(&bytes)),
-                bytes,
-            },
+        let m = deploy::mirror(&site.output, &dir)?;
+        outln!(
+            "Deployed to {}: {} files written, {} removed.",
+            dir.display(),
+            m.written,
+            m.removed
+        );
+    } else {
+        outln!(
+            "No `deploy` or `deploy_dir` under [publish]: upload {} yourself (or let `stoa inbox --site` serve it).",
+            site.output.display()
         );
     }
-    Ok(out)
-}
-
-fn slug_of(config: &Config, id: &str) -> Option<String> {
-    id.strip_prefix(&config.url("/ap/posts/"))?
-        .strip_suffix(".json")
-        .map(str::to_string)
+    Ok(())
 }
 
 fn print_changes(config: &Config, r: &PublishResponse) {
-    let name = |id: &String| slug_of(config, id).unwrap_or_else(|| id.clone());
+    let name = |id: &String| {
+        Urls::post_slug(config, id)
+            .map(str::to_string)
+            .unwrap_or_else(|| id.clone())
+    };
     for (verb, ids) in [
         ("new", &r.created),
         ("edited", &r.updated),

@@ -1,0 +1,58 @@
+//! The post objects of a built site, read back from the output folder with
+//! a hash of each: what the manifest sent to the companion is made of.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::federation::Urls;
+
+/// A built post object: its bytes and their SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The document as served.
+    pub bytes: Vec<u8>,
+    /// Hex SHA-256 of the bytes.
+    pub hash: String,
+}
+
+impl Built {
+    /// An object and its hash.
+    pub fn new(bytes: Vec<u8>) -> Built {
+        Built {
+            hash: hex::encode(Sha256::digest(&bytes)),
+            bytes,
+        }
+    }
+}
+
+/// Every post object in the output (Tombstones aside), by id.
+pub fn read(output: &Path, config: &Config) -> std::io::Result<BTreeMap<String, Built>> {
+    let dir = output.join("ap").join("posts");
+    let mut out = BTreeMap::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let Some(slug) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let bytes = std::fs::read(&path)?;
+        let is_tombstone =
+            serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["type"] == "Tombstone");
+        if !is_tombstone {
+            out.insert(Urls::object(config, slug), Built::new(bytes));
+        }
+    }
+    Ok(out)
+}
