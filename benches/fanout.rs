@@ -79,7 +79,7 @@ async fn inbox(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Bytes) -
             .and_then(|(_, v)| cavage::parse_header(v).ok())
             .zip(sink.key.get())
             .is_some_and(|(params, key)| {
-                let req = cavage::RequestParts {
+                let req = stoa::signatures::RequestParts {
                     method: "POST",
                     path_and_query: "/inbox",
                     headers: &pairs,

@@ -22,7 +22,8 @@
 
 use jiff::Timestamp;
 use libfuzzer_sys::fuzz_target;
-use stoa::signatures::cavage::{self, RequestParts, SignatureParams};
+use stoa::signatures::RequestParts;
+use stoa::signatures::cavage::{self, SignatureParams};
 
 /// 2023-11-14T22:13:20Z, the `created` of the seeds.
 const NOW: i64 = 1_700_000_000;

@@ -26,7 +26,7 @@
 
 use jiff::Timestamp;
 use libfuzzer_sys::fuzz_target;
-use stoa::signatures::cavage::RequestParts;
+use stoa::signatures::RequestParts;
 use stoa::signatures::rfc9421::{self, Rfc9421Signature};
 
 /// 2023-11-14T22:13:20Z, the `created` of the seeds.

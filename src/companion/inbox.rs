@@ -27,7 +27,8 @@ use crate::companion::store::incoming::Received;
 use crate::federation::inbound::{self, Activity, Inbound};
 use crate::federation::trust;
 use crate::fetch::FetchError;
-use crate::signatures::presented::{Presented, VerifyError};
+use crate::signatures::SignatureError;
+use crate::signatures::presented::Presented;
 
 /// The handler.
 pub async fn post(
@@ -340,7 +341,7 @@ async fn blocking<T: Send + 'static>(
         })
 }
 
-fn unauthorized(e: VerifyError) -> Refusal {
+fn unauthorized(e: SignatureError) -> Refusal {
     Refusal::new(StatusCode::UNAUTHORIZED, e)
 }
 

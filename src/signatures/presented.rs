@@ -4,12 +4,10 @@
 
 use jiff::Timestamp;
 
-use crate::signatures::cavage::{self, RequestParts, SignatureError, SignatureParams};
+use crate::signatures::cavage::{self, SignatureParams};
 use crate::signatures::keys::PublicKey;
 use crate::signatures::rfc9421::{self, Rfc9421Signature};
-
-/// Why a signature was refused.
-pub type VerifyError = SignatureError;
+use crate::signatures::{RequestParts, SignatureError};
 
 /// A parsed signature.
 #[derive(Debug, Clone)]

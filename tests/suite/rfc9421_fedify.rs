@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
-use stoa::signatures::cavage::{RequestParts, SignatureError};
 use stoa::signatures::keys::{self, PublicKey};
 use stoa::signatures::rfc9421;
+use stoa::signatures::{RequestParts, SignatureError};
 
 use crate::common::{Needs, interop_dir, peer_program, peers_ready, run_limited};
 

@@ -826,7 +826,7 @@ pub fn signed_by_blog(blog: &Companion, a: &Arrival) -> bool {
     let Ok(params) = cavage::parse_header(&sig) else {
         return false;
     };
-    let req = cavage::RequestParts {
+    let req = stoa::signatures::RequestParts {
         method: "POST",
         path_and_query: &a.path,
         headers: &a.headers,
