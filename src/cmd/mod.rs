@@ -4,7 +4,7 @@
 pub mod backup;
 pub mod build;
 pub mod cli;
-pub mod common;
+pub(crate) mod common;
 pub mod deliveries;
 pub mod followers;
 pub mod inbox;

@@ -4,17 +4,17 @@
 //! activities, one delivers the blog's own.
 
 mod admin;
-pub mod api;
+pub(crate) mod api;
 mod apply;
-pub mod client;
-pub mod delivery;
-pub mod followers;
+pub(crate) mod client;
+pub(crate) mod delivery;
+pub(crate) mod followers;
 mod health;
-pub mod http;
+pub(crate) mod http;
 mod inbox;
 mod intake;
-pub mod key_cache;
-pub mod publish;
+pub(crate) mod key_cache;
+pub(crate) mod publish;
 pub mod store;
 
 use std::net::SocketAddr;

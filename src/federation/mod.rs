@@ -6,12 +6,12 @@
 //! hosts cannot negotiate content (docs/architecture.md, "Addresses: one URL
 //! per document").
 
-pub mod follows;
-pub mod html;
+pub(crate) mod follows;
+pub(crate) mod html;
 pub mod inbound;
-pub mod objects;
-pub mod outbound;
-pub mod profile;
+pub(crate) mod objects;
+pub(crate) mod outbound;
+pub(crate) mod profile;
 pub mod remote_actor;
 pub mod trust;
 

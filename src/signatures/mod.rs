@@ -8,7 +8,7 @@
 
 pub mod cavage;
 pub mod keys;
-pub mod presented;
+pub(crate) mod presented;
 pub mod rfc9421;
 mod structured_field;
 

@@ -4,8 +4,8 @@
 //! later on Mastodon's schedule, or give up. A 410 from a follower's inbox
 //! removes that follower.
 
-pub mod backoff;
-pub mod classify;
+pub(crate) mod backoff;
+pub(crate) mod classify;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

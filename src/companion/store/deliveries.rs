@@ -71,15 +71,6 @@ pub fn due(conn: &Connection, now_ms: i64, limit: usize) -> rusqlite::Result<Vec
     rows.collect()
 }
 
-/// When the next pending delivery is due, if any.
-pub fn next_due_at(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
-        "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'",
-        [],
-        |r| r.get(0),
-    )
-}
-
 /// The inbox accepted it.
 pub fn delivered(conn: &Connection, id: i64, status: u16, now_ms: i64) -> rusqlite::Result<()> {
     conn.execute(

@@ -48,7 +48,8 @@ pub fn unavailable(conn: &Connection) -> rusqlite::Result<std::collections::Hash
     rows.collect()
 }
 
-/// Since when a host is unavailable, if it is.
+/// Since when a host is unavailable, if it is (the tests' window on the table).
+#[cfg(test)]
 pub fn unavailable_since(conn: &Connection, host: &str) -> rusqlite::Result<Option<i64>> {
     Ok(conn
         .query_row(

@@ -4,15 +4,15 @@
 //! plain `&Connection`, so a caller can combine several changes in one
 //! transaction.
 
-pub mod actors;
-pub mod backup;
-pub mod deliveries;
+pub(crate) mod actors;
+pub(crate) mod backup;
+pub(crate) mod deliveries;
 pub mod followers;
-pub mod hosts;
-pub mod incoming;
-pub mod integrity;
-pub mod interactions;
-pub mod objects;
+pub(crate) mod hosts;
+pub(crate) mod incoming;
+pub(crate) mod integrity;
+pub(crate) mod interactions;
+pub(crate) mod objects;
 mod schema;
 
 use std::path::{Path, PathBuf};
