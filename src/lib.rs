@@ -17,6 +17,7 @@ pub mod federation;
 pub mod fetch;
 pub mod followers;
 pub mod incremental;
+pub mod interrupt;
 pub mod output;
 pub mod publish_log;
 pub mod render;

@@ -1,5 +1,6 @@
 //! The `stoa` binary: parses the command line, runs the subcommand, prints
-//! errors with their causes, and exits 1 on failure.
+//! errors with their causes, and exits 1 on failure (128 + the signal
+//! when a signal stopped a build).
 
 use std::process::ExitCode;
 
@@ -39,7 +40,11 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            let status = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<stoa::error::SiteError>())
+                .map_or(1, stoa::error::SiteError::exit_status);
+            ExitCode::from(status)
         }
     }
 }

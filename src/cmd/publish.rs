@@ -78,6 +78,8 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         log.save(&root)
             .with_context(|| format!("writing {}", PublishLog::path(&root).display()))?;
     }
+    // A signal finishes or rolls back the build's commit, never cuts it half-way.
+    crate::interrupt::install()?;
     let report = site.build(&opts)?;
     print_report(&report);
 

@@ -27,6 +27,12 @@ use theme::Theme;
 pub trait Sink: Sync {
     /// Takes the bytes of the file at `path` (relative, `/`-separated).
     fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), SiteError>;
+
+    /// Fails when the build is to stop (the output stager was asked to by
+    /// a signal); checked before each unit of work. Never, by default.
+    fn check(&self) -> Result<(), SiteError> {
+        Ok(())
+    }
 }
 
 /// What a render produced besides files.
@@ -101,6 +107,7 @@ impl Renderer<'_> {
             .posts
             .par_iter()
             .map(|&i| {
+                sink.check()?;
                 let post = &lib.posts[i];
                 let rendered = self.markdown(post);
                 if !rendered.warnings.is_empty() {
@@ -176,7 +183,10 @@ impl Renderer<'_> {
         let counts: Vec<Result<usize, SiteError>> = selection
             .jobs
             .par_iter()
-            .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
+            .map(|job| {
+                sink.check()?;
+                self.run_job(job, &items, &feed_html, sink, &warnings)
+            })
             .collect();
         let mut files = selection.posts.len() * 2;
         for c in counts {

@@ -37,9 +37,13 @@ pub fn lookup(root: &Path, request_path: &str) -> Found {
     } else {
         (candidate, decoded.clone())
     };
-    if file
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with(".stoa"))
+    // stoa's own files: the manifest, the journal, the staging folder.
+    if rel
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with(".stoa"))
+        || file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".stoa"))
     {
         return Found::NotFound(std::fs::read(root.join("404.html")).ok());
     }
