@@ -39,7 +39,11 @@ pub fn run(args: &PreviewArgs) -> Result<()> {
         static_dirs: &static_dirs,
         mentions: &lib.mentions,
     };
-    let note = objects::note(&cx, post);
+    let object = objects::object(&cx, post);
+    if let Some(shortened) = &object.shortened {
+        eprintln!("warning: {}", shortened.warning(&post.source));
+    }
+    let note = object.value;
     if args.json {
         println!(
             "{}",

@@ -126,9 +126,16 @@ impl Renderer<'_> {
                 let html = self.post_page(i, &item, &rendered)?;
                 sink.put(&output_path(&item.path), html.into_bytes())?;
                 let cx = self.object_context(&urls);
+                let object = objects::object(&cx, post);
+                if let Some(shortened) = &object.shortened {
+                    warnings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(shortened.warning(&post.source));
+                }
                 sink.put(
                     &Urls::object_path(&post.slug),
-                    federation::to_bytes(&federation::with_context(objects::note(&cx, post))),
+                    federation::to_bytes(&federation::with_context(object.value)),
                 )?;
                 Ok((
                     i,
