@@ -83,9 +83,50 @@ pub enum SiteError {
         .0.display()
     )]
     ForeignOutput(PathBuf),
+    /// The commit journal of the output folder cannot be read back.
+    #[error(
+        "the output folder {} holds a damaged .stoa-journal (a build was stopped while writing, and the journal did not survive)\n  help: remove the folder and build again",
+        .0.display()
+    )]
+    DamagedOutput(PathBuf),
+    /// SIGINT, SIGTERM or SIGHUP stopped the build.
+    #[error("{}", interrupted_message(*signal, output, *finished))]
+    Interrupted {
+        /// The signal number.
+        signal: i32,
+        /// The output folder.
+        output: PathBuf,
+        /// Whether the build had started writing the folder, and so was
+        /// finished first (otherwise nothing was written).
+        finished: bool,
+    },
+}
+
+fn interrupted_message(signal: i32, output: &Path, finished: bool) -> String {
+    let name = crate::interrupt::name(signal);
+    if finished {
+        format!(
+            "stopped by {name} while writing {}: the writing was finished first, so the folder holds the whole new build",
+            output.display()
+        )
+    } else {
+        format!(
+            "stopped by {name} before anything was written: {} is as the last build left it",
+            output.display()
+        )
+    }
 }
 
 impl SiteError {
+    /// The exit status for this error: 128 + the signal for a build stopped
+    /// by a signal (as shells report it), 1 otherwise.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            SiteError::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(1),
+            _ => 1,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         SiteError::Io {

@@ -1,6 +1,7 @@
 //! The `stoa` binary: parses the command line, runs the subcommand, prints
 //! errors with their causes, and exits 1 on failure (a closed stdout,
-//! `stoa followers list | head -1`, is no failure: see [`stoa::cmd::out`]).
+//! `stoa followers list | head -1`, is no failure: see [`stoa::cmd::out`];
+//! 128 + the signal when a signal stopped a build).
 
 // Commands print through `cmd::out`: `println!` panics on a closed pipe.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -45,7 +46,11 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 errln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            let status = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<stoa::error::SiteError>())
+                .map_or(1, stoa::error::SiteError::exit_status);
+            ExitCode::from(status)
         }
     };
     // A reader that closed stdout early (`| head`) is no failure; a full

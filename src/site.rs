@@ -124,6 +124,9 @@ impl Site {
     /// Builds the site into its output folder.
     pub fn build(&self, opts: &BuildOptions) -> Result<BuildReport, SiteError> {
         let started = Instant::now();
+        // Before the manifest is trusted: a stopped build may have left a
+        // commit to finish.
+        let repaired = output::recover(&self.output)?;
         let fingerprint = self.fingerprint(opts);
         if !opts.force
             && let Some(m) = output::Manifest::read(&self.output)
@@ -139,15 +142,17 @@ impl Site {
                     written: 0,
                     removed: 0,
                 },
-                warnings: Vec::new(),
+                warnings: repaired.into_iter().collect(),
                 unchanged: true,
                 output: self.output.clone(),
                 elapsed: started.elapsed(),
             });
         }
-        Ok(self
+        let mut report = self
             .build_everything(opts.drafts, Some(&fingerprint), started)?
-            .report)
+            .report;
+        report.warnings.splice(0..0, repaired);
+        Ok(report)
     }
 
     /// Loads content, theme and key, renders everything and commits the
@@ -165,6 +170,7 @@ impl Site {
         let theme = theme::load(&self.root, &self.config.theme)?;
         let identity = self.identity(&library)?;
         let stager = Stager::open(&self.output)?;
+        let repaired = stager.repaired().map(str::to_string);
         let rendered = self.render(&library, &theme, &identity, &stager)?;
         for (slug, deleted) in log.tombstones(&library) {
             let object = crate::federation::objects::tombstone(&self.config, slug, deleted);
@@ -179,7 +185,10 @@ impl Site {
             pages: library.pages.len(),
             drafts_skipped: library.skipped_drafts,
             stats,
-            warnings: rendered.report.warnings,
+            warnings: repaired
+                .into_iter()
+                .chain(rendered.report.warnings)
+                .collect(),
             unchanged: false,
             output: self.output.clone(),
             elapsed: started.elapsed(),

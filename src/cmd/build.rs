@@ -15,6 +15,9 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         force: args.force,
     };
     let site = Site::open(&args.site.root, &opts)?;
+    // A signal finishes or rolls back the output folder's commit, never
+    // cuts it half-way.
+    crate::interrupt::install()?;
     let report = site.build(&opts)?;
     print_report(&report);
     Ok(())

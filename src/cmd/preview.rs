@@ -12,7 +12,7 @@ use crate::content::library;
 use crate::federation::objects::{self, MAX_ATTACHMENTS, ObjectContext};
 use crate::federation::{Urls, html};
 use crate::site::{BuildOptions, STATIC_DIR, Site};
-use crate::{out, outln};
+use crate::{errln, out, outln};
 
 /// Runs `stoa preview`.
 pub fn run(args: &PreviewArgs) -> Result<()> {
@@ -40,7 +40,11 @@ pub fn run(args: &PreviewArgs) -> Result<()> {
         static_dirs: &static_dirs,
         mentions: &lib.mentions,
     };
-    let note = objects::note(&cx, post);
+    let object = objects::object(&cx, post);
+    if let Some(shortened) = &object.shortened {
+        errln!("warning: {}", shortened.warning(&post.source));
+    }
+    let note = object.value;
     if args.json {
         outln!(
             "{}",

@@ -63,6 +63,8 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     // The static followers collection shows the count as of this publish.
     log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
     save_if_changed(&root, &log, &before)?;
+    // A signal finishes or rolls back the build's commit, never cuts it half-way.
+    crate::interrupt::install()?;
     let report = site.build(&opts)?;
     print_report(&report);
 

@@ -28,8 +28,6 @@ pub struct DocContext<'a> {
     pub flavor: Flavor,
     /// Source file, for warnings.
     pub source: &'a Path,
-    /// Site path of the rendered page (`/posts/x/`), for relative image URLs.
-    pub url_path: &'a str,
     /// Folders that site-absolute image paths are looked up in (`static/`, theme static).
     pub static_dirs: &'a [PathBuf],
     /// Folder of the Markdown file, for images next to it.
@@ -463,7 +461,6 @@ mod tests {
         let doc = DocContext {
             flavor,
             source: Path::new("content/posts/t.md"),
-            url_path: "/posts/t/",
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
             base_url: "https://b.example",
@@ -586,7 +583,6 @@ mod tests {
         let doc = DocContext {
             flavor: Flavor::Fediverse,
             source: Path::new("content/posts/t.md"),
-            url_path: "/posts/t/",
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
             base_url: "https://b.example",

@@ -22,6 +22,22 @@ pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 /// Posts per outbox page.
 pub const OUTBOX_PAGE_SIZE: usize = 20;
 
+/// Largest document the build writes for the fediverse, in bytes.
+/// Mastodon fetches at most 1 MiB of a remote document (and refuses the
+/// rest: the post, the page, the collection is simply not there); half of
+/// that leaves room for servers with smaller limits. Outbox pages and the
+/// featured collection embed posts while they fit, and give the others by
+/// id (each is then fetched on its own).
+pub const DOCUMENT_BUDGET: usize = 512 * 1024;
+
+/// Largest object a post becomes, in bytes: a quarter of what Mastodon
+/// fetches, so the `Create` that delivers it is far from any limit, and an
+/// outbox page holds two whole. Its text travels twice (`content` and
+/// `contentMap`, which is where Mastodon reads its language), so this
+/// keeps about 125 KiB of HTML, some 15,000 words; a longer post's object
+/// carries its beginning and a link to the whole post.
+pub const OBJECT_BUDGET: usize = 256 * 1024;
+
 /// Where every ActivityPub document of the blog lives.
 #[derive(Debug, Clone)]
 pub struct Urls {
@@ -130,9 +146,54 @@ pub fn with_context(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
+/// Counts bytes instead of keeping them.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes `v` takes as compact JSON, without writing it anywhere.
+pub fn json_size(v: &serde_json::Value) -> usize {
+    let mut c = Counter(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// Bytes of the file [`to_bytes`] makes of `v` once [`with_context`] adds
+/// the `@context` (`v` a non-empty object without one).
+pub fn document_size(v: &serde_json::Value) -> usize {
+    static CONTEXT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // `"@context":` and the comma after it.
+    let context = *CONTEXT.get_or_init(|| json_size(&context()) + "\"@context\":,".len());
+    json_size(v) + context + 1
+}
+
 /// Compact JSON with a final newline: the bytes of a document.
 pub fn to_bytes(v: &serde_json::Value) -> Vec<u8> {
     let mut b = serde_json::to_vec(v).unwrap_or_default();
     b.push(b'\n');
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_size_is_the_size_of_the_file() {
+        for v in [
+            serde_json::json!({"id": "https://e.example/x", "content": "<p class=\"a\">\"q\"\n</p>"}),
+            serde_json::json!({"a": [1, 2, {"b": "é✓"}]}),
+        ] {
+            assert_eq!(document_size(&v), to_bytes(&with_context(v.clone())).len());
+        }
+    }
 }

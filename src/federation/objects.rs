@@ -1,7 +1,7 @@
 //! Posts as ActivityPub objects (`Note` by default, `Article` on request),
 //! the `Create` activities of the outbox, featured posts and replies.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -11,7 +11,10 @@ use crate::content::images;
 use crate::content::library::{Post, Tag};
 use crate::content::markdown::{self, DocContext, Flavor};
 use crate::federation::profile::{hashtag_name, media_type};
-use crate::federation::{OUTBOX_PAGE_SIZE, PUBLIC, Urls, html, with_context};
+use crate::federation::{
+    DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, Urls, document_size, html, json_size,
+    with_context,
+};
 use crate::render::absolute;
 use crate::text::escape;
 
@@ -48,7 +51,6 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
     let doc = DocContext {
         flavor: Flavor::Fediverse,
         source: &post.source,
-        url_path: &path,
         static_dirs: cx.static_dirs,
         source_dir: &post.source_dir,
         base_url: &cx.config.base_url,
@@ -94,8 +96,113 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
     }
 }
 
+/// A post's object, and what keeping it within [`OBJECT_BUDGET`] took.
+pub struct Object {
+    /// The object (without `@context`).
+    pub value: Value,
+    /// Set when the post's text was too long and was cut.
+    pub shortened: Option<Shortened>,
+}
+
+/// What cutting a post's text for the fediverse did, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortened {
+    /// The object with the whole text.
+    pub full: usize,
+    /// The object as written.
+    pub now: usize,
+    /// The post's fediverse HTML.
+    pub html: usize,
+    /// The part of it the object carries.
+    pub kept: usize,
+}
+
+impl Shortened {
+    /// The build's warning about the post at `source`.
+    pub fn warning(&self, source: &Path) -> String {
+        let mut w = format!(
+            "{}: too long for the fediverse: its ActivityPub object would take {} (Mastodon fetches at most 1 MiB), so it carries the first {} of its {} of text and a link to the whole post on the blog",
+            source.display(),
+            human_size(self.full),
+            human_size(self.kept),
+            human_size(self.html)
+        );
+        if self.now > OBJECT_BUDGET {
+            w.push_str(&format!(
+                "; even so it takes {}: shorten its summary, description or tags",
+                human_size(self.now)
+            ));
+        }
+        w
+    }
+}
+
+/// `1536` → `1.5 KiB`.
+pub fn human_size(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b >= KIB * KIB {
+        format!("{:.1} MiB", b / KIB / KIB)
+    } else if b >= KIB {
+        format!("{:.0} KiB", b / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The paragraph that ends a shortened post's text on the fediverse.
+pub fn read_more(page_url: &str) -> String {
+    format!(
+        "<p><a href=\"{}\">Read the whole post</a></p>",
+        escape(page_url)
+    )
+}
+
 /// The object of a post.
 pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
+    object(cx, post).value
+}
+
+/// The object of a post, within [`OBJECT_BUDGET`]: a post whose object
+/// would be larger keeps the beginning of its text (cut at a clean place,
+/// see [`html::cut`]) and ends with a link to its page.
+pub fn object(cx: &ObjectContext<'_>, post: &Post) -> Object {
+    let mut v = whole_object(cx, post);
+    let full = document_size(&v);
+    if full <= OBJECT_BUDGET {
+        return Object {
+            value: v,
+            shortened: None,
+        };
+    }
+    let text = v["content"].as_str().unwrap_or_default().to_string();
+    let text_json = html::json_len(&text);
+    // Everything but the text, which is there twice.
+    let rest = full.saturating_sub(2 * text_json);
+    let link = format!("\n{}", read_more(&cx.config.url(&post.path())));
+    let room = (OBJECT_BUDGET.saturating_sub(rest) / 2).saturating_sub(html::json_len(&link));
+    let kept = html::cut(&text, room);
+    let short = format!("{kept}{link}").trim_start().to_string();
+    v["content"] = json!(short);
+    if let Some(map) = v["contentMap"].as_object_mut() {
+        for value in map.values_mut() {
+            *value = json!(short);
+        }
+    }
+    let now = document_size(&v);
+    Object {
+        value: v,
+        shortened: Some(Shortened {
+            full,
+            now,
+            html: text.len(),
+            kept: kept.len(),
+        }),
+    }
+}
+
+/// The object of a post with its whole text, whatever its size.
+fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
@@ -181,6 +288,14 @@ pub fn note(cx: &ObjectContext<'_>, post: &Post) -> Value {
 
 /// `Create` wrapping an object (as the outbox lists it).
 pub fn create(urls: &Urls, object: Value) -> Value {
+    let mut activity = create_by_id(urls, &object);
+    activity["object"] = object;
+    activity
+}
+
+/// `Create` naming its object by id (for an outbox page that has no room
+/// for the object itself).
+fn create_by_id(urls: &Urls, object: &Value) -> Value {
     let id = format!("{}#create", object["id"].as_str().unwrap_or_default());
     json!({
         "id": id,
@@ -189,8 +304,44 @@ pub fn create(urls: &Urls, object: Value) -> Value {
         "published": object["published"],
         "to": object["to"],
         "cc": object["cc"],
-        "object": object,
+        "object": object["id"],
     })
+}
+
+/// Sets `key` of the collection document `doc` to its items, each `(whole,
+/// by id)`: whole while the document stays within [`DOCUMENT_BUDGET`], in
+/// order, by id past that. Returns the document with its `@context`.
+fn within_budget(mut doc: Value, key: &str, items: Vec<(Value, Value)>) -> Value {
+    let (whole, by_id): (Vec<Value>, Vec<Value>) = items.into_iter().unzip();
+    doc[key] = Value::Array(whole);
+    let size = document_size(&doc);
+    if size <= DOCUMENT_BUDGET {
+        return with_context(doc);
+    }
+    let whole = match doc[key].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    let sizes: Vec<(usize, usize)> = whole
+        .iter()
+        .zip(&by_id)
+        .map(|(w, s)| (json_size(w), json_size(s)))
+        .collect();
+    // All by id first; then each item whole, in order, while it fits.
+    let mut total = size + sizes.iter().map(|(_, s)| s).sum::<usize>()
+        - sizes.iter().map(|(w, _)| w).sum::<usize>();
+    let mut chosen = Vec::with_capacity(whole.len());
+    for ((w, s), (w_size, s_size)) in whole.into_iter().zip(by_id).zip(sizes) {
+        let grow = w_size.saturating_sub(s_size);
+        if total + grow <= DOCUMENT_BUDGET {
+            total += grow;
+            chosen.push(w);
+        } else {
+            chosen.push(s);
+        }
+    }
+    doc[key] = Value::Array(chosen);
+    with_context(doc)
 }
 
 /// The outbox: its size and a link to the first page.
@@ -212,7 +363,6 @@ pub fn outbox_page(c: &Config, urls: &Urls, n: usize, total: usize, objects: Vec
         "id": c.url(&Urls::outbox_page_path(n)),
         "type": "OrderedCollectionPage",
         "partOf": urls.outbox,
-        "orderedItems": objects.into_iter().map(|o| create(urls, o)).collect::<Vec<_>>(),
     });
     if n > 1 {
         v["prev"] = json!(c.url(&Urls::outbox_page_path(n - 1)));
@@ -220,28 +370,36 @@ pub fn outbox_page(c: &Config, urls: &Urls, n: usize, total: usize, objects: Vec
     if n < pages {
         v["next"] = json!(c.url(&Urls::outbox_page_path(n + 1)));
     }
-    with_context(v)
+    let items = objects
+        .into_iter()
+        .map(|o| {
+            let by_id = create_by_id(urls, &o);
+            (create(urls, o), by_id)
+        })
+        .collect();
+    within_budget(v, "orderedItems", items)
 }
 
 /// Featured (pinned) posts: Notes embedded, Articles by id (Mastodon skips
 /// embedded Articles).
 pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
-    let items: Vec<Value> = objects
+    let items: Vec<(Value, Value)> = objects
         .into_iter()
         .map(|o| {
+            let id = o["id"].clone();
             if o["type"] == "Note" {
-                o
+                (o, id)
             } else {
-                o["id"].clone()
+                (id.clone(), id)
             }
         })
         .collect();
-    with_context(json!({
+    let doc = json!({
         "id": urls.featured,
         "type": "OrderedCollection",
         "totalItems": items.len(),
-        "orderedItems": items,
-    }))
+    });
+    within_budget(doc, "orderedItems", items)
 }
 
 /// The replies collection of a post, embedded in it (no extra file per

@@ -27,6 +27,12 @@ use theme::Theme;
 pub trait Sink: Sync {
     /// Takes the bytes of the file at `path` (relative, `/`-separated).
     fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), SiteError>;
+
+    /// Fails when the build is to stop (the output stager was asked to by
+    /// a signal); checked before each unit of work. Never, by default.
+    fn check(&self) -> Result<(), SiteError> {
+        Ok(())
+    }
 }
 
 /// What a render produced besides files.
@@ -101,6 +107,7 @@ impl Renderer<'_> {
             .posts
             .par_iter()
             .map(|&i| {
+                sink.check()?;
                 let post = &lib.posts[i];
                 let rendered = self.markdown(post);
                 if !rendered.warnings.is_empty() {
@@ -119,9 +126,16 @@ impl Renderer<'_> {
                 let html = self.post_page(i, &item, &rendered)?;
                 sink.put(&output_path(&item.path), html.into_bytes())?;
                 let cx = self.object_context(&urls);
+                let object = objects::object(&cx, post);
+                if let Some(shortened) = &object.shortened {
+                    warnings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(shortened.warning(&post.source));
+                }
                 sink.put(
                     &Urls::object_path(&post.slug),
-                    federation::to_bytes(&federation::with_context(objects::note(&cx, post))),
+                    federation::to_bytes(&federation::with_context(object.value)),
                 )?;
                 Ok((
                     i,
@@ -176,7 +190,10 @@ impl Renderer<'_> {
         let counts: Vec<Result<usize, SiteError>> = selection
             .jobs
             .par_iter()
-            .map(|job| self.run_job(job, &items, &feed_html, sink, &warnings))
+            .map(|job| {
+                sink.check()?;
+                self.run_job(job, &items, &feed_html, sink, &warnings)
+            })
             .collect();
         let mut files = selection.posts.len() * 2;
         for c in counts {
@@ -238,7 +255,6 @@ impl Renderer<'_> {
         let doc = DocContext {
             flavor: markdown::Flavor::Web,
             source: &post.source,
-            url_path: &post.path(),
             static_dirs: &self.static_dirs,
             source_dir: &post.source_dir,
             base_url: &self.config.base_url,
@@ -422,7 +438,6 @@ impl Renderer<'_> {
                 let doc = DocContext {
                     flavor: markdown::Flavor::Web,
                     source: &page.source,
-                    url_path: &page.path,
                     static_dirs: &self.static_dirs,
                     source_dir: &page.source_dir,
                     base_url: &config.base_url,

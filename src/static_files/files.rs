@@ -43,7 +43,12 @@ pub fn lookup(root: &Path, request_path: &str) -> Found {
     } else {
         (candidate, decoded.clone())
     };
-    if is_internal(&file) {
+    // stoa's own files: the manifest, the journal, the staging folder.
+    if is_internal(&file)
+        || rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with(".stoa"))
+    {
         return not_found();
     }
     match read_inside(&root, &file) {

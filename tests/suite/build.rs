@@ -1,7 +1,7 @@
 //! `stoa build` on content-example and small sites: links, feeds, HTML
 //! validity, drafts, determinism, incremental writes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use quick_xml::events::Event;
@@ -401,4 +401,228 @@ fn hugo_style_front_matter_builds_and_missing_images_warn() {
             && stderr.contains("/images/view-12.jpg"),
         "{stderr}"
     );
+}
+
+/// Posts in the site the interruption tests stop: enough that a build's
+/// commit takes a while.
+const MANY: usize = 2000;
+
+/// Writes a site of [`MANY`] posts whose title and every post carry `marker`.
+fn write_marked_site(site: &TempSite, marker: &str) {
+    site.write(
+        "stoa.toml",
+        &format!(
+            "base_url = \"https://blog.example.com\"\ntitle = \"Blog {marker}\"\n[fediverse]\nusername = \"test\"\n"
+        ),
+    );
+    for i in 0..MANY {
+        site.write(
+            &format!("content/posts/p{i:04}.md"),
+            &format!(
+                "+++\ntitle = \"Post {i} {marker}\"\ndate = {}-{:02}-{:02}T10:00:00Z\ntags = [\"t{}\"]\n+++\n\nThe text of post {i}, as of {marker}.\n",
+                2000 + i / 336,
+                1 + (i / 28) % 12,
+                1 + i % 28,
+                i % 7
+            ),
+        );
+    }
+}
+
+/// Which of `markers` the output carries: every post page, every post
+/// object and every feed must carry the same one, and nothing may be
+/// missing. `Err` describes a mixed or incomplete folder.
+fn carried_marker<'a>(out: &Path, markers: &[&'a str]) -> Result<&'a str, String> {
+    let mut files = vec![
+        "index.html".to_string(),
+        "rss.xml".to_string(),
+        "atom.xml".to_string(),
+        "feed.json".to_string(),
+        "archive/index.html".to_string(),
+        "ap/outbox/page-1.json".to_string(),
+    ];
+    for i in 0..MANY {
+        files.push(format!("posts/p{i:04}/index.html"));
+        files.push(format!("ap/posts/p{i:04}.json"));
+    }
+    let mut seen: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for f in &files {
+        let text = std::fs::read_to_string(out.join(f)).map_err(|e| format!("{f}: {e}"))?;
+        let found: Vec<&str> = markers
+            .iter()
+            .copied()
+            .filter(|m| text.contains(*m))
+            .collect();
+        match found.as_slice() {
+            [m] => seen.entry(m).or_default().push(f.clone()),
+            _ => return Err(format!("{f} carries {found:?}")),
+        }
+    }
+    match seen.len() {
+        1 => Ok(seen.into_keys().next().unwrap_or_default()),
+        _ => Err(format!(
+            "a mixed folder: {}",
+            seen.iter()
+                .map(|(m, f)| format!("{} files of {m} (e.g. {})", f.len(), f[0]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// When an interrupted build is stopped.
+#[derive(Debug, Clone, Copy)]
+enum StopAt {
+    /// Once it stages its first file (it is rendering), after a pause.
+    Render(u64),
+    /// Once its commit journal appears, after a pause (ms).
+    Commit(u64),
+    /// Once the first file of the new build is in place.
+    FirstNewFile,
+}
+
+/// Starts `stoa build`, waits for `at` (or the end of the build), sends
+/// `signal`. Returns the exit status and stderr.
+fn build_stopped(
+    site: &TempSite,
+    at: StopAt,
+    new_marker: &str,
+    signal: rustix::process::Signal,
+) -> (std::process::ExitStatus, String) {
+    use std::time::{Duration, Instant};
+    let out = site.out();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .arg("build")
+        .arg("--root")
+        .arg(site.root())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("stoa starts");
+    let first_new = out.join("ap/posts/p0000.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (reached, pause) = loop {
+        let reached = match at {
+            StopAt::Render(ms) => out.join(".stoa-staging").exists().then_some(ms),
+            StopAt::Commit(ms) => out.join(".stoa-journal").exists().then_some(ms),
+            StopAt::FirstNewFile => std::fs::read_to_string(&first_new)
+                .is_ok_and(|t| t.contains(new_marker))
+                .then_some(0),
+        };
+        if let Some(ms) = reached {
+            break (true, ms);
+        }
+        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            break (false, 0);
+        }
+        std::thread::sleep(Duration::from_micros(300));
+    };
+    std::thread::sleep(Duration::from_millis(pause));
+    if reached {
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a pid");
+        // It may have finished meanwhile: then there is nothing to stop.
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+    let output = child.wait_with_output().expect("stoa ends");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_build_stopped_by_a_signal_leaves_the_old_or_the_new_site_never_a_mix() {
+    use std::os::unix::process::ExitStatusExt;
+    let site = TempSite::with(&[]);
+    let out = site.out();
+    let mut current = "M0Z".to_string();
+    let mut outcomes = Vec::new();
+    write_marked_site(&site, &current);
+    // A first build writes in place; stopped, it takes all of it back.
+    let (status, stderr) = build_stopped(
+        &site,
+        StopAt::FirstNewFile,
+        &current,
+        rustix::process::Signal::TERM,
+    );
+    if status.code() == Some(143) {
+        let left = std::fs::read_dir(&out).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "a stopped first build left files: {stderr}");
+        outcomes.push("SIGTERM during the first build: nothing left".to_string());
+    }
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // SIGTERM: rendering, right as the commit starts, during it, once the
+    // first new file is in place. Each leaves a whole site, old or new.
+    let term_points = [
+        StopAt::Render(50),
+        StopAt::Commit(0),
+        StopAt::FirstNewFile,
+        StopAt::Commit(40),
+    ];
+    for (n, at) in term_points.into_iter().enumerate() {
+        let next = format!("M{}Z", n + 1);
+        write_marked_site(&site, &next);
+        let (status, stderr) = build_stopped(&site, at, &next, rustix::process::Signal::TERM);
+        assert!(
+            matches!(status.code(), Some(0 | 143)) || status.signal() == Some(15),
+            "{at:?}: {status:?} {stderr}"
+        );
+        let carried = carried_marker(&out, &[&current, &next])
+            .unwrap_or_else(|e| panic!("SIGTERM at {at:?} ({status:?}, {stderr}): {e}"));
+        assert!(
+            !out.join(".stoa-staging").exists() && !out.join(".stoa-journal").exists(),
+            "SIGTERM at {at:?} left its files behind"
+        );
+        // What it says matches what it did.
+        if stderr.contains("the writing was finished first") {
+            assert_eq!(carried, next, "{stderr}");
+        }
+        if stderr.contains("before anything was written") {
+            assert_eq!(carried, current, "{stderr}");
+        }
+        if status.code() == Some(143) {
+            let kept = if carried == next { "new" } else { "old" };
+            outcomes.push(format!("SIGTERM at {at:?}: {kept}"));
+        }
+        current = carried.to_string();
+    }
+    // SIGKILL cannot be caught: a commit may stop half-way, and the next
+    // build repairs it before anything else.
+    let kill_points = [StopAt::Render(50), StopAt::FirstNewFile];
+    for (n, at) in kill_points.into_iter().enumerate() {
+        let next = format!("M{}Z", n + 10);
+        write_marked_site(&site, &next);
+        let (status, stderr) = build_stopped(&site, at, &next, rustix::process::Signal::KILL);
+        let journal = out.join(".stoa-journal").exists();
+        if !journal {
+            // Before the journal, nothing in sight has changed.
+            carried_marker(&out, &[&current, &next])
+                .unwrap_or_else(|e| panic!("SIGKILL at {at:?} ({status:?}, {stderr}): {e}"));
+        }
+        if status.signal() == Some(9) {
+            outcomes.push(format!("SIGKILL at {at:?}: journal left: {journal}"));
+        }
+        let o = build(site.root(), &out, &[]);
+        let (_, stderr) = text(&o);
+        assert!(o.status.success(), "{stderr}");
+        if journal {
+            assert!(
+                stderr.contains("was stopped while it was writing"),
+                "{stderr}"
+            );
+        }
+        assert_eq!(
+            carried_marker(&out, &[&current, &next]),
+            Ok(next.as_str()),
+            "the build after SIGKILL at {at:?} did not repair the folder"
+        );
+        assert!(!out.join(".stoa-staging").exists() && !out.join(".stoa-journal").exists());
+        current = next;
+    }
+    // And then the folder is as a clean build leaves it.
+    let o = build(site.root(), &out, &[]);
+    assert!(text(&o).0.contains("Nothing changed"), "{:?}", text(&o));
+    eprintln!("{}", outcomes.join("\n"));
 }

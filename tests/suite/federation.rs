@@ -554,3 +554,187 @@ fn served_documents_have_exact_types_and_never_redirect() {
         format!("{}/ap/actor.json", server.base)
     );
 }
+
+/// Markdown paragraphs of about `bytes` bytes: words, quotes, ampersands
+/// and links, so the HTML and its JSON escaping both grow.
+fn long_text(bytes: usize, salt: usize) -> String {
+    let words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "\"quoted\"",
+        "jumps",
+        "over",
+        "&",
+        "a",
+        "lazy",
+        "dog",
+    ];
+    let mut text = String::new();
+    let mut n = salt;
+    while text.len() < bytes {
+        for _ in 0..60 {
+            n = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(words[(n >> 33) % words.len()]);
+            text.push(' ');
+        }
+        text.push_str("[a link](https://example.com/x?a=1&b=2) *stressed* `code`\n\n");
+    }
+    text
+}
+
+#[test]
+fn a_huge_post_travels_shortened_and_every_document_stays_under_the_budget() {
+    // Read from the library, so the test follows the budgets.
+    let document_budget = stoa::federation::DOCUMENT_BUDGET;
+    let object_budget = stoa::federation::OBJECT_BUDGET;
+    assert!(document_budget <= 1024 * 1024 / 2 && object_budget <= document_budget / 2);
+    let huge = format!(
+        "+++\ntitle = \"Huge\"\ndate = 2026-01-09T10:00:00Z\n+++\n\n{}",
+        long_text(5_000_000, 1)
+    );
+    // Under the object budget each, but an outbox page cannot hold them all.
+    let mediums: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                "+++\ntitle = \"Medium {i}\"\ndate = 2026-01-0{}T10:00:00Z\n+++\n\n{}",
+                i + 4,
+                long_text(80_000, i + 2)
+            )
+        })
+        .collect();
+    let site = TempSite::with(&[
+        (
+            "stoa.toml",
+            "base_url = \"https://blog.example.com\"\ntitle = \"Test\"\n[fediverse]\nusername = \"test\"\n",
+        ),
+        (
+            "content/posts/first.md",
+            "+++\ntitle = \"First\"\ndate = 2026-01-02T10:00:00Z\n+++\n\nHello *world*.\n",
+        ),
+        ("content/posts/huge.md", &huge),
+        ("content/posts/medium-0.md", &mediums[0]),
+        ("content/posts/medium-1.md", &mediums[1]),
+        ("content/posts/medium-2.md", &mediums[2]),
+    ]);
+    let o = build(site.root(), &site.out(), &[]);
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    // The writer is told, about that post only.
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("content/posts/huge.md")
+            && warnings[0].contains("too long for the fediverse")
+            && warnings[0].contains("1 MiB"),
+        "{stderr}"
+    );
+    // Every document within the budget.
+    let out = site.out();
+    for (rel, bytes) in snapshot(&out) {
+        if rel.starts_with("ap/") {
+            assert!(
+                bytes.len() <= document_budget,
+                "{rel} takes {} bytes",
+                bytes.len()
+            );
+        }
+        if rel.starts_with("ap/posts/") {
+            assert!(
+                bytes.len() <= object_budget,
+                "{rel} takes {} bytes",
+                bytes.len()
+            );
+        }
+    }
+    let docs = ap_documents(&out);
+    // The huge post: the beginning of its text, cut cleanly, then a link
+    // to its page.
+    let object = &docs["ap/posts/huge.json"];
+    let content = object["content"].as_str().expect("content");
+    assert_eq!(object["contentMap"]["en"], object["content"]);
+    assert!(
+        content.starts_with(&format!("<p><a href=\"{BASE}/posts/huge/\">Huge</a></p>"))
+            && content.ends_with(&format!(
+                "<p><a href=\"{BASE}/posts/huge/\">Read the whole post</a></p>"
+            )),
+        "{}",
+        &content[content.len().saturating_sub(300)..]
+    );
+    assert!(
+        content.len() > 100 * 1024,
+        "only {} bytes kept",
+        content.len()
+    );
+    let fragment = scraper::Html::parse_fragment(content);
+    assert!(fragment.errors.is_empty(), "{:?}", fragment.errors);
+    // What was kept is the start of the post page's text, word for word.
+    let page = std::fs::read_to_string(out.join("posts/huge/index.html")).expect("page");
+    let last_paragraph = content
+        .trim_end_matches(&format!(
+            "<p><a href=\"{BASE}/posts/huge/\">Read the whole post</a></p>"
+        ))
+        .trim_end()
+        .rsplit("<p>")
+        .next()
+        .expect("a paragraph");
+    assert!(
+        page.contains(&format!("<p>{last_paragraph}")),
+        "{last_paragraph}"
+    );
+    // The outbox embeds that same object, and the others while they fit;
+    // the rest by id. Every post is there.
+    let mut object_file = object.clone();
+    object_file
+        .as_object_mut()
+        .expect("object")
+        .remove("@context");
+    let items = docs["ap/outbox/page-1.json"]["orderedItems"]
+        .as_array()
+        .expect("items")
+        .clone();
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0]["object"], object_file);
+    let mut by_id = 0;
+    for item in &items {
+        let id = item["id"]
+            .as_str()
+            .expect("id")
+            .trim_end_matches("#create")
+            .to_string();
+        let rel = id.trim_start_matches(&format!("{BASE}/"));
+        match &item["object"] {
+            Value::String(s) => {
+                assert_eq!(*s, id);
+                by_id += 1;
+            }
+            embedded => {
+                let mut file = docs[rel].clone();
+                file.as_object_mut().expect("object").remove("@context");
+                assert_eq!(*embedded, file, "{rel}");
+            }
+        }
+    }
+    assert!(
+        by_id > 0,
+        "the page would be over the budget with all embedded"
+    );
+    // A post of ordinary length is not touched.
+    let first = docs["ap/posts/first.json"]["content"]
+        .as_str()
+        .expect("content");
+    assert_eq!(
+        first,
+        format!("<p><a href=\"{BASE}/posts/first/\">First</a></p>\n<p>Hello <em>world</em>.</p>\n")
+    );
+    let medium = docs["ap/posts/medium-0.json"]["content"]
+        .as_str()
+        .expect("content");
+    assert!(!medium.contains("Read the whole post"));
+}
