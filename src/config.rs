@@ -428,6 +428,18 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+
+    /// Absolute URL of `src` as written in the page at `page_path`: kept
+    /// when it is already absolute, else resolved against the site.
+    pub fn absolute_url(&self, page_path: &str, src: &str) -> String {
+        if src.contains("://") {
+            src.to_string()
+        } else if src.starts_with('/') {
+            self.url(src)
+        } else {
+            self.url(&format!("{page_path}{src}"))
+        }
+    }
 }
 
 fn companion(

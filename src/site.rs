@@ -10,9 +10,10 @@ use crate::content::library::{self, CONTENT_DIR, Library};
 use crate::error::Located;
 use crate::error::SiteError;
 use crate::federation::Urls;
+use crate::federation::documents::Identity;
 use crate::output::{self, Stager, WriteStats};
 use crate::publish::log::PublishLog;
-use crate::render::{Identity, Rendered, Renderer, Sink, theme};
+use crate::render::{Rendered, Renderer, Sink, theme};
 
 /// Folder of files copied as they are into the output.
 pub const STATIC_DIR: &str = "static";

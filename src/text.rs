@@ -52,6 +52,21 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
     format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
 }
 
+/// Escapes text for XML content and attributes, dropping the control
+/// characters XML 1.0 forbids.
+pub fn xml_escape(s: &str) -> String {
+    if s.chars()
+        .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        let kept: String = s
+            .chars()
+            .filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        return escape(&kept);
+    }
+    escape(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! hosts cannot negotiate content (docs/architecture.md, "Addresses: one URL
 //! per document").
 
+pub(crate) mod documents;
 pub(crate) mod follows;
 pub(crate) mod html;
 pub mod inbound;

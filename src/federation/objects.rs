@@ -15,7 +15,6 @@ use crate::federation::{
     DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, Urls, document_size, html, json_size,
     with_context,
 };
-use crate::render::absolute;
 use crate::text::escape;
 
 /// Mastodon shows at most four attachments.
@@ -218,7 +217,7 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
         .iter()
         .take(MAX_ATTACHMENTS)
         .map(|img| {
-            let url = absolute(c, &page, &img.src);
+            let url = c.absolute_url(&page, &img.src);
             let mut a = json!({
                 "type": "Document",
                 "mediaType": media_type(&url),

@@ -126,7 +126,7 @@ pub fn webfinger(c: &Config, u: &Urls) -> Value {
 pub fn host_meta(c: &Config) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{}/.well-known/webfinger?resource={{uri}}\"/>\n</XRD>\n",
-        crate::render::feeds::xml_escape(&c.base_url)
+        crate::text::xml_escape(&c.base_url)
     )
 }
 

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use crate::content::library::{self, Library, POSTS_DIR};
 use crate::error::SiteError;
+use crate::federation::documents::Identity;
 use crate::output::{Manifest, Stager};
 use crate::render::context::PostItem;
-use crate::render::{Identity, Selection, theme::Theme};
+use crate::render::{Selection, theme::Theme};
 use crate::site::{BuildOptions, BuildReport, Site};
 
 /// What a rebuild did.

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::config::Config;
 use crate::content::library::Library;
 use crate::render::context::PostItem;
-use crate::text::escape;
+use crate::text::xml_escape;
 
 /// One feed item: the post's list form plus its full HTML.
 pub struct Entry<'a> {
@@ -37,21 +37,6 @@ impl Feed<'_> {
             .max()
             .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
     }
-}
-
-/// Escapes text for XML content and attributes, dropping the control
-/// characters XML 1.0 forbids.
-pub fn xml_escape(s: &str) -> String {
-    if s.chars()
-        .any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        let kept: String = s
-            .chars()
-            .filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
-            .collect();
-        return escape(&kept);
-    }
-    escape(s)
 }
 
 fn rfc2822(iso: &str) -> String {

@@ -11,6 +11,7 @@ pub mod theme;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::content::library::{Library, Post};
 use crate::content::markdown::{self, DocContext};
 use crate::error::SiteError;
-use crate::federation::profile::Profile;
+use crate::federation::documents::{self, Identity};
 use crate::federation::{self, Urls, objects};
 use context::{NavLink, Pager, PostItem, PostPage, SiteCtx, pager_path};
 use theme::Theme;
@@ -58,15 +59,6 @@ pub struct Renderer<'a> {
     pub identity: &'a Identity,
 }
 
-/// What the ActivityPub documents need beyond content and configuration.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// SPKI PEM of the actor's public key.
-    pub public_key_pem: String,
-    /// Account creation date (RFC 3339).
-    pub published: String,
-}
-
 /// A post after the first pass: its list form, and its full HTML when a feed needs it.
 struct Summary {
     item: PostItem,
@@ -98,6 +90,11 @@ impl Renderer<'_> {
         previous: Vec<PostItem>,
         sink: &dyn Sink,
     ) -> Result<Rendered, SiteError> {
+        let counting = Counting {
+            inner: sink,
+            files: AtomicUsize::new(0),
+        };
+        let sink: &dyn Sink = &counting;
         let lib = self.library;
         let warnings = Mutex::new(Vec::new());
         let needs_feed_html = self.feed_members();
@@ -187,18 +184,11 @@ impl Renderer<'_> {
         let feed_html: Vec<Option<&str>> = feed_html.iter().map(|h| h.as_deref()).collect();
 
         // Pass 2: everything that lists posts, plus pages.
-        let counts: Vec<Result<usize, SiteError>> = selection
-            .jobs
-            .par_iter()
-            .map(|job| {
-                sink.check()?;
-                self.run_job(job, &items, &feed_html, sink, &warnings)
-            })
-            .collect();
-        let mut files = selection.posts.len() * 2;
-        for c in counts {
-            files += c?;
-        }
+        selection.jobs.par_iter().try_for_each(|job| {
+            sink.check()?;
+            self.run_job(job, &items, &feed_html, sink, &warnings)
+        })?;
+        let files = counting.files.load(Ordering::Relaxed);
         let mut warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
         warnings.sort();
         Ok(Rendered {
@@ -306,7 +296,7 @@ impl Renderer<'_> {
             .first()
             .map(|i| i.src.clone())
             .or_else(|| rendered.images.first().map(|i| i.src.clone()))
-            .map(|src| absolute(self.config, &post.path(), &src));
+            .map(|src| self.config.absolute_url(&post.path(), &src));
         let page = PostPage {
             item,
             body: &rendered.html,
@@ -355,6 +345,7 @@ impl Renderer<'_> {
         jobs
     }
 
+    /// Renders one job into `sink`.
     fn run_job(
         &self,
         job: &Job,
@@ -362,244 +353,283 @@ impl Renderer<'_> {
         feed_html: &[Option<&str>],
         sink: &dyn Sink,
         warnings: &Mutex<Vec<String>>,
-    ) -> Result<usize, SiteError> {
-        let config = self.config;
-        let lib = self.library;
-        let per = config.posts_per_page;
-        let put = |path: &str, s: String| sink.put(path, s.into_bytes()).map(|_| 1);
+    ) -> Result<(), SiteError> {
         match *job {
-            Job::Home(n) => {
-                let total = items.len().div_ceil(per).max(1);
-                let slice = &items[((n - 1) * per).min(items.len())..(n * per).min(items.len())];
-                let mut ctx = self.base_context();
-                ctx.insert("pager", &pager("/", n, total, slice));
-                put(
-                    &output_path(&pager_path("/", n)),
-                    self.theme.render("index.html", &ctx)?,
-                )
-            }
-            Job::Tag(t, n) => {
-                let tag = &lib.tags[t];
-                let total = tag.posts.len().div_ceil(per).max(1);
-                let chosen: Vec<PostItem> = tag.posts
-                    [((n - 1) * per).min(tag.posts.len())..(n * per).min(tag.posts.len())]
-                    .iter()
-                    .map(|&i| items[i].clone())
-                    .collect();
-                let base = tag.path();
-                let mut ctx = self.base_context();
-                ctx.insert(
-                    "tag",
-                    &serde_json::json!({"name": tag.name, "slug": tag.slug, "path": base, "count": tag.posts.len(),
-                        "rss_path": format!("{base}rss.xml")}),
-                );
-                ctx.insert("pager", &pager(&base, n, total, &chosen));
-                put(
-                    &output_path(&pager_path(&base, n)),
-                    self.theme.render("tag.html", &ctx)?,
-                )
-            }
-            Job::TagIndex => {
-                let tags: Vec<_> = lib
-                    .tags
-                    .iter()
-                    .map(|t| serde_json::json!({"name": t.name, "slug": t.slug, "path": t.path(), "count": t.posts.len()}))
-                    .collect();
-                let mut ctx = self.base_context();
-                ctx.insert("tags", &tags);
-                put("tags/index.html", self.theme.render("tags.html", &ctx)?)
-            }
-            Job::Archive => {
-                let mut years: Vec<(i16, Vec<&PostItem>)> = Vec::new();
-                for item in items {
-                    match years.last_mut() {
-                        Some((y, list)) if *y == item.date.year => list.push(item),
-                        _ => years.push((item.date.year, vec![item])),
-                    }
-                }
-                let years: Vec<_> = years
-                    .into_iter()
-                    .map(|(year, posts)| serde_json::json!({"year": year, "posts": posts}))
-                    .collect();
-                let mut ctx = self.base_context();
-                ctx.insert("years", &years);
-                ctx.insert("count", &items.len());
-                put(
-                    "archive/index.html",
-                    self.theme.render("archive.html", &ctx)?,
-                )
-            }
-            Job::NotFound => {
-                let ctx = self.base_context();
-                put("404.html", self.theme.render("404.html", &ctx)?)
-            }
-            Job::Page(p) => {
-                let page = &lib.pages[p];
-                let doc = DocContext {
-                    flavor: markdown::Flavor::Web,
-                    source: &page.source,
-                    static_dirs: &self.static_dirs,
-                    source_dir: &page.source_dir,
-                    base_url: &config.base_url,
-                    mentions: &lib.mentions,
-                };
-                let rendered = markdown::render(&page.body, &config.markdown, &doc);
-                if !rendered.warnings.is_empty() {
-                    warnings
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend(rendered.warnings.iter().cloned());
-                }
-                let mut ctx = self.base_context();
-                ctx.insert(
-                    "page",
-                    &serde_json::json!({
-                        "title": page.meta.title.clone().unwrap_or_default(),
-                        "display_title": page.meta.title.clone().unwrap_or_else(|| config.title.clone()),
-                        "path": page.path,
-                        "permalink": config.url(&page.path),
-                        "body": rendered.html,
-                        "description": page.meta.description.clone().unwrap_or(rendered.excerpt),
-                        "language": page.meta.language.as_deref().unwrap_or(&config.language),
-                        "is_post": false,
-                    }),
-                );
-                put(
-                    &output_path(&page.path),
-                    self.theme.render("page.html", &ctx)?,
-                )
-            }
-            Job::Feeds => {
-                let n = config.feed_items.min(items.len());
-                let entries: Vec<feeds::Entry<'_>> = (0..n)
-                    .map(|i| feeds::Entry {
-                        item: &items[i],
-                        html: feed_html[i].unwrap_or(""),
-                    })
-                    .collect();
-                let feed = feeds::Feed {
-                    config,
-                    title: &config.title,
-                    path: "/",
-                    entries: &entries,
-                };
-                put("rss.xml", feeds::rss(&feed, "/rss.xml"))?;
-                put("atom.xml", feeds::atom(&feed, "/atom.xml"))?;
-                put("feed.json", feeds::json_feed(&feed, "/feed.json"))?;
-                Ok(3)
-            }
-            Job::TagFeed(t) => {
-                let tag = &lib.tags[t];
-                let entries: Vec<feeds::Entry<'_>> = tag
-                    .posts
-                    .iter()
-                    .take(config.feed_items)
-                    .map(|&i| feeds::Entry {
-                        item: &items[i],
-                        html: feed_html[i].unwrap_or(""),
-                    })
-                    .collect();
-                let title = format!("{} — #{}", config.title, tag.name);
-                let base = tag.path();
-                let feed = feeds::Feed {
-                    config,
-                    title: &title,
-                    path: &base,
-                    entries: &entries,
-                };
-                put(
-                    &format!("{}rss.xml", &base[1..]),
-                    feeds::rss(&feed, &format!("{base}rss.xml")),
-                )
-            }
-            Job::Sitemap => put("sitemap.xml", feeds::sitemap(config, lib, items)),
-            Job::Profile => {
-                let urls = Urls::new(config);
-                let profile = Profile {
-                    config,
-                    urls: &urls,
-                    public_key_pem: &self.identity.public_key_pem,
-                    published: &self.identity.published,
-                };
-                let json =
-                    |path: &str, v: serde_json::Value| sink.put(path, federation::to_bytes(&v));
-                json("ap/actor.json", federation::profile::actor(&profile))?;
-                json(
-                    ".well-known/webfinger",
-                    federation::profile::webfinger(config, &urls),
-                )?;
-                put(
-                    ".well-known/host-meta",
-                    federation::profile::host_meta(config),
-                )?;
-                json(
-                    ".well-known/nodeinfo",
-                    federation::profile::nodeinfo_discovery(config),
-                )?;
-                json(
-                    "nodeinfo/2.1.json",
-                    federation::profile::nodeinfo(config, lib.posts.len()),
-                )?;
-                json(
-                    "ap/followers.json",
-                    federation::profile::counted_collection(&urls.followers, lib.followers),
-                )?;
-                json(
-                    "ap/following.json",
-                    federation::profile::counted_collection(&urls.following, 0),
-                )?;
-                json(
-                    "ap/featured-tags.json",
-                    federation::profile::featured_tags(config, &urls),
-                )?;
-                json(
-                    "ap/outbox.json",
-                    objects::outbox(config, &urls, lib.posts.len()),
-                )?;
-                put("_headers", crate::content_types::netlify_headers())?;
-                put(
-                    "_redirects",
-                    crate::content_types::netlify_redirects(config),
-                )?;
-                Ok(11)
-            }
+            Job::Home(n) => self.home(n, items, sink),
+            Job::Tag(t, n) => self.tag(t, n, items, sink),
+            Job::TagIndex => self.tag_index(sink),
+            Job::Archive => self.archive(items, sink),
+            Job::NotFound => put(
+                sink,
+                "404.html",
+                self.theme.render("404.html", &self.base_context())?,
+            ),
+            Job::Page(p) => self.page(p, sink, warnings),
+            Job::Feeds => self.feeds(items, feed_html, sink),
+            Job::TagFeed(t) => self.tag_feed(t, items, feed_html, sink),
+            Job::Sitemap => put(
+                sink,
+                "sitemap.xml",
+                feeds::sitemap(self.config, self.library, items),
+            ),
+            Job::Profile => self.site_documents(sink),
             Job::OutboxPage(n) => {
-                let urls = Urls::new(config);
-                let cx = self.object_context(&urls);
-                let size = federation::OUTBOX_PAGE_SIZE;
-                let notes: Vec<serde_json::Value> = lib.posts
-                    [((n - 1) * size).min(lib.posts.len())..(n * size).min(lib.posts.len())]
-                    .iter()
-                    .map(|p| objects::note(&cx, p))
-                    .collect();
-                let page = objects::outbox_page(config, &urls, n, lib.posts.len(), notes);
-                sink.put(&Urls::outbox_page_path(n)[1..], federation::to_bytes(&page))
-                    .map(|_| 1)
+                let urls = Urls::new(self.config);
+                write(
+                    sink,
+                    documents::outbox_page(&self.object_context(&urls), &self.library.posts, n),
+                )
             }
             Job::Featured => {
-                let urls = Urls::new(config);
-                let cx = self.object_context(&urls);
-                let pinned: Vec<&Post> = lib.posts.iter().filter(|p| p.meta.pinned).collect();
-                let chosen: Vec<&Post> = if pinned.is_empty() {
-                    lib.posts.iter().take(3).collect()
-                } else {
-                    pinned
-                };
-                let notes = chosen.into_iter().map(|p| objects::note(&cx, p)).collect();
-                sink.put(
-                    "ap/featured.json",
-                    federation::to_bytes(&objects::featured(&urls, notes)),
+                let urls = Urls::new(self.config);
+                write(
+                    sink,
+                    documents::featured(&self.object_context(&urls), &self.library.posts),
                 )
-                .map(|_| 1)
             }
             Job::Robots => put(
+                sink,
                 "robots.txt",
                 format!(
                     "User-agent: *\nAllow: /\n\nSitemap: {}\n",
-                    config.url("/sitemap.xml")
+                    self.config.url("/sitemap.xml")
                 ),
             ),
         }
+    }
+
+    /// Home page `n`.
+    fn home(&self, n: usize, items: &[PostItem], sink: &dyn Sink) -> Result<(), SiteError> {
+        let per = self.config.posts_per_page;
+        let total = items.len().div_ceil(per).max(1);
+        let slice = &items[((n - 1) * per).min(items.len())..(n * per).min(items.len())];
+        let mut ctx = self.base_context();
+        ctx.insert("pager", &pager("/", n, total, slice));
+        put(
+            sink,
+            &output_path(&pager_path("/", n)),
+            self.theme.render("index.html", &ctx)?,
+        )
+    }
+
+    /// Page `n` of tag `t`.
+    fn tag(
+        &self,
+        t: usize,
+        n: usize,
+        items: &[PostItem],
+        sink: &dyn Sink,
+    ) -> Result<(), SiteError> {
+        let per = self.config.posts_per_page;
+        let tag = &self.library.tags[t];
+        let total = tag.posts.len().div_ceil(per).max(1);
+        let chosen: Vec<PostItem> = tag.posts
+            [((n - 1) * per).min(tag.posts.len())..(n * per).min(tag.posts.len())]
+            .iter()
+            .map(|&i| items[i].clone())
+            .collect();
+        let base = tag.path();
+        let mut ctx = self.base_context();
+        ctx.insert(
+            "tag",
+            &serde_json::json!({"name": tag.name, "slug": tag.slug, "path": base, "count": tag.posts.len(),
+                "rss_path": format!("{base}rss.xml")}),
+        );
+        ctx.insert("pager", &pager(&base, n, total, &chosen));
+        put(
+            sink,
+            &output_path(&pager_path(&base, n)),
+            self.theme.render("tag.html", &ctx)?,
+        )
+    }
+
+    /// The list of tags.
+    fn tag_index(&self, sink: &dyn Sink) -> Result<(), SiteError> {
+        let tags: Vec<_> = self
+            .library
+            .tags
+            .iter()
+            .map(|t| serde_json::json!({"name": t.name, "slug": t.slug, "path": t.path(), "count": t.posts.len()}))
+            .collect();
+        let mut ctx = self.base_context();
+        ctx.insert("tags", &tags);
+        put(
+            sink,
+            "tags/index.html",
+            self.theme.render("tags.html", &ctx)?,
+        )
+    }
+
+    /// Every post by year.
+    fn archive(&self, items: &[PostItem], sink: &dyn Sink) -> Result<(), SiteError> {
+        let mut years: Vec<(i16, Vec<&PostItem>)> = Vec::new();
+        for item in items {
+            match years.last_mut() {
+                Some((y, list)) if *y == item.date.year => list.push(item),
+                _ => years.push((item.date.year, vec![item])),
+            }
+        }
+        let years: Vec<_> = years
+            .into_iter()
+            .map(|(year, posts)| serde_json::json!({"year": year, "posts": posts}))
+            .collect();
+        let mut ctx = self.base_context();
+        ctx.insert("years", &years);
+        ctx.insert("count", &items.len());
+        put(
+            sink,
+            "archive/index.html",
+            self.theme.render("archive.html", &ctx)?,
+        )
+    }
+
+    /// Page `p` (an undated page such as `/about/`).
+    fn page(
+        &self,
+        p: usize,
+        sink: &dyn Sink,
+        warnings: &Mutex<Vec<String>>,
+    ) -> Result<(), SiteError> {
+        let config = self.config;
+        let lib = self.library;
+        let page = &lib.pages[p];
+        let doc = DocContext {
+            flavor: markdown::Flavor::Web,
+            source: &page.source,
+            static_dirs: &self.static_dirs,
+            source_dir: &page.source_dir,
+            base_url: &config.base_url,
+            mentions: &lib.mentions,
+        };
+        let rendered = markdown::render(&page.body, &config.markdown, &doc);
+        if !rendered.warnings.is_empty() {
+            warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(rendered.warnings.iter().cloned());
+        }
+        let mut ctx = self.base_context();
+        ctx.insert(
+            "page",
+            &serde_json::json!({
+                "title": page.meta.title.clone().unwrap_or_default(),
+                "display_title": page.meta.title.clone().unwrap_or_else(|| config.title.clone()),
+                "path": page.path,
+                "permalink": config.url(&page.path),
+                "body": rendered.html,
+                "description": page.meta.description.clone().unwrap_or(rendered.excerpt),
+                "language": page.meta.language.as_deref().unwrap_or(&config.language),
+                "is_post": false,
+            }),
+        );
+        put(
+            sink,
+            &output_path(&page.path),
+            self.theme.render("page.html", &ctx)?,
+        )
+    }
+
+    /// The site's RSS, Atom and JSON feeds.
+    fn feeds(
+        &self,
+        items: &[PostItem],
+        feed_html: &[Option<&str>],
+        sink: &dyn Sink,
+    ) -> Result<(), SiteError> {
+        let config = self.config;
+        let n = config.feed_items.min(items.len());
+        let entries: Vec<feeds::Entry<'_>> = (0..n)
+            .map(|i| feeds::Entry {
+                item: &items[i],
+                html: feed_html[i].unwrap_or(""),
+            })
+            .collect();
+        let feed = feeds::Feed {
+            config,
+            title: &config.title,
+            path: "/",
+            entries: &entries,
+        };
+        put(sink, "rss.xml", feeds::rss(&feed, "/rss.xml"))?;
+        put(sink, "atom.xml", feeds::atom(&feed, "/atom.xml"))?;
+        put(sink, "feed.json", feeds::json_feed(&feed, "/feed.json"))
+    }
+
+    /// The RSS feed of tag `t`.
+    fn tag_feed(
+        &self,
+        t: usize,
+        items: &[PostItem],
+        feed_html: &[Option<&str>],
+        sink: &dyn Sink,
+    ) -> Result<(), SiteError> {
+        let config = self.config;
+        let tag = &self.library.tags[t];
+        let entries: Vec<feeds::Entry<'_>> = tag
+            .posts
+            .iter()
+            .take(config.feed_items)
+            .map(|&i| feeds::Entry {
+                item: &items[i],
+                html: feed_html[i].unwrap_or(""),
+            })
+            .collect();
+        let title = format!("{} — #{}", config.title, tag.name);
+        let base = tag.path();
+        let feed = feeds::Feed {
+            config,
+            title: &title,
+            path: &base,
+            entries: &entries,
+        };
+        put(
+            sink,
+            &format!("{}rss.xml", &base[1..]),
+            feeds::rss(&feed, &format!("{base}rss.xml")),
+        )
+    }
+
+    /// The blog-wide ActivityPub and discovery documents, and the host
+    /// configuration files (`_headers`, `_redirects`).
+    fn site_documents(&self, sink: &dyn Sink) -> Result<(), SiteError> {
+        let lib = self.library;
+        for doc in documents::site(self.config, self.identity, lib.posts.len(), lib.followers) {
+            write(sink, doc)?;
+        }
+        put(sink, "_headers", crate::content_types::netlify_headers())?;
+        put(
+            sink,
+            "_redirects",
+            crate::content_types::netlify_redirects(self.config),
+        )
+    }
+}
+
+/// Hands a text file to the sink.
+fn put(sink: &dyn Sink, path: &str, text: String) -> Result<(), SiteError> {
+    sink.put(path, text.into_bytes())
+}
+
+/// Hands a document to the sink.
+fn write(sink: &dyn Sink, doc: documents::Document) -> Result<(), SiteError> {
+    sink.put(&doc.path, doc.bytes)
+}
+
+/// A sink that counts what passes through it, so nobody counts by hand.
+struct Counting<'a> {
+    inner: &'a dyn Sink,
+    files: AtomicUsize,
+}
+
+impl Sink for Counting<'_> {
+    fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), SiteError> {
+        self.inner.put(path, bytes)?;
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), SiteError> {
+        self.inner.check()
     }
 }
 
@@ -669,16 +699,5 @@ pub fn output_path(site_path: &str) -> String {
         format!("{trimmed}index.html")
     } else {
         trimmed.to_string()
-    }
-}
-
-/// Absolute URL of `src` as written in the post at `page_path`.
-pub fn absolute(config: &Config, page_path: &str, src: &str) -> String {
-    if src.contains("://") {
-        src.to_string()
-    } else if src.starts_with('/') {
-        config.url(src)
-    } else {
-        config.url(&format!("{page_path}{src}"))
     }
 }
