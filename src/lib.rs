@@ -1,9 +1,14 @@
 //! stoa: a static blog that the fediverse can follow.
 //!
-//! The pipeline is `config` → `content` (Markdown and front matter) →
-//! `render` (tera themes, feeds) → `output` (atomic writes), orchestrated by
-//! `site`. `content`, `render` and `signatures` are pure: no network, no
-//! database. I/O lives in `output`, `live_server`, `companion` and the commands in `cmd`.
+//! Two products share this crate. The builder: `config` → `content`
+//! (Markdown and front matter) → `render` (tera themes, feeds) and
+//! `federation` (ActivityPub documents) → `output` (staged, journaled
+//! writes), orchestrated by `site`, previewed by `live_server`. The
+//! companion (`companion/`): the inbox, its SQLite store, the delivery
+//! queue and the admin API that `stoa publish` (`publish/`) talks to.
+//! `content`, `render`, `federation` and `signatures` are pure: no network,
+//! no database, no clock. I/O lives in `output`, `fetch`, the servers and
+//! the commands in `cmd`. `docs/architecture.md` has the whole map.
 
 // Commands print through `cmd::out`: `println!` panics on a closed pipe.
 #![deny(clippy::print_stdout, clippy::print_stderr)]

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::companion::App;
 use crate::companion::intake::Queued;
-use crate::companion::key_cache::KeyError;
+use crate::companion::key_cache::KeyLookupError;
 use crate::companion::store::incoming::Received;
 use crate::federation::inbound::{self, Activity, Inbound};
 use crate::federation::trust;
@@ -210,10 +210,10 @@ fn is_self_delete(a: &Activity) -> bool {
 
 /// Whether a key lookup failed because the key's document is gone (410) or
 /// not there (404): what a deleted account's server answers.
-fn is_gone(e: &KeyError) -> bool {
+fn is_gone(e: &KeyLookupError) -> bool {
     matches!(
         e,
-        KeyError::Fetch(FetchError::Gone(_) | FetchError::Status { status: 404, .. })
+        KeyLookupError::Fetch(FetchError::Gone(_) | FetchError::Status { status: 404, .. })
     )
 }
 
@@ -258,9 +258,9 @@ async fn queue_if_gone(
             queue(app, presented, activity, body).await
         }
         // Unreachable or failing: the sender may try again later.
-        Ok(Err(e @ FetchError::Network { .. })) => Err(key_refusal(KeyError::Fetch(e))),
+        Ok(Err(e @ FetchError::Network { .. })) => Err(key_refusal(KeyLookupError::Fetch(e))),
         Ok(Err(e @ FetchError::Status { status: 500.., .. })) => {
-            Err(key_refusal(KeyError::Fetch(e)))
+            Err(key_refusal(KeyLookupError::Fetch(e)))
         }
         _ => Err(Refusal::new(
             StatusCode::UNAUTHORIZED,
@@ -303,7 +303,7 @@ async fn fetch_key(
     app: &Arc<App>,
     key_id: &str,
     refresh: bool,
-) -> Result<crate::companion::key_cache::Key, KeyError> {
+) -> Result<crate::companion::key_cache::Key, KeyLookupError> {
     if !refresh {
         if let Some(key) = app.keys.cached(key_id) {
             return Ok(key);
@@ -328,13 +328,13 @@ async fn fetch_key(
 /// Runs a blocking key lookup on the blocking pool.
 async fn blocking<T: Send + 'static>(
     app: &Arc<App>,
-    f: impl FnOnce(&App) -> Result<T, KeyError> + Send + 'static,
-) -> Result<T, KeyError> {
+    f: impl FnOnce(&App) -> Result<T, KeyLookupError> + Send + 'static,
+) -> Result<T, KeyLookupError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || f(&app))
         .await
         .unwrap_or_else(|_| {
-            Err(KeyError::Fetch(FetchError::Network {
+            Err(KeyLookupError::Fetch(FetchError::Network {
                 url: String::new(),
                 reason: "key lookup stopped".into(),
             }))
@@ -345,13 +345,13 @@ fn unauthorized(e: SignatureError) -> Refusal {
     Refusal::new(StatusCode::UNAUTHORIZED, e)
 }
 
-fn key_refusal(e: KeyError) -> Refusal {
+fn key_refusal(e: KeyLookupError) -> Refusal {
     let status = match &e {
         // The sender may retry later: Mastodon answers 503 here too.
-        KeyError::Fetch(FetchError::Network { .. }) | KeyError::Store(_) | KeyError::Busy(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        KeyError::Fetch(FetchError::Status { status, .. }) if *status >= 500 => {
+        KeyLookupError::Fetch(FetchError::Network { .. })
+        | KeyLookupError::Store(_)
+        | KeyLookupError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        KeyLookupError::Fetch(FetchError::Status { status, .. }) if *status >= 500 => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         _ => StatusCode::UNAUTHORIZED,

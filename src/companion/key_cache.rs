@@ -58,18 +58,18 @@ impl Key {
     }
 }
 
-impl From<LookupError> for KeyError {
+impl From<LookupError> for KeyLookupError {
     fn from(e: LookupError) -> Self {
         match e {
-            LookupError::Fetch(f) => KeyError::Fetch(f),
-            LookupError::Doc(d) => KeyError::Doc(d),
+            LookupError::Fetch(f) => KeyLookupError::Fetch(f),
+            LookupError::Doc(d) => KeyLookupError::Doc(d),
         }
     }
 }
 
 /// Why no key could be found.
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub enum KeyLookupError {
     /// Fetching the key document failed.
     #[error("could not fetch the key: {0}")]
     Fetch(#[from] FetchError),
@@ -140,7 +140,11 @@ impl KeyCache {
 
     /// The key for `key_id` from the database (remembered in memory), if
     /// it was fetched before. Blocking (SQLite).
-    pub fn stored(&self, store: &Mutex<Store>, key_id: &str) -> Result<Option<Key>, KeyError> {
+    pub fn stored(
+        &self,
+        store: &Mutex<Store>,
+        key_id: &str,
+    ) -> Result<Option<Key>, KeyLookupError> {
         let known = {
             let store = store.lock().unwrap_or_else(|e| e.into_inner());
             store::actors::by_key_id(store.conn(), key_id)?
@@ -150,7 +154,7 @@ impl KeyCache {
         };
         let key = Key {
             key: PublicKey::from_pem(&known.public_key)
-                .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
+                .map_err(|_| KeyLookupError::NotRsa(key_id.to_string()))?,
             owner: known.actor,
             fetched_at: known.fetched_at,
         };
@@ -158,10 +162,10 @@ impl KeyCache {
         Ok(Some(key))
     }
 
-    /// Waits (briefly) for a slot to fetch `key_id`; [`KeyError::Busy`]
+    /// Waits (briefly) for a slot to fetch `key_id`; [`KeyLookupError::Busy`]
     /// when its host (whatever the port), or the companion as a whole, has
     /// too many fetches in flight.
-    pub async fn fetch_slot(&self, key_id: &str) -> Result<FetchSlot, KeyError> {
+    pub async fn fetch_slot(&self, key_id: &str) -> Result<FetchSlot, KeyLookupError> {
         let host = crate::config::url_host(key_id)
             .map(|h| without_port(&h).to_string())
             .unwrap_or_default();
@@ -185,7 +189,7 @@ impl KeyCache {
             } else {
                 String::new()
             };
-            return Err(KeyError::Busy(which));
+            return Err(KeyLookupError::Busy(which));
         }
         Ok(slot)
     }
@@ -198,7 +202,7 @@ impl KeyCache {
         store: &Mutex<Store>,
         client: &Client,
         key_id: &str,
-    ) -> Result<Key, KeyError> {
+    ) -> Result<Key, KeyLookupError> {
         let found = remote_actor::resolve_key(key_id, |url, check| match check {
             IdCheck::KeyDocument => client.get_document(url),
             IdCheck::Owner => client.get_json(url),
@@ -206,7 +210,7 @@ impl KeyCache {
         let fetched_at = store::now_ms();
         let key = Key {
             key: PublicKey::from_pem(&found.pem)
-                .map_err(|_| KeyError::NotRsa(key_id.to_string()))?,
+                .map_err(|_| KeyLookupError::NotRsa(key_id.to_string()))?,
             owner: found.owner.clone(),
             fetched_at,
         };
