@@ -83,6 +83,30 @@ pub enum SiteError {
         .0.display()
     )]
     ForeignOutput(PathBuf),
+    /// A file in `static/` leads (through a symlink) to one of the site's secrets.
+    #[error(
+        "{} leads to {}, which must never be published\n  help: remove the link from static/",
+        link.display(),
+        secret.display()
+    )]
+    SecretInStatic {
+        /// The file in `static/`.
+        link: PathBuf,
+        /// The secret it resolves to.
+        secret: PathBuf,
+    },
+    /// The output folder is, or holds, or sits inside, a folder the build reads.
+    #[error(
+        "the output folder {} overlaps {}, which the build reads (or is the site itself)\n  help: build into a folder of its own, like `--output public`",
+        output.display(),
+        input.display()
+    )]
+    OutputOverlapsInput {
+        /// The output folder.
+        output: PathBuf,
+        /// The input it overlaps.
+        input: PathBuf,
+    },
     /// The commit journal of the output folder cannot be read back.
     #[error(
         "the output folder {} holds a damaged .stoa-journal (a build was stopped while writing, and the journal did not survive)\n  help: remove the folder and build again",

@@ -90,11 +90,27 @@ impl Site {
             None if config.output_dir.is_absolute() => config.output_dir.clone(),
             None => root.join(&config.output_dir),
         };
+        check_output(root, &output)?;
         Ok(Site {
             root: root.to_path_buf(),
             config,
             output,
         })
+    }
+
+    /// What must never be published, canonical: the private key, the admin
+    /// token, the companion's database and the `secrets/` folder.
+    pub fn secrets(&self) -> Vec<PathBuf> {
+        let c = &self.config.companion;
+        [
+            self.root.join("secrets"),
+            self.root.join(&c.private_key),
+            self.root.join(&c.admin_token_file),
+            self.root.join(&c.database),
+        ]
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect()
     }
 
     /// Every file and folder a build reads.
@@ -276,7 +292,7 @@ impl Site {
         sink: &dyn Sink,
     ) -> Result<Rendered, SiteError> {
         let rendered = self.renderer(library, theme, identity).render_all(sink)?;
-        copy_statics(theme, &self.root.join(STATIC_DIR), sink)?;
+        copy_statics(theme, &self.root.join(STATIC_DIR), &self.secrets(), sink)?;
         copy_bundle_assets(library, sink)?;
         Ok(rendered)
     }
@@ -308,14 +324,57 @@ fn copy_bundle_assets(library: &Library, sink: &dyn Sink) -> Result<(), SiteErro
     Ok(())
 }
 
+/// Refuses an output folder that is the site folder, or is inside (or
+/// holds) a folder the build reads: a build there would copy into its own
+/// input, or a later clean-up would remove what the writer wrote.
+fn check_output(root: &Path, output: &Path) -> Result<(), SiteError> {
+    use crate::static_files::guard::canonical_lenient;
+    let out = canonical_lenient(output);
+    let root = canonical_lenient(root);
+    let inputs = [CONTENT_DIR, STATIC_DIR, "templates", "themes", "secrets"];
+    let clash = if out == root || root.starts_with(&out) {
+        Some(root.clone())
+    } else {
+        inputs
+            .iter()
+            .map(|i| root.join(i))
+            .find(|i| out.starts_with(i) || i.starts_with(&out))
+    };
+    match clash {
+        Some(input) => Err(SiteError::OutputOverlapsInput { output: out, input }),
+        None => Ok(()),
+    }
+}
+
 /// Theme assets first, then the site's `static/` (which wins on a clash).
-fn copy_statics(theme: &theme::Theme, static_dir: &Path, sink: &dyn Sink) -> Result<(), SiteError> {
+/// Symlinks are followed, as in `content/`, except into the site's secrets.
+fn copy_statics(
+    theme: &theme::Theme,
+    static_dir: &Path,
+    secrets: &[PathBuf],
+    sink: &dyn Sink,
+) -> Result<(), SiteError> {
     let mut site_files = Vec::new();
     if static_dir.is_dir() {
-        for entry in walkdir::WalkDir::new(static_dir).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(static_dir)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
             let entry = entry.map_err(|e| SiteError::io(static_dir, e.into()))?;
             if !entry.file_type().is_file() {
                 continue;
+            }
+            if entry.path_is_symlink() || entry.depth() > 0 {
+                let real = entry
+                    .path()
+                    .canonicalize()
+                    .map_err(|e| SiteError::io(entry.path(), e))?;
+                if let Some(secret) = secrets.iter().find(|s| real.starts_with(s)) {
+                    return Err(SiteError::SecretInStatic {
+                        link: entry.path().to_path_buf(),
+                        secret: secret.clone(),
+                    });
+                }
             }
             let rel = entry
                 .path()

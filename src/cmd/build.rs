@@ -45,17 +45,22 @@ pub fn print_report(r: &BuildReport) {
         return;
     }
     let drafts = if r.drafts_skipped > 0 {
-        format!(", {} draft(s) left out", r.drafts_skipped)
+        format!(", {} left out", count(r.drafts_skipped, "draft", "drafts"))
     } else {
         String::new()
     };
     outln!(
-        "Built {} posts and {} pages{drafts} into {}: {} files, {} written, {} removed, {ms} ms",
-        r.posts,
-        r.pages,
+        "Built {} and {}{drafts} into {}: {} files, {} written, {} removed, {ms} ms",
+        count(r.posts, "post", "posts"),
+        count(r.pages, "page", "pages"),
         r.output.display(),
         r.stats.total,
         r.stats.written,
         r.stats.removed,
     );
+}
+
+/// "1 post", "2 posts".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

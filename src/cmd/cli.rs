@@ -171,6 +171,10 @@ pub struct KeygenArgs {
     /// Site folder (the one holding stoa.toml).
     #[arg(short, long, default_value = ".")]
     pub root: PathBuf,
+    /// Replace a published public key whose private half is lost: a new
+    /// identity on the fediverse (every follower must follow again).
+    #[arg(long)]
+    pub new_identity: bool,
 }
 
 /// `stoa preview`.

@@ -49,12 +49,17 @@ pub fn load_signer(root: &Path, config: &Config) -> Result<Signer> {
         _ => {
             let path = root.join(&config.companion.private_key);
             warn_if_readable_by_others(&path);
-            let pem = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read the private key {}\n  help: set `private_key` under [companion] in stoa.toml, or STOA_PRIVATE_KEY, or make one with `stoa keygen`",
-                    path.display()
-                )
-            })?;
+            let pem = match std::fs::read_to_string(&path) {
+                Ok(pem) => pem,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(missing_private_key(root, config, &path));
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot read the private key {}", path.display())
+                    });
+                }
+            };
             (pem, path.display().to_string())
         }
     };
@@ -73,6 +78,28 @@ pub fn load_signer(root: &Path, config: &Config) -> Result<Signer> {
         key,
         key_id: Urls::new(config).key_id,
     })
+}
+
+/// What to say when the private key is not on this machine: on a site with
+/// a published public key (a clone, a new server) it must be copied over,
+/// never made anew (a new key is a new identity).
+pub fn missing_private_key(root: &Path, config: &Config, path: &Path) -> anyhow::Error {
+    let public = root.join(&config.fediverse.public_key);
+    if public.exists() {
+        anyhow::anyhow!(
+            "the private key {} is not on this machine, but the site already has an identity ({} is its public half)\n  help: copy the private key from the machine where the site was made (or where `stoa inbox` runs), keeping it private: `scp that-machine:{site}/{key} {key} && chmod 600 {key}` from the site folder; or set STOA_PRIVATE_KEY. Copy secrets/admin-token the same way for `stoa publish`",
+            path.display(),
+            public.display(),
+            site = "<site folder>",
+            key = config.companion.private_key.display(),
+        )
+    } else {
+        anyhow::anyhow!(
+            "the site has no key pair yet ({} and {} are missing)\n  help: run `stoa keygen` here",
+            path.display(),
+            public.display()
+        )
+    }
 }
 
 /// The admin token from `STOA_ADMIN_TOKEN` or its file; `None` if neither.
@@ -102,11 +129,6 @@ fn warn_if_readable_by_others(path: &Path) {
     if let Ok(meta) = std::fs::metadata(path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            tracing::warn!(
-                "{} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            );
             errln!(
                 "warning: {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
                 path.display(),

@@ -18,7 +18,8 @@ pub const PUBLIC_KEY_PATH: &str = "actor-key.pub.pem";
 pub const ADMIN_TOKEN_PATH: &str = "secrets/admin-token";
 
 /// A random token for the companion's admin API (mode 0600).
-fn write_admin_token(path: &Path) -> Result<()> {
+/// Makes a random admin token (mode 0600) for the companion's admin API.
+pub fn write_admin_token(path: &Path) -> Result<()> {
     let bytes: [u8; 32] = rand::random();
     let token = crate::signatures::keys::zeroizing::Secret(hex::encode(bytes).into());
     crate::signatures::keys::write_private(path, &token)
@@ -43,7 +44,8 @@ pub fn run(args: &InitArgs) -> Result<()> {
             );
         }
     }
-    let author = args.author.clone().unwrap_or_else(|| "Me".to_string());
+    // Without --author the blog's title signs it (the README's default).
+    let author = args.author.clone().unwrap_or_else(|| args.title.clone());
     let config_text = config_template(&args.title, &args.base_url, &args.username, &author);
     // Validate before writing anything, so a bad flag leaves no half-made site.
     Config::parse(&config_text, Path::new(CONFIG_FILE))
@@ -78,7 +80,11 @@ pub fn run(args: &InitArgs) -> Result<()> {
     write(
         "content/about.md",
         &format!(
-            "+++\ntitle = \"About\"\n+++\n\n{author} writes here. Follow this blog from Mastodon or any fediverse server:\nsearch for **@{user}@{host}**.\n",
+            "+++\ntitle = \"About\"\n+++\n\n{who}. Follow this blog from Mastodon or any fediverse server:\nsearch for **@{user}@{host}**.\n",
+            who = match &args.author {
+                Some(a) => format!("{a} writes here"),
+                None => format!("This is {}", args.title),
+            },
             user = args.username,
             host = crate::config::url_host(&args.base_url).unwrap_or_default()
         ),
@@ -88,8 +94,28 @@ pub fn run(args: &InitArgs) -> Result<()> {
         "  private key: {} (mode 0600, ignored by git: back it up, never share it)",
         dir.join(PRIVATE_KEY_PATH).display()
     );
-    outln!("Next: cd {} && stoa serve", dir.display());
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        outln!("Next: stoa serve");
+    } else {
+        outln!(
+            "Next: cd {} && stoa serve",
+            shell_quote(&dir.display().to_string())
+        );
+    }
     Ok(())
+}
+
+/// `word` as one shell word: quoted with single quotes unless it is plain.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+@:,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn config_template(title: &str, base_url: &str, username: &str, author: &str) -> String {

@@ -152,21 +152,36 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         };
         err(offset, message, hint)
     })?;
-    let date =
-        |v: Option<Spanned<toml::Value>>, key: &str| -> Result<Option<PostDate>, SiteError> {
-            match v {
-                None => Ok(None),
-                Some(s) => parse_date(s.get_ref()).map(Some).ok_or_else(|| {
-                    err(
-                        s.span().start,
-                        format!("`{key}` is not a date: {}", s.get_ref()),
-                        Some(format!(
-                            "write `{key} = 2024-05-01` or `{key} = 2024-05-01T09:30:00+02:00`"
-                        )),
-                    )
-                }),
-            }
-        };
+    let date = |v: Option<Spanned<toml::Value>>,
+                key: &str|
+     -> Result<Option<PostDate>, SiteError> {
+        match v {
+            None => Ok(None),
+            Some(s) => parse_date(s.get_ref()).map(Some).ok_or_else(|| {
+                let written = s.get_ref().to_string();
+                // A well-formed date that no timestamp can hold (jiff's
+                // range ends on 9999-12-30) is out of range, not "not a date".
+                let year: Option<i64> = written
+                    .trim_matches(['"', '\''])
+                    .trim_start_matches('-')
+                    .get(..4)
+                    .and_then(|y| y.parse().ok());
+                let message = match year {
+                    Some(y) if y >= 9999 || written.trim_matches('"').starts_with('-') => {
+                        format!("`{key}` is out of range: {written} (dates go up to 9999-12-30)")
+                    }
+                    _ => format!("`{key}` is not a date: {written}"),
+                };
+                err(
+                    s.span().start,
+                    message,
+                    Some(format!(
+                        "write `{key} = 2024-05-01` or `{key} = 2024-05-01T09:30:00+02:00`"
+                    )),
+                )
+            }),
+        }
+    };
     let slug = match raw.slug {
         Some(s) => {
             let v = s.get_ref();

@@ -17,6 +17,9 @@ pub enum KeyError {
     /// Key generation or encoding failed.
     #[error("could not make the key pair: {0}")]
     Crypto(String),
+    /// A private key could not be read (the message never holds key material).
+    #[error("{0}")]
+    Unreadable(String),
     /// A key file could not be written.
     #[error("{path}: {source}")]
     Io {
@@ -145,11 +148,20 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// Reads a PKCS#8 PEM private key. Errors never contain key material.
+    /// Reads an RSA private key in PEM: PKCS#8 (`BEGIN PRIVATE KEY`, what
+    /// stoa writes) or PKCS#1 (`BEGIN RSA PRIVATE KEY`, what older tools and
+    /// `openssl genrsa` write). Errors never contain key material.
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
         use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-        let key = RsaPrivateKey::from_pkcs8_pem(pem.trim())
-            .map_err(|_| KeyError::Crypto("not an RSA private key in PKCS#8 PEM format".into()))?;
+        let pem = pem.trim();
+        let key = RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+            .map_err(|_| {
+                KeyError::Unreadable(
+                    "not an RSA private key in PEM format (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)".into(),
+                )
+            })?;
         let der = key
             .to_pkcs8_der()
             .map_err(|_| KeyError::Crypto("cannot encode the private key".into()))?;

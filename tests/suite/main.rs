@@ -13,6 +13,7 @@ mod common;
 mod companion;
 mod deploy;
 mod federation;
+mod first_hour;
 mod init;
 mod interop_fedify;
 pub(crate) mod interop_snac;

@@ -1,0 +1,212 @@
+//! The first hour, as a new user lives it: what `init`, `build` and
+//! `keygen` say, and the mistakes a writer makes on the way. Each test
+//! pins a rough edge a new user met.
+
+use std::path::Path;
+
+use crate::common::{stoa, text};
+
+fn init(dir: &Path, name: &str, extra: &[&str]) -> (String, String) {
+    let o = stoa()
+        .current_dir(dir)
+        .args([
+            "init",
+            name,
+            "--title",
+            "Night Notes",
+            "--base-url",
+            "https://night.example",
+            "--username",
+            "night",
+        ])
+        .args(extra)
+        .output()
+        .expect("stoa init runs");
+    assert!(o.status.success(), "{:?}", text(&o));
+    text(&o)
+}
+
+fn run(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let o = stoa()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("stoa runs");
+    let (out, err) = text(&o);
+    (o.status.success(), out, err)
+}
+
+#[test]
+fn init_says_the_next_command_a_shell_can_run_and_signs_with_the_title() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (out, _) = init(dir.path(), "my blög 日本 ✨", &[]);
+    assert!(
+        out.contains("Next: cd 'my blög 日本 ✨' && stoa serve"),
+        "{out}"
+    );
+    let site = dir.path().join("my blög 日本 ✨");
+    let config = std::fs::read_to_string(site.join("stoa.toml")).expect("stoa.toml");
+    assert!(config.contains("author = \"Night Notes\""), "{config}");
+    let about = std::fs::read_to_string(site.join("content/about.md")).expect("about");
+    assert!(!about.contains("Me writes"), "{about}");
+    assert!(about.contains("This is Night Notes."), "{about}");
+
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).expect("mkdir");
+    let (out, _) = init(&here, ".", &["--author", "Ada"]);
+    assert!(out.contains("Next: stoa serve"), "{out}");
+    assert!(!out.contains("cd ."), "{out}");
+    let about = std::fs::read_to_string(here.join("content/about.md")).expect("about");
+    assert!(about.contains("Ada writes here."), "{about}");
+}
+
+#[test]
+fn build_counts_in_words() {
+    let dir = tempfile::tempdir().expect("temp");
+    init(dir.path(), "blog", &[]);
+    let site = dir.path().join("blog");
+    std::fs::write(
+        site.join("content/posts/later.md"),
+        "+++\ntitle = \"Later\"\ndate = 2026-01-01\ndraft = true\n+++\n\nNot yet.\n",
+    )
+    .expect("draft");
+    let (ok, out, err) = run(&site, &["build"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Built 1 post and 1 page, 1 draft left out into"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_dates_outputs_and_static_links_are_explained() {
+    let dir = tempfile::tempdir().expect("temp");
+    init(dir.path(), "blog", &[]);
+    let site = dir.path().join("blog");
+    std::fs::write(
+        site.join("content/posts/far.md"),
+        "+++\ntitle = \"Far\"\ndate = 9999-12-31\n+++\n\nFar away.\n",
+    )
+    .expect("post");
+    let (ok, _, err) = run(&site, &["build"]);
+    assert!(!ok);
+    assert!(
+        err.contains("content/posts/far.md:3: `date` is out of range: 9999-12-31"),
+        "{err}"
+    );
+    std::fs::remove_file(site.join("content/posts/far.md")).expect("rm");
+
+    for output in ["static", ".", "content/x"] {
+        let (ok, _, err) = run(&site, &["build", "--output", output]);
+        assert!(!ok, "--output {output} must be refused");
+        assert!(err.contains("which the build reads"), "{output}: {err}");
+        assert!(err.contains("--output public"), "{err}");
+    }
+    assert!(!site.join("static/index.html").exists());
+
+    // A symlink in static/ is followed (like content/), unless it leads to a secret.
+    let shared = dir.path().join("shared.txt");
+    std::fs::write(&shared, "shared\n").expect("shared");
+    std::os::unix::fs::symlink(&shared, site.join("static/shared.txt")).expect("link");
+    let (ok, _, err) = run(&site, &["build"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(site.join("public/shared.txt")).expect("copied"),
+        "shared\n"
+    );
+    std::os::unix::fs::symlink("../secrets/actor-key.pem", site.join("static/key.pem"))
+        .expect("link");
+    let (ok, _, err) = run(&site, &["build"]);
+    assert!(!ok);
+    assert!(err.contains("static/key.pem leads to"), "{err}");
+    assert!(err.contains("must never be published"), "{err}");
+    assert!(!site.join("public/key.pem").exists());
+}
+
+#[test]
+fn a_fresh_clone_is_told_to_bring_its_private_key_not_to_make_one() {
+    let dir = tempfile::tempdir().expect("temp");
+    init(dir.path(), "blog", &[]);
+    let site = dir.path().join("blog");
+    let public = std::fs::read(site.join("actor-key.pub.pem")).expect("public key");
+    // A clone has everything git has: no secrets/.
+    std::fs::remove_dir_all(site.join("secrets")).expect("rm secrets");
+    let (ok, _, err) = run(&site, &["keygen"]);
+    assert!(!ok);
+    assert!(
+        err.contains("is not on this machine, but the site already has an identity"),
+        "{err}"
+    );
+    assert!(err.contains("scp"), "{err}");
+    assert!(err.contains("--new-identity"), "{err}");
+    assert_eq!(
+        std::fs::read(site.join("actor-key.pub.pem")).expect("kept"),
+        public
+    );
+    let (ok, _, err) = run(&site, &["inbox", "--listen", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("is not on this machine"), "{err}");
+    assert!(!err.contains("make one with `stoa keygen`"), "{err}");
+
+    // A lost key, replaced on purpose: a new pair and a new admin token.
+    let (ok, out, err) = run(&site, &["keygen", "--new-identity"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("admin token"), "{out}");
+    assert_ne!(
+        std::fs::read(site.join("actor-key.pub.pem")).expect("new"),
+        public
+    );
+    assert!(site.join("secrets/admin-token").is_file());
+}
+
+#[test]
+fn a_pkcs1_private_key_is_accepted_and_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp");
+    init(dir.path(), "blog", &[]);
+    let site = dir.path().join("blog");
+    let key = site.join("secrets/actor-key.pem");
+    let pkcs1 = {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let pem = std::fs::read_to_string(&key).expect("key");
+        rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
+            .expect("a PKCS#8 key")
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .expect("PKCS#1")
+    };
+    assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    std::fs::write(&key, pkcs1.as_bytes()).expect("write");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .current_dir(&site)
+        .args(["inbox", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut out = String::new();
+    let mut stdout = child.stdout.take().expect("stdout");
+    // The companion says it listens once the key was read and matched.
+    let mut buf = [0u8; 256];
+    while !out.contains("listening") && std::time::Instant::now() < deadline {
+        use std::io::Read;
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    let _ = child.kill();
+    let o = child.wait_with_output().expect("ends");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        out.contains("listening"),
+        "the PKCS#1 key was refused: {out}\n{err}"
+    );
+    assert_eq!(
+        err.matches("can be read by other users").count(),
+        1,
+        "{err}"
+    );
+}
