@@ -130,6 +130,10 @@ pub struct FollowersArgs {
     /// Site folder (the one holding stoa.toml).
     #[arg(short, long, default_value = ".", global = true)]
     pub root: PathBuf,
+    /// Ask the companion at this address through its admin API (default:
+    /// the database here when there is one, else `[publish] companion`).
+    #[arg(long, global = true)]
+    pub companion: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub action: FollowersAction,

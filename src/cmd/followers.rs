@@ -1,33 +1,119 @@
-//! `stoa followers`: see and manage followers on the machine that runs the
-//! companion (it works on the database directly, also while the companion
-//! runs; Accepts and Rejects queued here are sent by the running companion).
+//! `stoa followers`: see and manage followers. On the machine that runs the
+//! companion it works on the database directly (also while the companion
+//! runs; Accepts and Rejects queued here are sent by the running
+//! companion); from the writer's machine, or with `--companion`, it asks the
+//! companion through its admin API. Both paths end in the same
+//! `companion::followers` decisions.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::cmd::cli::{FollowersAction, FollowersArgs};
-use crate::cmd::common::{existing_database, load_config};
-use crate::companion::followers as ops;
+use crate::cmd::common::{admin_client, load_config};
+use crate::companion::api::FollowerEntry;
+use crate::companion::client::CompanionClient;
+use crate::companion::followers::{self as ops, Outcome};
 use crate::companion::store::Store;
-use crate::companion::store::followers::{self, FollowState};
+use crate::companion::store::followers;
+use crate::config::Config;
 use crate::federation::Urls;
 use crate::outln;
+
+/// Where the followers are read and changed.
+enum Source {
+    /// The companion's database, on this machine.
+    Local(Box<Store>, Urls),
+    /// The companion's admin API.
+    Remote(CompanionClient),
+}
+
+impl Source {
+    fn open(args: &FollowersArgs, root: &std::path::Path, config: &Config) -> Result<Source> {
+        let database = root.join(&config.companion.database);
+        if args.companion.is_none() && database.is_file() {
+            let store = Store::open(&database)?;
+            return Ok(Source::Local(Box::new(store), Urls::new(config)));
+        }
+        if args.companion.is_none() {
+            let traces = crate::companion::store::integrity::leftovers(&database);
+            if !traces.is_empty() {
+                return Err(crate::companion::store::StoreError::Missing {
+                    path: database,
+                    traces,
+                }
+                .into());
+            }
+        }
+        let client = admin_client(root, config, args.companion.as_deref()).with_context(|| {
+            format!(
+                "no companion database here ({}) and no way to ask the companion\n  help: run this on the server, or give the admin token (secrets/admin-token or STOA_ADMIN_TOKEN) and the companion's address (`--companion URL` or `[publish] companion`)",
+                database.display()
+            )
+        })?;
+        Ok(Source::Remote(client))
+    }
+
+    fn list(&mut self) -> Result<Vec<FollowerEntry>> {
+        match self {
+            Source::Local(store, _) => Ok(followers::list(store.conn(), None)?
+                .iter()
+                .map(crate::companion::admin_entry)
+                .collect()),
+            Source::Remote(client) => Ok(client.followers()?),
+        }
+    }
+
+    fn change(&mut self, who: &str, approve: bool) -> Result<(&'static str, String)> {
+        let label = |actor: String, handle: Option<String>| handle.unwrap_or(actor);
+        match self {
+            Source::Local(store, urls) => {
+                let outcome = if approve {
+                    ops::approve(store, urls, who)?
+                } else {
+                    ops::dismiss(store, urls, who)?
+                };
+                Ok(match outcome {
+                    Outcome::Approved(f) => ("approved", label(f.actor, f.handle)),
+                    Outcome::AlreadyFollowing(f) => ("already_following", label(f.actor, f.handle)),
+                    Outcome::Removed(f) => ("removed", label(f.actor, f.handle)),
+                    Outcome::Unknown => bail!(
+                        "no follower {who:?}\n  help: `stoa followers list` shows their handles and actor URLs"
+                    ),
+                })
+            }
+            Source::Remote(client) => {
+                let changed = if approve {
+                    client.approve_follower(who)?
+                } else {
+                    client.remove_follower(who)?
+                };
+                let outcome = match changed.outcome.as_str() {
+                    "approved" => "approved",
+                    "already_following" => "already_following",
+                    _ => "removed",
+                };
+                Ok((outcome, label(changed.actor, changed.handle)))
+            }
+        }
+    }
+}
 
 /// Runs `stoa followers`.
 pub fn run(args: &FollowersArgs) -> Result<()> {
     let (root, config) = load_config(&args.root, None)?;
-    let path = existing_database(&root, &config)?;
-    let mut store = Store::open(&path)?;
-    let urls = Urls::new(&config);
+    let mut source = Source::open(args, &root, &config)?;
     match &args.action {
         FollowersAction::List { pending } => {
-            let state = pending.then_some(FollowState::Pending);
-            for f in followers::list(store.conn(), state)? {
+            for f in source.list()? {
+                if *pending && f.state != "pending" {
+                    continue;
+                }
                 let when = jiff::Timestamp::from_millisecond(f.created_at)
                     .map(|t| t.strftime("%Y-%m-%d").to_string())
                     .unwrap_or_default();
-                let state = match f.state {
-                    FollowState::Accepted => "",
-                    FollowState::Pending => "  (waiting for approval)",
+                let state = if f.state == "pending" {
+                    "  (waiting for approval)"
+                } else {
+                    ""
                 };
                 outln!(
                     "{}  {}  {}{}",
@@ -39,15 +125,20 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
             }
         }
         FollowersAction::Count => {
-            let c = store.conn();
-            let accepted = followers::count(c, FollowState::Accepted)?;
-            let pending = followers::count(c, FollowState::Pending)?;
-            outln!("{accepted} followers, {pending} waiting for approval");
+            let all = source.list()?;
+            let pending = all.iter().filter(|f| f.state == "pending").count();
+            outln!(
+                "{}, {pending} waiting for approval",
+                crate::cmd::build::count(all.len() - pending, "follower", "followers")
+            );
         }
         FollowersAction::Export => {
             // Mastodon's import format: one account address per line, with a header.
             outln!("Account address,Show boosts,Notify on new posts,Languages");
-            for f in followers::list(store.conn(), Some(FollowState::Accepted))? {
+            for f in source.list()? {
+                if f.state != "accepted" {
+                    continue;
+                }
                 let who = f
                     .handle
                     .as_deref()
@@ -56,38 +147,14 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 outln!("{who},true,false,");
             }
         }
-        // Read and change in one write transaction: the companion may
-        // apply an Undo or a newer Follow from the same person meanwhile.
-        FollowersAction::Approve { who } => {
-            let tx = store.transaction()?;
-            let f = find(&tx, who)?;
-            if f.state == FollowState::Accepted {
-                outln!("{} already follows", label(&f));
-                return Ok(());
-            }
-            ops::accept(&tx, &urls, &f)?;
-            tx.commit()?;
-            outln!("Approved {}; the companion sends the Accept.", label(&f));
-        }
+        FollowersAction::Approve { who } => match source.change(who, true)? {
+            ("already_following", name) => outln!("{name} already follows"),
+            (_, name) => outln!("Approved {name}; the companion sends the Accept."),
+        },
         FollowersAction::Reject { who } | FollowersAction::Remove { who } => {
-            let tx = store.transaction()?;
-            let f = find(&tx, who)?;
-            ops::remove(&tx, &urls, &f.actor)?;
-            tx.commit()?;
-            outln!("Removed {}; the companion tells their server.", label(&f));
+            let (_, name) = source.change(who, false)?;
+            outln!("Removed {name}; the companion tells their server.");
         }
     }
     Ok(())
-}
-
-fn find(conn: &rusqlite::Connection, who: &str) -> Result<followers::Follower> {
-    followers::find(conn, who)
-        .context("reading followers")?
-        .with_context(|| {
-            format!("no follower {who:?}\n  help: `stoa followers list` shows their handles and actor URLs")
-        })
-}
-
-fn label(f: &followers::Follower) -> String {
-    f.handle.clone().unwrap_or_else(|| f.actor.clone())
 }

@@ -15,7 +15,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::companion::App;
-use crate::companion::api::{ErrorBody, FollowerCounts, Status};
+use crate::companion::api::{
+    ErrorBody, FollowerAction, FollowerChanged, FollowerCounts, FollowerEntry, Status,
+};
+use crate::companion::followers::Outcome;
 use crate::companion::store::{deliveries, followers, incoming, interactions};
 
 /// Rejects requests without the right bearer token.
@@ -101,10 +104,81 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
 
 /// `GET /admin/followers`: every follower, oldest first.
 pub async fn list_followers(State(app): State<Arc<App>>) -> Response {
-    match blocking(app, |app| followers::list(app.lock_store().conn(), None)).await {
-        Ok(v) => Json(v).into_response(),
+    let list = blocking(app, |app| followers::list(app.lock_store().conn(), None)).await;
+    match list {
+        Ok(v) => Json(v.iter().map(entry).collect::<Vec<_>>()).into_response(),
         Err(r) => r,
     }
+}
+
+/// A follower as the admin API shows it.
+pub fn entry(f: &followers::Follower) -> FollowerEntry {
+    FollowerEntry {
+        actor: f.actor.clone(),
+        inbox: f.inbox.clone(),
+        shared_inbox: f.shared_inbox.clone(),
+        handle: f.handle.clone(),
+        state: match f.state {
+            followers::FollowState::Accepted => "accepted".into(),
+            followers::FollowState::Pending => "pending".into(),
+        },
+        created_at: f.created_at,
+    }
+}
+
+/// `POST /admin/followers/approve`: approve a follow waiting for approval.
+pub async fn approve_follower(
+    State(app): State<Arc<App>>,
+    Json(req): Json<FollowerAction>,
+) -> Response {
+    change_follower(app, req, crate::companion::followers::approve).await
+}
+
+/// `POST /admin/followers/remove`: remove (or reject) a follower.
+pub async fn remove_follower(
+    State(app): State<Arc<App>>,
+    Json(req): Json<FollowerAction>,
+) -> Response {
+    change_follower(app, req, crate::companion::followers::dismiss).await
+}
+
+async fn change_follower(
+    app: Arc<App>,
+    req: FollowerAction,
+    change: fn(
+        &mut crate::companion::store::Store,
+        &crate::federation::Urls,
+        &str,
+    ) -> rusqlite::Result<Outcome>,
+) -> Response {
+    let worker = app.clone();
+    let who = req.who.clone();
+    let outcome = blocking(app, move |app| {
+        change(&mut app.lock_store(), &app.urls, &who)
+    })
+    .await;
+    let (outcome, f) = match outcome {
+        Ok(Outcome::Approved(f)) => ("approved", f),
+        Ok(Outcome::AlreadyFollowing(f)) => ("already_following", f),
+        Ok(Outcome::Removed(f)) => ("removed", f),
+        Ok(Outcome::Unknown) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "no follower {:?}; `stoa followers list` shows their handles and actor URLs",
+                    req.who
+                ),
+            );
+        }
+        Err(r) => return r,
+    };
+    worker.wake_delivery.notify_one();
+    Json(FollowerChanged {
+        outcome: outcome.into(),
+        actor: f.actor,
+        handle: f.handle,
+    })
+    .into_response()
 }
 
 /// `GET /admin/interactions?object=<post id>&limit=N`: newest first.

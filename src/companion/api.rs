@@ -151,3 +151,38 @@ pub struct ErrorBody {
     /// What went wrong and what to do.
     pub error: String,
 }
+
+/// One follower, as `GET /admin/followers` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowerEntry {
+    /// Actor URL.
+    pub actor: String,
+    /// Personal inbox.
+    pub inbox: String,
+    /// Shared inbox of their server, if it has one.
+    pub shared_inbox: Option<String>,
+    /// `@user@host`, when known.
+    pub handle: Option<String>,
+    /// `accepted` or `pending`.
+    pub state: String,
+    /// When they followed (ms since the epoch).
+    pub created_at: i64,
+}
+
+/// `POST /admin/followers/approve` and `/admin/followers/remove`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowerAction {
+    /// `@user@host` or actor URL.
+    pub who: String,
+}
+
+/// What an approval or removal did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowerChanged {
+    /// `approved`, `already_following` or `removed`.
+    pub outcome: String,
+    /// Their actor URL.
+    pub actor: String,
+    /// `@user@host`, when known.
+    pub handle: Option<String>,
+}

@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::companion::api::{
-    ErrorBody, Manifest, Progress, PublishRequest, PublishResponse, Purged, Retrying, Status,
+    ErrorBody, FollowerAction, FollowerChanged, FollowerEntry, Manifest, Progress, PublishRequest,
+    PublishResponse, Purged, Retrying, Status,
 };
 
 /// Why the companion could not be used.
@@ -78,6 +79,21 @@ impl CompanionClient {
     /// Followers, interactions, deliveries and backlog, counted.
     pub fn status(&self) -> Result<Status, ClientError> {
         self.get("status")
+    }
+
+    /// Every follower, oldest first.
+    pub fn followers(&self) -> Result<Vec<FollowerEntry>, ClientError> {
+        self.get("followers")
+    }
+
+    /// Approves `who` (a follow waiting for approval).
+    pub fn approve_follower(&self, who: &str) -> Result<FollowerChanged, ClientError> {
+        self.post("followers/approve", &FollowerAction { who: who.into() })
+    }
+
+    /// Removes (or rejects) the follower `who`.
+    pub fn remove_follower(&self, who: &str) -> Result<FollowerChanged, ClientError> {
+        self.post("followers/remove", &FollowerAction { who: who.into() })
     }
 
     /// What was published before.

@@ -1,12 +1,14 @@
 //! What happens to a follower, with the message their server must get,
 //! in one transaction: accept (now or after approval), reject, remove.
-//! Used by the companion when a Follow arrives and by `stoa followers`.
+//! Used by the companion when a Follow arrives, by its admin API and by
+//! `stoa followers` on the server: [`approve`] and [`dismiss`] are the one
+//! place that decides what approving or removing someone does.
 
 use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::companion::store::followers::{self, FollowState, Follower};
-use crate::companion::store::{deliveries, now_ms};
+use crate::companion::store::{Store, deliveries, now_ms};
 use crate::federation::Urls;
 use crate::federation::follows::{Answer, answer};
 
@@ -46,6 +48,46 @@ pub fn remove(conn: &Connection, urls: &Urls, actor: &str) -> rusqlite::Result<b
     followers::remove(conn, actor)?;
     send_answer(conn, urls, Answer::Reject, &f.follow_json, &f.inbox)?;
     Ok(true)
+}
+
+/// What [`approve`] or [`dismiss`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The follower was approved (the Accept is queued).
+    Approved(Follower),
+    /// They already followed; nothing changed.
+    AlreadyFollowing(Follower),
+    /// The follower was removed (the Reject is queued).
+    Removed(Follower),
+    /// Nobody by that handle or actor URL.
+    Unknown,
+}
+
+/// Approves the follower `who` (`@user@host` or actor URL), in one write
+/// transaction with the lookup (the companion may apply an Undo or a newer
+/// Follow from the same person meanwhile).
+pub fn approve(store: &mut Store, urls: &Urls, who: &str) -> rusqlite::Result<Outcome> {
+    let tx = store.transaction()?;
+    let Some(f) = followers::find(&tx, who)? else {
+        return Ok(Outcome::Unknown);
+    };
+    if f.state == FollowState::Accepted {
+        return Ok(Outcome::AlreadyFollowing(f));
+    }
+    accept(&tx, urls, &f)?;
+    tx.commit()?;
+    Ok(Outcome::Approved(f))
+}
+
+/// Removes the follower `who` (rejecting a pending one), telling their server.
+pub fn dismiss(store: &mut Store, urls: &Urls, who: &str) -> rusqlite::Result<Outcome> {
+    let tx = store.transaction()?;
+    let Some(f) = followers::find(&tx, who)? else {
+        return Ok(Outcome::Unknown);
+    };
+    remove(&tx, urls, &f.actor)?;
+    tx.commit()?;
+    Ok(Outcome::Removed(f))
 }
 
 fn send_answer(

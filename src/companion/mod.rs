@@ -4,6 +4,7 @@
 //! activities, one delivers the blog's own.
 
 mod admin;
+pub(crate) use admin::entry as admin_entry;
 pub(crate) mod api;
 mod apply;
 pub(crate) mod client;
@@ -178,6 +179,8 @@ fn router(app: Arc<App>) -> Router {
     let admin = Router::new()
         .route("/admin/status", get(admin::status))
         .route("/admin/followers", get(admin::list_followers))
+        .route("/admin/followers/approve", post(admin::approve_follower))
+        .route("/admin/followers/remove", post(admin::remove_follower))
         .route("/admin/interactions", get(admin::list_interactions))
         .route("/admin/manifest", get(publish::manifest))
         .route(

@@ -77,6 +77,76 @@ fn sigterm_stops_gracefully() {
     assert!(blog.log().contains("shutting down"), "{}", blog.log());
 }
 
+/// The writer's laptop has the site and the admin token but no database:
+/// `stoa followers` asks the companion through its admin API.
+#[test]
+fn followers_from_the_writers_machine_through_the_admin_api() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        manual_approval: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "bob"]);
+    for (n, name) in ["alice", "bob"].iter().enumerate() {
+        assert_eq!(
+            send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32)).0,
+            202
+        );
+    }
+    blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
+    let laptop = tempfile::tempdir().expect("temp");
+    std::fs::copy(
+        blog.root().join("stoa.toml"),
+        laptop.path().join("stoa.toml"),
+    )
+    .expect("copy");
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+            .arg("followers")
+            .args(args)
+            .arg("--root")
+            .arg(laptop.path())
+            .arg("--companion")
+            .arg(&blog.base)
+            .env("STOA_ADMIN_TOKEN", super::TOKEN)
+            .output()
+            .expect("runs");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (o.status.success(), text(&o.stdout), text(&o.stderr))
+    };
+    let alice_handle = format!("@alice@{}", peer.base.trim_start_matches("http://"));
+    let (ok, out, err) = cli(&["list", "--pending"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&alice_handle) && out.contains("waiting for approval"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(&["approve", &alice_handle]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Approved"), "{out}");
+    peer.wait_for("the Accept", 1, |a| a.json()["type"] == "Accept");
+    let (ok, out, _) = cli(&["approve", &alice_handle]);
+    assert!(ok && out.contains("already follows"), "{out}");
+    let (ok, _, err) = cli(&["remove", &peer.actor("bob")]);
+    assert!(ok, "{err}");
+    peer.wait_for("the Reject", 1, |a| a.json()["type"] == "Reject");
+    let (_, count, _) = cli(&["count"]);
+    assert_eq!(count.trim(), "1 follower, 0 waiting for approval");
+    let (ok, _, err) = cli(&["remove", "nobody@nowhere.example"]);
+    assert!(!ok);
+    assert!(err.contains("no follower"), "{err}");
+    // Without a token, the writer is told what is missing.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["followers", "list", "--root"])
+        .arg(laptop.path())
+        .env_remove("STOA_ADMIN_TOKEN")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("no companion database here"), "{err}");
+}
+
 #[test]
 fn manual_approval_from_the_command_line() {
     let blog = Companion::start(&Setup {
@@ -120,7 +190,7 @@ fn manual_approval_from_the_command_line() {
     assert!(signed_by_blog(&blog, &rejects[0]));
 
     let (_, count, _) = blog.followers_cli(&["count"]);
-    assert_eq!(count.trim(), "1 followers, 0 waiting for approval");
+    assert_eq!(count.trim(), "1 follower, 0 waiting for approval");
     let (_, export, _) = blog.followers_cli(&["export"]);
     assert!(
         export.contains(&format!(
