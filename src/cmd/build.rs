@@ -60,7 +60,35 @@ pub fn print_report(r: &BuildReport) {
     );
 }
 
-/// "1 post", "2 posts".
+/// "1 post", "2 posts", "18,773 followers".
 pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// A number with thousands separated by commas: 18,773.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(count(1, "post", "posts"), "1 post");
+        assert_eq!(count(0, "post", "posts"), "0 posts");
+        assert_eq!(count(18_773, "follower", "followers"), "18,773 followers");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
 }

@@ -240,16 +240,32 @@ fn watch(client: &CompanionClient, id: i64, limit: Duration) -> Result<Progress>
 }
 
 fn print_summary(p: &Progress) {
+    use crate::cmd::build::{count, grouped};
+    let servers_done = p
+        .hosts
+        .iter()
+        .filter(|h| h.delivered > 0 && h.retrying == 0 && h.failed == 0 && h.queued == 0)
+        .count();
     outln!(
-        "Delivered {} of {} ({} retrying, {} failed, {} not tried yet).",
-        p.delivered,
-        p.total,
+        "Reached {} of {} on {} of {} ({} retrying, {} failed, {} not tried yet).",
+        grouped(usize::try_from(p.followers_reached).unwrap_or(0)),
+        count(
+            usize::try_from(p.followers).unwrap_or(0),
+            "follower",
+            "followers"
+        ),
+        servers_done,
+        count(p.hosts.len(), "server", "servers"),
         p.retrying,
         p.failed,
         p.queued
     );
     for h in &p.hosts {
-        let mut line = format!("  {:<32} {} delivered", h.host, h.delivered);
+        let who = match h.followers {
+            0 => "mentioned or replied to".to_string(),
+            n => count(usize::try_from(n).unwrap_or(0), "follower", "followers"),
+        };
+        let mut line = format!("  {:<32} {who}: {} delivered", h.host, h.delivered);
         if h.retrying > 0 {
             let next = h
                 .next_attempt_at

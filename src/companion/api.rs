@@ -108,6 +108,12 @@ pub struct Progress {
     pub queued: i64,
     /// Given up.
     pub failed: i64,
+    /// Followers on the servers these deliveries go to.
+    #[serde(default)]
+    pub followers: i64,
+    /// Of those, the ones on servers where every delivery arrived.
+    #[serde(default)]
+    pub followers_reached: i64,
     /// Per host, sorted by host.
     pub hosts: Vec<HostReport>,
 }
@@ -125,6 +131,9 @@ pub struct HostReport {
     pub queued: i64,
     /// Deliveries given up.
     pub failed: i64,
+    /// Followers on this server (one delivery to a shared inbox reaches them all).
+    #[serde(default)]
+    pub followers: i64,
     /// The next retry (ms), if any.
     pub next_attempt_at: Option<i64>,
     /// The last error seen, if any.

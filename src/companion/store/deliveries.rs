@@ -147,6 +147,16 @@ pub fn progress(conn: &Connection, publish_id: Option<i64>) -> rusqlite::Result<
             r.get::<_, Option<String>>(4)?,
         ))
     })?;
+    let mut per_host: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for f in crate::companion::store::followers::list(
+        conn,
+        Some(crate::companion::store::followers::FollowState::Accepted),
+    )? {
+        let inbox = f.shared_inbox.as_deref().unwrap_or(&f.inbox);
+        if let Some(host) = crate::config::url_host(inbox) {
+            *per_host.entry(host).or_default() += 1;
+        }
+    }
     let mut p = Progress::default();
     for row in rows {
         let (host, state, attempts, next, error) = row?;
@@ -178,6 +188,13 @@ pub fn progress(conn: &Connection, publish_id: Option<i64>) -> rusqlite::Result<
                 h.next_attempt_at = Some(h.next_attempt_at.map_or(next, |n| n.min(next)));
                 h.last_error = error;
             }
+        }
+    }
+    for h in &mut p.hosts {
+        h.followers = per_host.get(&h.host).copied().unwrap_or(0);
+        p.followers += h.followers;
+        if h.delivered > 0 && h.retrying == 0 && h.failed == 0 && h.queued == 0 {
+            p.followers_reached += h.followers;
         }
     }
     Ok(p)

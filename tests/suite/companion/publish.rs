@@ -63,7 +63,10 @@ fn new_edited_and_deleted_posts_reach_fedify_and_snac() {
     );
     let out = blog.publish_ok(&[]);
     assert!(out.contains("new  fresh-news"), "{out}");
-    assert!(out.contains("Delivered 2 of 2"), "{out}");
+    assert!(
+        out.contains("Reached 2 of 2 followers on 2 of 2 servers"),
+        "{out}"
+    );
     let id = format!("{}/ap/posts/fresh-news.json", blog.base);
     let create = fedify.wait_received("Create");
     assert_eq!(create["objectId"], id.as_str(), "{create}");
