@@ -158,6 +158,8 @@ pub struct PostItem {
     pub summary: Option<String>,
     /// URL this post answers.
     pub in_reply_to: Option<String>,
+    /// A draft (only built with `--drafts`): themes mark it.
+    pub draft: bool,
 }
 
 impl PostItem {
@@ -196,6 +198,7 @@ impl PostItem {
             excerpt,
             summary: post.meta.summary.clone(),
             in_reply_to: post.meta.in_reply_to.clone(),
+            draft: post.meta.draft,
         }
     }
 }

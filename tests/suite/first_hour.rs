@@ -76,6 +76,19 @@ fn build_counts_in_words() {
         out.contains("Built 1 post and 1 page, 1 draft left out into"),
         "{out}"
     );
+    // With --drafts (as `stoa serve --drafts` renders), a draft says so.
+    let (ok, _, err) = run(&site, &["build", "--drafts", "--output", "../with-drafts"]);
+    assert!(ok, "{err}");
+    let out = dir.path().join("with-drafts");
+    let page = std::fs::read_to_string(out.join("posts/later/index.html")).expect("draft page");
+    assert!(
+        page.contains("<strong class=\"draft\">Draft</strong>"),
+        "{page}"
+    );
+    let home = std::fs::read_to_string(out.join("index.html")).expect("home");
+    assert_eq!(home.matches("class=\"draft\"").count(), 1, "{home}");
+    let other = std::fs::read_to_string(out.join("posts/hello-world/index.html")).expect("post");
+    assert!(!other.contains("class=\"draft\""));
 }
 
 #[test]
