@@ -58,6 +58,10 @@ pub struct PublishArgs {
     /// Skip the deploy step (the site is already where readers get it).
     #[arg(long)]
     pub no_deploy: bool,
+    /// Look up mentions that were not found before now, without waiting
+    /// for their back-off.
+    #[arg(long)]
+    pub retry_mentions: bool,
     /// Do not wait for the deliveries; `stoa deliveries` shows them later.
     #[arg(long)]
     pub no_wait: bool,

@@ -51,13 +51,28 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     let posts = library::load(&root, false)?.posts;
     let mut log = PublishLog::load(&root)?;
     let before = log.clone();
-    let lookups = mentions::resolve(config, mentions::unknown(&posts, &log), &mut log);
+    let wanted = mentions::unknown(&posts, &mut log);
+    let lookups = mentions::resolve(
+        config,
+        wanted,
+        &mut log,
+        Timestamp::now(),
+        args.retry_mentions,
+    );
     for (handle, m) in &lookups.found {
         outln!("Found @{handle}: {}", m.actor);
     }
     for (handle, e) in &lookups.missing {
         errln!(
-            "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
+            "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification\n  help: check the handle in the post; the next publishes look again after a while (or now with --retry-mentions)"
+        );
+    }
+    for (handle, u) in &lookups.waiting {
+        errln!(
+            "warning: @{handle} is still not found ({}, last: {}); next look after {} (or now with --retry-mentions)",
+            crate::cmd::build::count(u.tries as usize, "try", "tries"),
+            u.reason,
+            u.next_try().strftime("%Y-%m-%d %H:%M UTC")
         );
     }
     // The static followers collection shows the count as of this publish.

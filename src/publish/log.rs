@@ -33,6 +33,30 @@ pub struct PublishLog {
     /// How many followers the companion had at the last publish (the
     /// static followers collection shows it).
     pub followers: usize,
+    /// `@user@host` mentions WebFinger could not find yet, with when they
+    /// were last tried, so later publishes back off instead of asking again.
+    pub unresolved: BTreeMap<String, Unresolved>,
+}
+
+/// A mention that could not be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    /// Lookups so far.
+    pub tries: u32,
+    /// The last one.
+    pub last: Timestamp,
+    /// What it answered.
+    pub reason: String,
+}
+
+impl Unresolved {
+    /// When to look again: an hour after the first failure, doubling, at
+    /// most a week apart.
+    pub fn next_try(&self) -> Timestamp {
+        let hours = 1i64 << self.tries.saturating_sub(1).min(8);
+        let wait = jiff::SignedDuration::from_hours(hours.min(24 * 7));
+        self.last.checked_add(wait).unwrap_or(self.last)
+    }
 }
 
 impl PublishLog {
@@ -79,6 +103,34 @@ impl PublishLog {
                             "`followers` must be a count".into(),
                         )
                     })?;
+                continue;
+            }
+            if section == "unresolved" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`unresolved` must be a table".into()));
+                };
+                for (handle, v) in entries {
+                    let tries = v.get("tries").and_then(toml::Value::as_integer);
+                    let last = v
+                        .get("last")
+                        .and_then(toml::Value::as_datetime)
+                        .and_then(|d| d.to_string().parse::<Timestamp>().ok());
+                    let reason = v.get("reason").and_then(toml::Value::as_str);
+                    let (Some(tries), Some(last), Some(reason)) = (tries, last, reason) else {
+                        return Err(bad(
+                            line_of(text, &format!("\"{handle}\"")),
+                            format!("[unresolved] {handle} needs `tries`, `last` and `reason`"),
+                        ));
+                    };
+                    log.unresolved.insert(
+                        handle.to_ascii_lowercase(),
+                        Unresolved {
+                            tries: u32::try_from(tries).unwrap_or(u32::MAX),
+                            last,
+                            reason: reason.to_string(),
+                        },
+                    );
+                }
                 continue;
             }
             if section == "mentions" {
@@ -167,6 +219,19 @@ impl PublishLog {
                 ));
             }
         }
+        if !self.unresolved.is_empty() {
+            out.push_str("\n[unresolved]\n");
+            for (handle, u) in &self.unresolved {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!(
+                    "{} = {{ tries = {}, last = {}, reason = {} }}\n",
+                    q(handle),
+                    u.tries,
+                    u.last.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    q(&u.reason)
+                ));
+            }
+        }
         out
     }
 
@@ -234,6 +299,14 @@ mod tests {
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
         log.followers = 12;
+        log.unresolved.insert(
+            "ghost@nowhere.example".into(),
+            Unresolved {
+                tries: 2,
+                last: "2026-11-27T09:00:00Z".parse().unwrap(),
+                reason: "could not reach \"nowhere\"".into(),
+            },
+        );
         log.mentions.insert(
             "bob@m.example".into(),
             Mentioned {
@@ -247,5 +320,19 @@ mod tests {
         let err = PublishLog::parse("[published]\nx = \"soon\"\n", Path::new(FILE)).unwrap_err();
         assert!(err.to_string().contains("x is not a date"), "{err}");
         assert!(PublishLog::parse("[other]\n", Path::new(FILE)).is_err());
+    }
+
+    #[test]
+    fn unresolved_mentions_back_off() {
+        let u = |tries| Unresolved {
+            tries,
+            last: "2026-11-27T09:00:00Z".parse().unwrap(),
+            reason: String::new(),
+        };
+        let after = |tries: u32| u(tries).next_try().strftime("%Y-%m-%dT%H:%M").to_string();
+        assert_eq!(after(1), "2026-11-27T10:00");
+        assert_eq!(after(2), "2026-11-27T11:00");
+        assert_eq!(after(4), "2026-11-27T17:00");
+        assert_eq!(after(30), "2026-12-04T09:00");
     }
 }

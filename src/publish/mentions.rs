@@ -5,7 +5,8 @@ use crate::config::Config;
 use crate::content::library::Post;
 use crate::content::markdown::{self, Mentioned};
 use crate::fetch::{Client, FetchError};
-use crate::publish::log::PublishLog;
+use crate::publish::log::{PublishLog, Unresolved};
+use jiff::Timestamp;
 
 /// What looking up the new mentions gave.
 #[derive(Debug, Default)]
@@ -14,10 +15,14 @@ pub struct Lookups {
     pub found: Vec<(String, Mentioned)>,
     /// Accounts that could not be found, with why (they stay plain text).
     pub missing: Vec<(String, FetchError)>,
+    /// Accounts not found before and not asked again yet (back-off), with
+    /// what the log knows of them.
+    pub waiting: Vec<(String, Unresolved)>,
 }
 
 /// Every `@user@host` the posts mention that the log does not know yet.
-pub fn unknown(posts: &[Post], log: &PublishLog) -> Vec<String> {
+/// Unresolved mentions no post has any more are forgotten.
+pub fn unknown(posts: &[Post], log: &mut PublishLog) -> Vec<String> {
     let mut wanted: Vec<String> = Vec::new();
     for post in posts {
         for handle in markdown::find_handles(&post.body) {
@@ -26,27 +31,94 @@ pub fn unknown(posts: &[Post], log: &PublishLog) -> Vec<String> {
             }
         }
     }
+    log.unresolved.retain(|h, _| wanted.contains(h));
     wanted
 }
 
-/// Looks up `handles` with WebFinger and records the ones found in `log`.
-pub fn resolve(config: &Config, handles: Vec<String>, log: &mut PublishLog) -> Lookups {
+/// Looks up `handles` with WebFinger and records in `log` the ones found,
+/// and the ones not found (with a back-off: a mention that failed is asked
+/// again an hour later, then two, four…, at most a week apart, unless
+/// `retry_now`).
+pub fn resolve(
+    config: &Config,
+    handles: Vec<String>,
+    log: &mut PublishLog,
+    now: Timestamp,
+    retry_now: bool,
+) -> Lookups {
     let mut lookups = Lookups::default();
-    if handles.is_empty() {
+    let mut ask = Vec::new();
+    for handle in handles {
+        match log.unresolved.get(&handle) {
+            Some(u) if !retry_now && u.next_try() > now => {
+                lookups.waiting.push((handle, u.clone()))
+            }
+            _ => ask.push(handle),
+        }
+    }
+    if ask.is_empty() {
         return lookups;
     }
     let client = Client::unsigned(
         config.companion.allow_private_addresses,
         &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
     );
-    for handle in handles {
+    for handle in ask {
         match client.webfinger(&handle) {
             Ok(m) => {
+                log.unresolved.remove(&handle);
                 log.mentions.insert(handle.clone(), m.clone());
                 lookups.found.push((handle, m));
             }
-            Err(e) => lookups.missing.push((handle, e)),
+            Err(e) => {
+                let tries = log.unresolved.get(&handle).map_or(0, |u| u.tries);
+                log.unresolved.insert(
+                    handle.clone(),
+                    Unresolved {
+                        tries: tries.saturating_add(1),
+                        last: now,
+                        reason: e.to_string(),
+                    },
+                );
+                lookups.missing.push((handle, e));
+            }
         }
     }
     lookups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mention_not_found_waits_for_its_back_off() {
+        let config = Config::parse(
+            "base_url = \"https://blog.example\"\ntitle = \"T\"\n[fediverse]\nusername = \"t\"\n",
+            std::path::Path::new("stoa.toml"),
+        )
+        .expect("a config");
+        let now: Timestamp = "2026-12-02T10:00:00Z".parse().expect("now");
+        let mut log = PublishLog::default();
+        log.unresolved.insert(
+            "ghost@nowhere.example".into(),
+            Unresolved {
+                tries: 3,
+                last: "2026-12-02T08:00:00Z".parse().expect("last"),
+                reason: "not found".into(),
+            },
+        );
+        // Tried at 08:00 for the third time: next look at 12:00, so no
+        // lookup now (nothing is fetched: the handle is not even valid).
+        let l = resolve(
+            &config,
+            vec!["ghost@nowhere.example".into()],
+            &mut log,
+            now,
+            false,
+        );
+        assert!(l.found.is_empty() && l.missing.is_empty());
+        assert_eq!(l.waiting.len(), 1);
+        assert_eq!(log.unresolved["ghost@nowhere.example"].tries, 3);
+    }
 }

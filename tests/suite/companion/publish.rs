@@ -375,8 +375,18 @@ fn mentioned_and_replied_to_accounts_get_the_post_and_the_profile_update_reaches
         text.replace("[fediverse]", "[fediverse]\nbio = \"Now with a new bio.\""),
     )
     .expect("write");
-    let out = blog.publish_ok(&[]);
+    // The account that was not found is remembered, and not asked again
+    // at once: the writer is told when it will be.
+    let log = std::fs::read_to_string(blog.root().join("published.toml")).expect("log");
+    assert!(
+        log.contains("[unresolved]") && log.contains("\"nobody@"),
+        "{log}"
+    );
+    let (ok, out, err) = blog.publish(&[]);
+    assert!(ok, "{out}\n{err}");
     assert!(out.contains("profile  updated"), "{out}");
+    assert!(err.contains("is still not found (1 try,"), "{err}");
+    assert!(err.contains("--retry-mentions"), "{err}");
     let update = follower.wait_for("the profile update", 1, |a| a.json()["type"] == "Update");
     assert_eq!(update[0].json()["object"]["type"], "Person");
     assert!(
