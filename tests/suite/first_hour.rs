@@ -223,3 +223,207 @@ fn a_pkcs1_private_key_is_accepted_and_warned_about_once() {
         "{err}"
     );
 }
+
+/// The `sh` block that follows `heading` in the README, one command a line
+/// (comments dropped).
+fn readme_block(readme: &str, heading: &str) -> Vec<String> {
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("the README has no {heading:?}"));
+    let rest = &readme[at..];
+    let start = rest.find("```sh\n").expect("an sh block") + 6;
+    let end = start + rest[start..].find("```").expect("its end");
+    rest[start..end]
+        .lines()
+        .map(|l| l.split(" # ").next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Splits a README command line into words (double quotes group words).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// The first hour, following the README literally: its commands, in its
+/// order, on loopback; a Fedify follower; the publish report in the format
+/// the README shows; the writer's `stoa followers` and `stoa deliveries`
+/// through the admin API. A README command or output that changes without
+/// the other fails here.
+#[test]
+fn the_first_hour_as_the_readme_tells_it() {
+    use crate::common::{Needs, agent, peers_ready};
+    use crate::companion::fedify::Fedify;
+    use crate::companion::free_port;
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let readme = std::fs::read_to_string(crate::common::repo().join("README.md")).expect("README");
+    let own = readme_block(&readme, "## Your own blog");
+    assert_eq!(own[0], "cargo install --path .", "{own:?}");
+    assert!(own[1].starts_with("stoa init myblog "), "{own:?}");
+    assert_eq!(own[2], "cd myblog");
+    assert_eq!(own[3], "stoa serve");
+    assert_eq!(own[4], "stoa build");
+
+    let dir = tempfile::tempdir().expect("temp");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    // `stoa init`, as written, with the blog's address on this machine.
+    let mut init = words(&own[1]);
+    let at = init
+        .iter()
+        .position(|w| w == "--base-url")
+        .expect("--base-url")
+        + 1;
+    init[at] = base.clone();
+    let (ok, out, err) = run(
+        dir.path(),
+        &init[1..].iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Next: cd myblog && stoa serve"), "{out}");
+    let site = dir.path().join("myblog");
+
+    // `stoa serve` answers with the blog (on a free port: 1111 may be taken).
+    let served = crate::common::serve(&site);
+    let (status, _, home) = crate::common::get(&served, "/");
+    assert_eq!(status, 200);
+    assert!(home.contains("Night Notes"), "{home}");
+    drop(served);
+
+    // The companion section: build, then `stoa inbox --site public`.
+    let companion = readme_block(&readme, "## The companion");
+    assert_eq!(companion, vec!["stoa build", "stoa inbox --site public"]);
+    let config = site.join("stoa.toml");
+    let text = std::fs::read_to_string(&config).expect("stoa.toml");
+    // Loopback peers need the SSRF guard off (the README's test-only switch).
+    std::fs::write(
+        &config,
+        text.replace(
+            "[companion]\n",
+            "[companion]\nallow_private_addresses = true\n",
+        ),
+    )
+    .expect("stoa.toml");
+    let (ok, _, err) = run(&site, &["build"]);
+    assert!(ok, "{err}");
+    let mut inbox = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .current_dir(&site)
+        .args(["inbox", "--site", "public", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("stoa inbox starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while agent()
+        .get(&format!("{base}/healthz"))
+        .call()
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the companion did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // The first publish records the archive; a follower arrives.
+    let publish = readme_block(&readme, "## Publishing");
+    assert_eq!(publish, vec!["stoa publish"]);
+    let (ok, out, err) = run(&site, &["publish"]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("First publish"), "{out}");
+    let fedify = Fedify::start("rfc9421");
+    fedify.control(
+        "follow",
+        serde_json::json!({"target": format!("{base}/ap/actor.json")}),
+    );
+    fedify.wait_received("Accept");
+
+    // Write a post, publish: the follower gets it, and the report reads as
+    // the README shows it.
+    std::fs::write(
+        site.join("content/posts/first-light.md"),
+        "+++\ntitle = \"First light\"\ndate = 2026-12-02\n+++\n\nThe first real post.\n",
+    )
+    .expect("post");
+    let (ok, out, err) = run(&site, &["publish"]);
+    assert!(ok, "{out}\n{err}");
+    let create = fedify.wait_received("Create");
+    assert_eq!(
+        create["objectId"],
+        format!("{base}/ap/posts/first-light.json")
+    );
+    let example = readme
+        .lines()
+        .find(|l| l.starts_with("Reached "))
+        .expect("the README shows a publish report");
+    let shape = |line: &str| {
+        line.split(' ')
+            .map(|w| {
+                if w.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    || w.starts_with('(')
+                        && w[1..].chars().next().is_some_and(|c| c.is_ascii_digit())
+                {
+                    "N".to_string()
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+            // One follower or many: the same sentence.
+            .replace("followers", "follower")
+            .replace("servers", "server")
+    };
+    let report = out
+        .lines()
+        .find(|l| l.starts_with("Reached "))
+        .unwrap_or_else(|| panic!("no report line in:\n{out}"));
+    assert_eq!(
+        shape(report),
+        shape(example),
+        "README: {example}\nstoa: {report}"
+    );
+    assert!(
+        report.starts_with("Reached 1 of 1 follower on 1 of 1 server"),
+        "{report}"
+    );
+
+    // The writer's machine: the site and the admin token, no database.
+    let laptop = dir.path().join("laptop");
+    std::fs::create_dir_all(laptop.join("secrets")).expect("laptop");
+    std::fs::copy(&config, laptop.join("stoa.toml")).expect("copy");
+    std::fs::copy(
+        site.join("secrets/admin-token"),
+        laptop.join("secrets/admin-token"),
+    )
+    .expect("token");
+    let (ok, out, err) = run(&laptop, &["followers", "list"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&fedify.actor()), "{out}");
+    let (ok, out, err) = run(&laptop, &["deliveries"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("127.0.0.1"), "{out}");
+    let _ = inbox.kill();
+    let _ = inbox.wait();
+}
