@@ -48,8 +48,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let author = args.author.clone().unwrap_or_else(|| args.title.clone());
     let config_text = config_template(&args.title, &args.base_url, &args.username, &author);
     // Validate before writing anything, so a bad flag leaves no half-made site.
-    Config::parse(&config_text, Path::new(CONFIG_FILE))
-        .context("the values given to `stoa init` are not valid")?;
+    Config::parse(&config_text, Path::new(CONFIG_FILE)).map_err(|e| flag_error(&e.to_string()))?;
     let write = |rel: &str, text: &str| -> Result<()> {
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
@@ -103,6 +102,25 @@ pub fn run(args: &InitArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A problem with a value given on the command line, said in terms of the
+/// flag the writer typed, not the `stoa.toml` line it would have become.
+fn flag_error(message: &str) -> anyhow::Error {
+    let message = message
+        .split_once(": ")
+        .filter(|(at, _)| at.starts_with(CONFIG_FILE))
+        .map_or(message, |(_, m)| m);
+    let mut text = message.to_string();
+    for (key, flag) in [
+        ("base_url", "--base-url"),
+        ("username", "--username"),
+        ("title", "--title"),
+        ("author", "--author"),
+    ] {
+        text = text.replace(&format!("`{key} = "), &format!("`{flag} "));
+    }
+    anyhow::anyhow!("{text}\n  note: nothing was created")
 }
 
 /// `word` as one shell word: quoted with single quotes unless it is plain.

@@ -61,6 +61,24 @@ fn init_says_the_next_command_a_shell_can_run_and_signs_with_the_title() {
 }
 
 #[test]
+fn init_flags_are_named_as_typed() {
+    let dir = tempfile::tempdir().expect("temp");
+    let o = stoa()
+        .current_dir(dir.path())
+        .args(["init", "blog", "--base-url", "notaurl"])
+        .output()
+        .expect("runs");
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("`--base-url \"notaurl\"` is not an absolute http(s) URL"),
+        "{err}"
+    );
+    assert!(!err.contains("stoa.toml:"), "{err}");
+    assert!(!dir.path().join("blog").exists(), "nothing was created");
+}
+
+#[test]
 fn build_counts_in_words() {
     let dir = tempfile::tempdir().expect("temp");
     init(dir.path(), "blog", &[]);
