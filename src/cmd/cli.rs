@@ -22,13 +22,13 @@ pub enum Command {
     Build(BuildArgs),
     /// Build, serve on 127.0.0.1, rebuild on every change and reload the browser.
     Serve(ServeArgs),
-    /// Make the actor's key pair for an existing site that has none.
+    /// Make the actor's key pair and admin token for a site that has none (a clone is told what to copy).
     Keygen(KeygenArgs),
     /// Show how a post will look on Mastodon.
     Preview(PreviewArgs),
     /// Run the companion: receive follows, replies, likes and boosts; deliver.
     Inbox(InboxArgs),
-    /// List, count, export, approve, reject or remove followers.
+    /// List, count, export, approve, reject or remove followers (here or through the admin API).
     Followers(FollowersArgs),
     /// Build, deploy, and send new posts, edits and deletions to every follower.
     Publish(PublishArgs),
