@@ -364,8 +364,13 @@ mod tests {
         let f = p("quote = \"https://m.example/@a/1\"\nquote_policy = \"followers\"\n").unwrap();
         assert_eq!(f.quote.as_deref(), Some("https://m.example/@a/1"));
         assert_eq!(f.quote_policy, Some(QuotePolicy::Followers));
-        let e = p("title = \"x\"\nquote = \"@alice\"\n").unwrap_err().to_string();
-        assert!(e.starts_with("content/posts/x.md:3:") && e.contains("quote"), "{e}");
+        let e = p("title = \"x\"\nquote = \"@alice\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("content/posts/x.md:3:") && e.contains("quote"),
+            "{e}"
+        );
         let e = p("quote_policy = \"friends\"\n").unwrap_err().to_string();
         assert!(e.contains("anyone") || e.contains("friends"), "{e}");
     }

@@ -243,7 +243,11 @@ mod tests {
             instrument: "https://m.example/s/1".into(),
             object: "https://blog.example/ap/posts/p.json".into(),
         };
-        assert!(stamp.id.starts_with("https://blog.example/quote-authorizations/"));
+        assert!(
+            stamp
+                .id
+                .starts_with("https://blog.example/quote-authorizations/")
+        );
         let doc = authorization(&urls, &stamp);
         assert_eq!(doc["type"], "QuoteAuthorization");
         assert_eq!(doc["attributedTo"], urls.actor.as_str());

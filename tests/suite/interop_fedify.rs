@@ -265,13 +265,15 @@ fn json_ld_expansion_drops_no_term() {
         serde_json::from_slice(&std::fs::read(dest.join(p)).expect("document")).expect("json")
     };
     let quote = read("ap/posts/a-quote.json");
-    assert_eq!(quote["quote"], "https://m.example/users/a/statuses/1", "{quote}");
+    assert_eq!(
+        quote["quote"], "https://m.example/users/a/statuses/1",
+        "{quote}"
+    );
     assert_eq!(quote["quoteUri"], quote["quote"]);
     assert_eq!(quote["_misskey_quote"], quote["quote"]);
     let actor = read("ap/actor.json");
     assert_eq!(
-        quote["interactionPolicy"]["canQuote"]["automaticApproval"][0],
-        actor["followers"],
+        quote["interactionPolicy"]["canQuote"]["automaticApproval"][0], actor["followers"],
         "{quote}"
     );
     assert_eq!(
