@@ -17,8 +17,13 @@
 //   POST /control/announce  {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/unlike    {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/reply     {"target": ACTOR_URL, "object": POST_ID, "content": HTML} -> {"id": NOTE_ID}
+//   POST /control/quote     {"target": ACTOR_URL, "object": POST_ID} -> {"id": REQUEST_ID, "note": NOTE_ID}
+//                           (a Note quoting POST_ID, and a QuoteRequest with it as instrument)
+//   POST /control/stamp     {"url": STAMP_URL} -> {type, id, attributedTo, interactingObject, interactionTarget}
+//                           (looked up and parsed by Fedify)
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
-//                                 objectObject, objectContent, objectPublished, objectUpdated}, ... ]
+//                                 objectObject, objectContent, objectPublished, objectUpdated,
+//                                 result}, ... ]
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
 //
 // Network: only loopback. Any fetch to another host is refused without
@@ -38,6 +43,8 @@ import {
   Note,
   Person,
   PUBLIC_COLLECTION,
+  QuoteAuthorization,
+  QuoteRequest,
   Reject,
   Undo,
   Update,
@@ -102,6 +109,8 @@ async function record(kind, activity) {
     objectContent: object?.content?.toString() ?? null,
     objectPublished: object?.published?.toString() ?? null,
     objectUpdated: object?.updated?.toString() ?? null,
+    objectInstrument: object?.instrumentId?.href ?? null,
+    result: activity.resultId?.href ?? null,
   });
 }
 
@@ -186,6 +195,36 @@ async function control(ctx, path, body) {
       });
       await ctx.sendActivity(sender, target, create);
       return { id: note.id.href };
+    }
+    case "/control/quote": {
+      const note = new Note({
+        id: next("notes"),
+        attribution: alice(),
+        content: `<p>Worth reading</p><p class="quote-inline">RE: ${body.object}</p>`,
+        quote: new URL(body.object),
+        to: PUBLIC_COLLECTION,
+      });
+      const request = new QuoteRequest({
+        id: next("quote_requests"),
+        actor: alice(),
+        object: new URL(body.object),
+        instrument: note,
+      });
+      await ctx.sendActivity(sender, target, request);
+      return { id: request.id.href, note: note.id.href };
+    }
+    case "/control/stamp": {
+      const stamp = await ctx.lookupObject(body.url);
+      if (!(stamp instanceof QuoteAuthorization)) {
+        throw new Error(`not a QuoteAuthorization: ${stamp?.constructor?.name}`);
+      }
+      return {
+        type: "QuoteAuthorization",
+        id: stamp.id?.href ?? null,
+        attributedTo: stamp.attributionId?.href ?? null,
+        interactingObject: stamp.interactingObjectId?.href ?? null,
+        interactionTarget: stamp.interactionTargetId?.href ?? null,
+      };
     }
     default:
       throw new Error(`unknown control path ${path}`);

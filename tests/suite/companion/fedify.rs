@@ -173,3 +173,55 @@ fn fedify_follows_interacts_and_unfollows_with_rfc9421_signatures() {
 fn fedify_follows_interacts_and_unfollows_with_cavage_signatures() {
     follow_interact_unfollow("draft-cavage-http-signatures-12");
 }
+
+/// Fedify asks to quote a blog post with a signed `QuoteRequest`, verifies
+/// the blog's `Accept`, looks up the stamp at the blog's host and reads its
+/// three fields; the writer revokes the quote, Fedify verifies the `Delete`
+/// and the stamp answers 410.
+#[test]
+fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    let post = format!("{}/ap/posts/hello-world.json", blog.base);
+    let asked = fedify.control("quote", json!({"target": blog.actor(), "object": post}));
+    let accept = fedify.wait_received("Accept");
+    assert_eq!(accept["actor"], blog.actor(), "{accept}");
+    assert_eq!(accept["objectType"], "QuoteRequest", "{accept}");
+    assert_eq!(accept["objectId"], asked["id"], "{accept}");
+    assert_eq!(accept["objectInstrument"], asked["note"], "{accept}");
+    let stamp_url = accept["result"].as_str().expect("a stamp").to_string();
+    assert!(
+        stamp_url.starts_with(&format!("{}/quote-authorizations/", blog.base)),
+        "{stamp_url}"
+    );
+    let stamp = fedify.control("stamp", json!({"url": stamp_url}));
+    assert_eq!(stamp["id"], stamp_url, "{stamp}");
+    assert_eq!(stamp["attributedTo"], blog.actor(), "{stamp}");
+    assert_eq!(stamp["interactingObject"], asked["note"], "{stamp}");
+    assert_eq!(stamp["interactionTarget"], post, "{stamp}");
+    blog.wait_status("the quote recorded", |s| s["interactions"]["quote"] == 1);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["quotes", "revoke"])
+        .arg(asked["note"].as_str().unwrap_or_default())
+        .arg("--root")
+        .arg(blog.root())
+        .output()
+        .expect("stoa quotes runs");
+    assert!(out.status.success(), "{out:?}");
+    let delete = fedify.wait_received("Delete");
+    assert_eq!(delete["actor"], blog.actor(), "{delete}");
+    assert_eq!(delete["objectId"], stamp_url, "{delete}");
+    let status = match agent().get(&stamp_url).call() {
+        Ok(r) => r.status().as_u16(),
+        Err(ureq::Error::StatusCode(s)) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(status, 410);
+}
