@@ -88,6 +88,8 @@ struct Prepared {
     /// For a QuoteRequest: the quoting post's author and what it quotes,
     /// from the request when embedded, else fetched from its id.
     instrument: Option<Instrument>,
+    /// For an Accept with a `result`: that document (a quote stamp), fetched.
+    stamp: Option<Value>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -117,11 +119,33 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         )) => resolve_instrument(app, &q.instrument),
         _ => None,
     };
+    let stamp = match &read {
+        Some((
+            Activity {
+                what:
+                    Inbound::Answer {
+                        accepted: true,
+                        result: Some(result),
+                        ..
+                    },
+                ..
+            },
+            _,
+        )) => match app.client.get_json(result) {
+            Ok(doc) => Some(doc),
+            Err(e) => {
+                tracing::warn!(stamp = %result, error = %e, "cannot fetch the quote stamp");
+                None
+            }
+        },
+        _ => None,
+    };
     Prepared {
         queued,
         read,
         endpoints,
         instrument,
+        stamp,
     }
 }
 
@@ -358,6 +382,38 @@ fn apply(
                 ));
             }
             answer_quote(app, conn, a, q, &inbox)
+        }
+        Inbound::Answer {
+            accepted, object, ..
+        } => {
+            // Only answers to the blog's own QuoteRequests matter, and only
+            // from the author who was asked.
+            let Some(asked) = store::quotes::asked_by_request(conn, object)? else {
+                return Ok(Applied::Ignored("not an answer to a quote request"));
+            };
+            if asked.author != a.actor {
+                return Ok(Applied::Ignored("answer from someone who was not asked"));
+            }
+            if !accepted {
+                store::quotes::answered(conn, object, None, now_ms())?;
+                return Ok(Applied::Changed("quote request rejected"));
+            }
+            let (
+                Some(Inbound::Answer {
+                    result: Some(stamp_url),
+                    ..
+                }),
+                Some(stamp),
+            ) = (Some(&a.what), &prepared.stamp)
+            else {
+                return Ok(Applied::Ignored("accept without a stamp"));
+            };
+            if !quotes::stamp_matches(stamp, stamp_url, &a.actor, &asked.object, &asked.quoted) {
+                tracing::warn!(stamp = %stamp_url, "the quote stamp does not match the request");
+                return Ok(Applied::Ignored("stamp does not match"));
+            }
+            store::quotes::answered(conn, object, Some(stamp_url), now_ms())?;
+            Ok(Applied::Changed("quote request accepted"))
         }
         Inbound::Other { .. } => Ok(Applied::Ignored("activity type not used")),
     }

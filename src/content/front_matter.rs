@@ -104,6 +104,10 @@ pub struct FrontMatter {
     pub quote_policy: Option<QuotePolicy>,
     /// URL of the fediverse post this one quotes.
     pub quote: Option<String>,
+    /// The quoted author's approval (a `QuoteAuthorization` URL): not
+    /// written in front matter but recorded by `stoa publish` in
+    /// `published.toml`.
+    pub quote_authorization: Option<String>,
 }
 
 /// Splits `text` into (front matter, body, line where the body starts).
@@ -237,6 +241,7 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         fediverse: raw.fediverse,
         quote_policy: raw.quote_policy,
         quote,
+        quote_authorization: None,
     })
 }
 

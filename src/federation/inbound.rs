@@ -57,6 +57,15 @@ pub enum Inbound {
     },
     /// A request to quote `object` in the post `instrument` (FEP-044f).
     QuoteRequest(QuoteRequest),
+    /// An Accept or a Reject of one of the blog's requests (a QuoteRequest).
+    Answer {
+        /// Accept (true) or Reject.
+        accepted: bool,
+        /// Id of the activity answered.
+        object: String,
+        /// `result` of an Accept (a QuoteAuthorization's URL).
+        result: Option<String>,
+    },
     /// Anything else (Accept, Add, Move, Flag, …): acknowledged, ignored.
     Other {
         /// Its `type`.
@@ -207,6 +216,11 @@ pub fn from_value(v: &Value) -> Result<Activity, InboundError> {
         },
         "Delete" => Inbound::Delete {
             object: need_object()?,
+        },
+        "Accept" | "Reject" => Inbound::Answer {
+            accepted: kind == "Accept",
+            object: need_object()?,
+            result: v.get("result").and_then(id_of),
         },
         "QuoteRequest" => {
             let instrument = v

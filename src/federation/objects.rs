@@ -286,6 +286,9 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     v["interactionPolicy"] = quotes::interaction_policy(cx.urls, policy);
     if let Some(q) = &post.meta.quote {
         quotes::mark_quote(&mut v, q);
+        if let Some(stamp) = &post.meta.quote_authorization {
+            v["quoteAuthorization"] = json!(stamp);
+        }
         let with_link = format!("{}\n{}", fc.html, quotes::fallback_paragraph(q));
         v["content"] = json!(with_link);
         v["contentMap"] = json!({lang: with_link});

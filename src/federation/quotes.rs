@@ -180,6 +180,54 @@ pub fn delete_stamp(urls: &Urls, stamp_id: &str, to: &str) -> Value {
     }))
 }
 
+/// The id of the `QuoteRequest` the blog sends for its post `object_id`.
+pub fn request_id(object_id: &str) -> String {
+    format!("{object_id}#quote-request")
+}
+
+/// The `QuoteRequest` the blog sends to the author of `quoted`: its post
+/// `object` (embedded, as Mastodon accepts an instrument on the actor's
+/// host without fetching it) asks to quote theirs.
+pub fn request(urls: &Urls, object: &Value, quoted: &str, author: &str) -> Value {
+    let mut instrument = object.clone();
+    if let Some(o) = instrument.as_object_mut() {
+        o.remove("@context");
+    }
+    let id = object["id"].as_str().unwrap_or_default();
+    with_context(json!({
+        "id": request_id(id),
+        "type": "QuoteRequest",
+        "actor": urls.actor,
+        "to": [author],
+        "object": quoted,
+        "instrument": instrument,
+    }))
+}
+
+/// Whether `stamp` is a valid approval, by `author`, of the blog's post
+/// `object` quoting `quoted`: the checks Mastodon's `VerifyQuoteService`
+/// makes (type, the stamp on its author's host, the three fields).
+pub fn stamp_matches(
+    stamp: &Value,
+    stamp_url: &str,
+    author: &str,
+    object: &str,
+    quoted: &str,
+) -> bool {
+    let id_of = |k: &str| stamp.get(k).and_then(crate::federation::inbound::id_of);
+    let is_type = match &stamp["type"] {
+        Value::String(t) => t == "QuoteAuthorization",
+        Value::Array(a) => a.iter().any(|t| t == "QuoteAuthorization"),
+        _ => false,
+    };
+    is_type
+        && id_of("id").as_deref() == Some(stamp_url)
+        && crate::federation::trust::same_origin(stamp_url, author)
+        && id_of("attributedTo").as_deref() == Some(author)
+        && id_of("interactingObject").as_deref() == Some(object)
+        && id_of("interactionTarget").as_deref() == Some(quoted)
+}
+
 /// The paragraph a quoting post ends with, for servers that show neither
 /// `quote` nor `quoteUri`: Mastodon hides a `quote-inline` paragraph when
 /// it shows the quote itself.

@@ -120,6 +120,10 @@ pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
             }
         }
         Inbound::Delete { object } => on_actor_origin("object", object)?,
+        Inbound::Answer {
+            result: Some(result),
+            ..
+        } => on_actor_origin("result", result)?,
         Inbound::QuoteRequest(q) => {
             on_actor_origin("id", &q.id)?;
             on_actor_origin("instrument", &q.instrument.id)?;
@@ -133,7 +137,7 @@ pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
                 });
             }
         }
-        Inbound::Other { .. } => {}
+        Inbound::Answer { result: None, .. } | Inbound::Other { .. } => {}
     }
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct PublishLog {
     /// How many followers the companion had at the last publish (the
     /// static followers collection shows it).
     pub followers: usize,
+    /// Stamps (`QuoteAuthorization` URLs) that quoted posts' authors gave
+    /// the blog's quoting posts, by slug.
+    pub quote_authorizations: BTreeMap<String, String>,
 }
 
 impl PublishLog {
@@ -79,6 +82,22 @@ impl PublishLog {
                             "`followers` must be a count".into(),
                         )
                     })?;
+                continue;
+            }
+            if section == "quote_authorizations" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`quote_authorizations` must be a table".into()));
+                };
+                for (slug, v) in entries {
+                    let Some(url) = v.as_str() else {
+                        return Err(bad(
+                            line_of(text, slug),
+                            format!("[quote_authorizations] {slug} must be a URL"),
+                        ));
+                    };
+                    log.quote_authorizations
+                        .insert(slug.clone(), url.to_string());
+                }
                 continue;
             }
             if section == "mentions" {
@@ -155,6 +174,13 @@ impl PublishLog {
                 out.push_str(&format!("{key} = {}\n", at.strftime("%Y-%m-%dT%H:%M:%SZ")));
             }
         }
+        if !self.quote_authorizations.is_empty() {
+            out.push_str("\n[quote_authorizations]\n");
+            for (slug, url) in &self.quote_authorizations {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!("{} = {}\n", q(slug), q(url)));
+            }
+        }
         if !self.mentions.is_empty() {
             out.push_str("\n[mentions]\n");
             for (handle, m) in &self.mentions {
@@ -183,6 +209,7 @@ impl PublishLog {
         library.mentions = self.mentions.clone();
         library.followers = self.followers;
         for post in &mut library.posts {
+            post.meta.quote_authorization = self.quote_authorizations.get(&post.slug).cloned();
             if let Some(at) = self.published.get(&post.slug) {
                 post.date = PostDate {
                     at: *at,
@@ -234,6 +261,10 @@ mod tests {
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
         log.followers = 12;
+        log.quote_authorizations.insert(
+            "quoting".into(),
+            "https://m.example/users/a/quote_authorizations/1".into(),
+        );
         log.mentions.insert(
             "bob@m.example".into(),
             Mentioned {

@@ -21,9 +21,14 @@
 //                           (a Note quoting POST_ID, and a QuoteRequest with it as instrument)
 //   POST /control/stamp     {"url": STAMP_URL} -> {type, id, attributedTo, interactingObject, interactionTarget}
 //                           (looked up and parsed by Fedify)
+//   POST /control/post      {"content": HTML} -> {"id": NOTE_ID}  (a public Note by alice, served at its id)
+// A QuoteRequest for one of alice's posts is recorded and accepted at once:
+// the Accept's result is a QuoteAuthorization served at
+// /users/alice/stamps/N.
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
 //                                 objectObject, objectContent, objectPublished, objectUpdated,
-//                                 result}, ... ]
+//                                 objectInstrument, objectQuote, objectQuoteAuthorization,
+//                                 instrument, result}, ... ]
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
 //
 // Network: only loopback. Any fetch to another host is refused without
@@ -110,12 +115,48 @@ async function record(kind, activity) {
     objectPublished: object?.published?.toString() ?? null,
     objectUpdated: object?.updated?.toString() ?? null,
     objectInstrument: object?.instrumentId?.href ?? null,
+    objectQuote: object?.quoteId?.href ?? null,
+    objectQuoteAuthorization: object?.quoteAuthorizationId?.href ?? null,
+    instrument: activity.instrumentId?.href ?? null,
     result: activity.resultId?.href ?? null,
   });
 }
 
+const posts = new Map(); // id -> Note
+const stamps = new Map(); // id -> QuoteAuthorization
+federation.setObjectDispatcher(Note, "/users/{identifier}/posts/{id}", (ctx, values) =>
+  posts.get(ctx.getObjectUri(Note, values).href) ?? null,
+);
+federation.setObjectDispatcher(QuoteAuthorization, "/users/{identifier}/stamps/{id}", (ctx, values) =>
+  stamps.get(ctx.getObjectUri(QuoteAuthorization, values).href) ?? null,
+);
+
+async function acceptQuote(ctx, request) {
+  await record("QuoteRequest", request);
+  const n = stamps.size + 1;
+  const stampId = ctx.getObjectUri(QuoteAuthorization, { identifier: "alice", id: String(n) });
+  stamps.set(
+    stampId.href,
+    new QuoteAuthorization({
+      id: stampId,
+      attribution: alice(),
+      interactingObject: request.instrumentId,
+      interactionTarget: request.objectId,
+    }),
+  );
+  const requester = await request.getActor();
+  const accept = new Accept({
+    id: new URL(`${stampId.href}#accept`),
+    actor: alice(),
+    object: request,
+    result: stampId,
+  });
+  await ctx.sendActivity({ identifier: "alice" }, requester, accept);
+}
+
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(QuoteRequest, (ctx, r) => acceptQuote(ctx, r))
   .on(Accept, (_ctx, a) => record("Accept", a))
   .on(Reject, (_ctx, a) => record("Reject", a))
   .on(Create, (_ctx, a) => record("Create", a))
@@ -212,6 +253,14 @@ async function control(ctx, path, body) {
       });
       await ctx.sendActivity(sender, target, request);
       return { id: request.id.href, note: note.id.href };
+    }
+    case "/control/post": {
+      const id = ctx.getObjectUri(Note, { identifier: "alice", id: `${Date.now()}-${++counter}` });
+      posts.set(
+        id.href,
+        new Note({ id, attribution: alice(), content: body.content, to: PUBLIC_COLLECTION }),
+      );
+      return { id: id.href };
     }
     case "/control/stamp": {
       const stamp = await ctx.lookupObject(body.url);

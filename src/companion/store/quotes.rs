@@ -91,3 +91,94 @@ pub fn revoke(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<boo
         params![key, now_ms],
     )? > 0)
 }
+
+/// A quote the blog asked for (its post quotes someone else's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asked {
+    /// The blog's quoting post.
+    pub object: String,
+    /// The quoted post.
+    pub quoted: String,
+    /// Its author, who answers.
+    pub author: String,
+    /// The QuoteRequest's id.
+    pub request_id: String,
+    /// `requested`, `accepted` or `rejected`.
+    pub state: String,
+    /// Their stamp, once accepted.
+    pub stamp: Option<String>,
+}
+
+fn asked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asked> {
+    Ok(Asked {
+        object: r.get(0)?,
+        quoted: r.get(1)?,
+        author: r.get(2)?,
+        request_id: r.get(3)?,
+        state: r.get(4)?,
+        stamp: r.get(5)?,
+    })
+}
+
+/// The quote asked for by the blog's post `object`.
+pub fn asked(conn: &Connection, object: &str) -> rusqlite::Result<Option<Asked>> {
+    conn.query_row(
+        "SELECT object, quoted, author, request_id, state, stamp FROM quotes_asked WHERE object = ?1",
+        [object],
+        asked_row,
+    )
+    .optional()
+}
+
+/// The quote asked for with the QuoteRequest `request_id`.
+pub fn asked_by_request(conn: &Connection, request_id: &str) -> rusqlite::Result<Option<Asked>> {
+    conn.query_row(
+        "SELECT object, quoted, author, request_id, state, stamp FROM quotes_asked WHERE request_id = ?1",
+        [request_id],
+        asked_row,
+    )
+    .optional()
+}
+
+/// Records that the blog asked (again) to quote `quoted` in `object`.
+pub fn ask(conn: &Connection, a: &Asked, now_ms: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO quotes_asked (object, quoted, author, request_id, state, stamp, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'requested', NULL, ?5)
+         ON CONFLICT (object) DO UPDATE SET quoted = excluded.quoted, author = excluded.author,
+           request_id = excluded.request_id, state = 'requested', stamp = NULL,
+           updated_at = excluded.updated_at",
+        params![a.object, a.quoted, a.author, a.request_id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Records the quoted author's answer: their stamp when accepted, `None`
+/// when rejected.
+pub fn answered(
+    conn: &Connection,
+    request_id: &str,
+    stamp: Option<&str>,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let state = if stamp.is_some() {
+        "accepted"
+    } else {
+        "rejected"
+    };
+    Ok(conn.execute(
+        "UPDATE quotes_asked SET state = ?2, stamp = ?3, updated_at = ?4 WHERE request_id = ?1",
+        params![request_id, state, stamp, now_ms],
+    )? > 0)
+}
+
+/// The stamps other servers gave the blog's quoting posts: object → stamp.
+pub fn authorizations(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    let mut stmt = conn.prepare(
+        "SELECT object, stamp FROM quotes_asked WHERE state = 'accepted' AND stamp IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}

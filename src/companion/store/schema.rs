@@ -187,6 +187,18 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL,
         revoked_at  INTEGER
     );
+
+    -- Quotes the blog asked for: one row per post of the blog that quotes
+    -- someone's post; `stamp` is their QuoteAuthorization once accepted.
+    CREATE TABLE quotes_asked (
+        object      TEXT PRIMARY KEY,
+        quoted      TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        request_id  TEXT NOT NULL UNIQUE,
+        state       TEXT NOT NULL CHECK (state IN ('requested', 'accepted', 'rejected')),
+        stamp       TEXT,
+        updated_at  INTEGER NOT NULL
+    );
     "#,
 ];
 

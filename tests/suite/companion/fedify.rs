@@ -225,3 +225,68 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
     };
     assert_eq!(status, 410);
 }
+
+/// A blog post quotes a Fedify post: `stoa publish` sends Fedify a
+/// `QuoteRequest` (with the post's `quote`), Fedify accepts with a stamp,
+/// the companion checks the stamp, and the next publish sends an `Update`
+/// whose object carries `quoteAuthorization`, verified by Fedify.
+#[test]
+fn a_post_quoting_fedify_asks_gets_a_stamp_and_the_next_publish_carries_it() {
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    fedify.control("follow", json!({"target": blog.actor()}));
+    fedify.wait_received("Accept");
+    blog.publish_ok(&[]); // the baseline: nothing is sent
+    let note = fedify.control("post", json!({"content": "<p>Quote me</p>"}))["id"]
+        .as_str()
+        .expect("a post id")
+        .to_string();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post(
+        "quoting",
+        &format!("date = {today}\nquote = \"{note}\""),
+        "Well said.",
+    );
+    blog.publish_ok(&[]);
+    let object = format!("{}/ap/posts/quoting.json", blog.base);
+    let request = fedify.wait_received("QuoteRequest");
+    assert_eq!(request["actor"], blog.actor(), "{request}");
+    assert_eq!(request["objectId"], note, "{request}");
+    assert_eq!(request["instrument"], object, "{request}");
+    let create = fedify.wait_received("Create");
+    assert_eq!(create["objectQuote"], note, "{create}");
+    assert!(
+        create["objectContent"]
+            .as_str()
+            .is_some_and(|c| c.contains("RE: <a href=")),
+        "{create}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stamp = loop {
+        let manifest = blog.admin("manifest");
+        if let Some(s) = manifest["quote_authorizations"][&object].as_str() {
+            break s.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stamp recorded: {manifest}\n{}",
+            blog.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(stamp.starts_with(&fedify.actor()), "{stamp}");
+
+    blog.publish_ok(&[]);
+    let log = std::fs::read_to_string(blog.root().join("published.toml")).expect("published.toml");
+    assert!(log.contains(&stamp), "{log}");
+    let update = fedify.wait_received("Update");
+    assert_eq!(update["objectQuoteAuthorization"], stamp, "{update}");
+    assert_eq!(update["objectQuote"], note, "{update}");
+}
