@@ -60,6 +60,11 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
         );
     }
+    for (url, e) in mentions::resolve_quoted(config, &posts, &mut log) {
+        errln!(
+            "warning: the quoted post {url} could not be fetched ({e}); the post shows only its link"
+        );
+    }
     // The static followers collection shows the count as of this publish.
     log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
     // Quotes the quoted authors approved: the objects carry their stamps.

@@ -108,6 +108,22 @@ pub struct FrontMatter {
     /// written in front matter but recorded by `stoa publish` in
     /// `published.toml`.
     pub quote_authorization: Option<String>,
+    /// The quoted post as fetched at publish (kept in `published.toml`),
+    /// for the blog page.
+    pub quoted: Option<QuotedPost>,
+}
+
+/// A quoted post as the blog page shows it: fetched once by `stoa publish`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuotedPost {
+    /// Its web page (else its id).
+    pub url: String,
+    /// Its author's name.
+    pub author: String,
+    /// Its author's actor URL.
+    pub author_url: String,
+    /// Its text, plain and shortened.
+    pub text: String,
 }
 
 /// Splits `text` into (front matter, body, line where the body starts).
@@ -242,6 +258,7 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         quote_policy: raw.quote_policy,
         quote,
         quote_authorization: None,
+        quoted: None,
     })
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use crate::content::front_matter::PostDate;
+use crate::content::front_matter::{PostDate, QuotedPost};
 use crate::content::library::Library;
 use crate::content::markdown::{Mentioned, Mentions};
 use crate::error::{Located, SiteError};
@@ -36,6 +36,8 @@ pub struct PublishLog {
     /// Stamps (`QuoteAuthorization` URLs) that quoted posts' authors gave
     /// the blog's quoting posts, by slug.
     pub quote_authorizations: BTreeMap<String, String>,
+    /// Quoted posts as fetched at publish, by the URL posts quote.
+    pub quoted: BTreeMap<String, QuotedPost>,
 }
 
 impl PublishLog {
@@ -82,6 +84,38 @@ impl PublishLog {
                             "`followers` must be a count".into(),
                         )
                     })?;
+                continue;
+            }
+            if section == "quoted" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`quoted` must be a table".into()));
+                };
+                for (url, v) in entries {
+                    let field =
+                        |k: &str| v.get(k).and_then(toml::Value::as_str).map(str::to_string);
+                    let (Some(page), Some(author), Some(author_url), Some(text)) = (
+                        field("url"),
+                        field("author"),
+                        field("author_url"),
+                        field("text"),
+                    ) else {
+                        return Err(bad(
+                            line_of(text, &format!("\"{url}\"")),
+                            format!(
+                                "[quoted] {url} needs `url`, `author`, `author_url` and `text`"
+                            ),
+                        ));
+                    };
+                    log.quoted.insert(
+                        url.clone(),
+                        QuotedPost {
+                            url: page,
+                            author,
+                            author_url,
+                            text,
+                        },
+                    );
+                }
                 continue;
             }
             if section == "quote_authorizations" {
@@ -181,6 +215,20 @@ impl PublishLog {
                 out.push_str(&format!("{} = {}\n", q(slug), q(url)));
             }
         }
+        if !self.quoted.is_empty() {
+            out.push_str("\n[quoted]\n");
+            for (url, qp) in &self.quoted {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!(
+                    "{} = {{ url = {}, author = {}, author_url = {}, text = {} }}\n",
+                    q(url),
+                    q(&qp.url),
+                    q(&qp.author),
+                    q(&qp.author_url),
+                    q(&qp.text)
+                ));
+            }
+        }
         if !self.mentions.is_empty() {
             out.push_str("\n[mentions]\n");
             for (handle, m) in &self.mentions {
@@ -210,6 +258,12 @@ impl PublishLog {
         library.followers = self.followers;
         for post in &mut library.posts {
             post.meta.quote_authorization = self.quote_authorizations.get(&post.slug).cloned();
+            post.meta.quoted = post
+                .meta
+                .quote
+                .as_ref()
+                .and_then(|q| self.quoted.get(q))
+                .cloned();
             if let Some(at) = self.published.get(&post.slug) {
                 post.date = PostDate {
                     at: *at,
@@ -261,6 +315,15 @@ mod tests {
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
         log.followers = 12;
+        log.quoted.insert(
+            "https://m.example/users/a/statuses/1".into(),
+            QuotedPost {
+                url: "https://m.example/@a/1".into(),
+                author: "A \"quoted\" author".into(),
+                author_url: "https://m.example/users/a".into(),
+                text: "Line one\nline two".into(),
+            },
+        );
         log.quote_authorizations.insert(
             "quoting".into(),
             "https://m.example/users/a/quote_authorizations/1".into(),

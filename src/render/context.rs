@@ -158,6 +158,8 @@ pub struct PostItem {
     pub summary: Option<String>,
     /// URL this post answers.
     pub in_reply_to: Option<String>,
+    /// The post this one quotes, as fetched at publish.
+    pub quoted: Option<crate::content::front_matter::QuotedPost>,
 }
 
 impl PostItem {
@@ -196,6 +198,7 @@ impl PostItem {
             excerpt,
             summary: post.meta.summary.clone(),
             in_reply_to: post.meta.in_reply_to.clone(),
+            quoted: post.meta.quoted.clone(),
         }
     }
 }

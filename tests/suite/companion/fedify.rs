@@ -255,6 +255,13 @@ fn a_post_quoting_fedify_asks_gets_a_stamp_and_the_next_publish_carries_it() {
     );
     blog.publish_ok(&[]);
     let object = format!("{}/ap/posts/quoting.json", blog.base);
+    // The blog page shows the quoted post, fetched once at publish.
+    let page = std::fs::read_to_string(blog.root().join("public/posts/quoting/index.html"))
+        .expect("the post page");
+    assert!(
+        page.contains("Quote me") && page.contains("Alice (Fedify)") && page.contains(&note),
+        "{page}"
+    );
     let request = fedify.wait_received("QuoteRequest");
     assert_eq!(request["actor"], blog.actor(), "{request}");
     assert_eq!(request["objectId"], note, "{request}");
