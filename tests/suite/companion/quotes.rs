@@ -250,3 +250,86 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
     ));
     assert_eq!(status, 404);
 }
+
+/// The blog asks a peer to approve a quote; answers from someone who was
+/// not asked, and stamps that do not match the request, change nothing;
+/// the author's matching stamp is recorded.
+#[test]
+fn only_the_quoted_authors_matching_stamp_is_recorded() {
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["alice", "bob"]);
+    let alice = peer.actor("alice");
+    blog.publish_ok(&[]); // the baseline
+    let quoted = format!("{alice}/statuses/1");
+    let today = Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post(
+        "quoting",
+        &format!("date = {today}\nquote = \"{quoted}\""),
+        "Well said.",
+    );
+    blog.publish_ok(&[]);
+    let object = post(&blog, "quoting");
+    let request = peer
+        .wait_for("the QuoteRequest", 1, |a| {
+            a.json()["type"] == "QuoteRequest"
+        })
+        .remove(0);
+    let asked = request.json();
+    assert!(signed_by_blog(&blog, &request));
+    assert_eq!(asked["object"], quoted, "{asked}");
+    assert_eq!(asked["instrument"]["id"], object, "{asked}");
+    assert_eq!(asked["instrument"]["quote"], quoted, "{asked}");
+    let request_id = asked["id"].clone();
+
+    let stamp = |owner: &str, n: u32, target: &str| -> String {
+        let path = format!("/users/{owner}/stamps/{n}");
+        let id = format!("{}{path}", peer.base);
+        peer.serve_doc(
+            &path,
+            200,
+            json!({"@context": "https://www.w3.org/ns/activitystreams", "id": id,
+                   "type": "QuoteAuthorization", "attributedTo": peer.actor(owner),
+                   "interactingObject": object, "interactionTarget": target}),
+        )
+    };
+    let accept = |by: &str, n: u32, result: &str| {
+        json!({"@context": "https://www.w3.org/ns/activitystreams",
+               "id": format!("{}/accepts/{n}", peer.actor(by)), "type": "Accept",
+               "actor": peer.actor(by), "object": request_id, "result": result})
+    };
+    let stamps = || blog.admin("manifest")["quote_authorizations"].clone();
+    // bob was not asked; his stamp is his own.
+    let bobs = stamp("bob", 1, &quoted);
+    assert_eq!(send(&peer, "bob", &blog, &accept("bob", 1, &bobs)).0, 202);
+    // alice's stamp for another post.
+    let wrong = stamp("alice", 2, &format!("{alice}/statuses/2"));
+    assert_eq!(
+        send(&peer, "alice", &blog, &accept("alice", 2, &wrong)).0,
+        202
+    );
+    // a stamp on another server than alice's: refused at the door.
+    let (status, _) = send(
+        &peer,
+        "alice",
+        &blog,
+        &accept("alice", 3, "https://elsewhere.example/stamps/1"),
+    );
+    assert_eq!(status, 400);
+    // The real one, last: once it is recorded, the others were applied.
+    let good = stamp("alice", 4, &quoted);
+    assert_eq!(
+        send(&peer, "alice", &blog, &accept("alice", 4, &good)).0,
+        202
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while stamps()[&object].is_null() {
+        assert!(std::time::Instant::now() < deadline, "{}", blog.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(stamps(), json!({ &object: good }));
+    assert!(blog.log().contains("answer from someone who was not asked"));
+    assert!(blog.log().contains("stamp does not match"));
+}
