@@ -344,6 +344,7 @@ fn apply(
             if *object == a.actor {
                 let was_follower = store::followers::remove(conn, &a.actor)?;
                 let removed = interactions::remove_actor(conn, &a.actor)?;
+                store::quotes::revoke_actor(conn, &a.actor, now_ms())?;
                 store::actors::forget(conn, &a.actor)?;
                 app.keys.forget_owner(&a.actor);
                 return Ok(if was_follower || removed > 0 {
@@ -352,6 +353,8 @@ fn apply(
                     Applied::Ignored("unknown account deleted")
                 });
             }
+            // A deleted quoting post needs its stamp no more.
+            store::quotes::revoke(conn, &quotes::stamp_key(&a.actor, object), now_ms())?;
             if interactions::remove(conn, object, &a.actor)? {
                 Ok(Applied::Changed("reply deleted"))
             } else {

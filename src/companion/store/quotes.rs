@@ -92,6 +92,14 @@ pub fn revoke(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<boo
     )? > 0)
 }
 
+/// Marks every live stamp of `actor`'s quotes revoked (their account was deleted).
+pub fn revoke_actor(conn: &Connection, actor: &str, now_ms: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE quote_stamps SET state = 'revoked', revoked_at = ?2 WHERE actor = ?1 AND state = 'live'",
+        params![actor, now_ms],
+    )
+}
+
 /// A quote the blog asked for (its post quotes someone else's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Asked {

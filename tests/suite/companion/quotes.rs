@@ -249,6 +249,18 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
         "0".repeat(32)
     ));
     assert_eq!(status, 404);
+
+    // alice deletes her post that quotes fans-only: its stamp is gone too.
+    let r2_stamp = answer_to(&peer, "alice", &r2)["result"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(get(&r2_stamp).0, 200);
+    let delete = json!({"type": "Delete", "id": format!("{alice}/statuses/2#delete"),
+        "actor": alice, "object": r2["instrument"]["id"]});
+    assert_eq!(send(&peer, "alice", &blog, &delete).0, 202);
+    blog.wait_status("the quote deleted", |s| s["interactions"]["quote"] == 1);
+    assert_eq!(get(&r2_stamp).0, 410);
 }
 
 /// The blog asks a peer to approve a quote; answers from someone who was
