@@ -364,6 +364,11 @@ struct QuoteAsk {
 /// already (the same quoted post): the quoted post is fetched for its author.
 fn quote_to_ask(app: &App, id: &str, object: &Value) -> Option<QuoteAsk> {
     let quoted = quotes::quoted_by(object)?;
+    // Quoting the blog's own post needs nobody's approval (Mastodon's
+    // `fast_track_approval!`: authors may always quote themselves).
+    if crate::federation::Urls::post_slug(&app.config, &quoted).is_some() {
+        return None;
+    }
     let known = {
         let store = app.lock_store();
         store_quotes::asked(store.conn(), id).ok().flatten()

@@ -282,8 +282,24 @@ fn only_the_quoted_authors_matching_stamp_is_recorded() {
         &format!("date = {today}\nquote = \"{quoted}\""),
         "Well said.",
     );
+    // Quoting the blog's own post asks nobody.
+    let hello = post(&blog, "hello-world");
+    blog.write_post(
+        "self",
+        &format!("date = {today}\nquote = \"{hello}\""),
+        "As I said.",
+    );
     blog.publish_ok(&[]);
     let object = post(&blog, "quoting");
+    let conn = rusqlite::Connection::open(blog.database()).expect("the database");
+    let asked: Vec<String> = conn
+        .prepare("SELECT id FROM outgoing WHERE id LIKE '%#quote-request'")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+        })
+        .expect("outgoing");
+    assert_eq!(asked, vec![format!("{object}#quote-request")]);
     let request = peer
         .wait_for("the QuoteRequest", 1, |a| {
             a.json()["type"] == "QuoteRequest"
