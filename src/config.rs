@@ -151,6 +151,43 @@ struct RawFediverse {
     attribution_domains: Option<Vec<String>>,
     #[serde(default)]
     featured_tags: Vec<String>,
+    #[serde(default)]
+    quote_policy: QuotePolicy,
+    #[serde(default = "yes")]
+    can_feature: bool,
+}
+
+/// Who may quote a post on the fediverse (FEP-044f `canQuote`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotePolicy {
+    /// Anyone, approved automatically (the default).
+    #[default]
+    Anyone,
+    /// The blog's followers, approved automatically; others are refused.
+    Followers,
+    /// Nobody: every quote request is refused.
+    Nobody,
+}
+
+impl QuotePolicy {
+    /// The word written in `stoa.toml` and front matter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotePolicy::Anyone => "anyone",
+            QuotePolicy::Followers => "followers",
+            QuotePolicy::Nobody => "nobody",
+        }
+    }
+
+    /// Reads the stored word back (unknown words mean nobody).
+    pub fn parse(s: &str) -> QuotePolicy {
+        match s {
+            "anyone" => QuotePolicy::Anyone,
+            "followers" => QuotePolicy::Followers,
+            _ => QuotePolicy::Nobody,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -195,6 +232,11 @@ pub struct Fediverse {
     pub attribution_domains: Vec<String>,
     /// Tags featured on the profile.
     pub featured_tags: Vec<String>,
+    /// Who may quote the blog's posts unless a post says otherwise.
+    pub quote_policy: QuotePolicy,
+    /// Whether others may add the blog to their collections (Mastodon's
+    /// `canFeature`, FEP-7aa9).
+    pub can_feature: bool,
 }
 
 impl Fediverse {
@@ -405,6 +447,8 @@ impl Config {
                 also_known_as: raw.fediverse.also_known_as,
                 moved_to: raw.fediverse.moved_to,
                 featured_tags: raw.fediverse.featured_tags,
+                quote_policy: raw.fediverse.quote_policy,
+                can_feature: raw.fediverse.can_feature,
             },
             companion: companion(raw.companion, &at)?,
             publish: Publish {

@@ -70,12 +70,19 @@ pub fn netlify_headers() -> String {
     s
 }
 
-/// Proxy rule for `/inbox` (Netlify `_redirects`; status 200 is a rewrite,
-/// not a redirect). Without a configured companion the rule is commented out.
+/// Proxy rules for `/inbox` and the quote stamps (`/quote-authorizations/*`,
+/// which must be on the blog's host too) (Netlify `_redirects`; status 200
+/// is a rewrite, not a redirect). Without a configured companion the rules
+/// are commented out.
 pub fn netlify_redirects(config: &crate::config::Config) -> String {
+    let stamps = crate::federation::quotes::STAMP_PATH;
     match &config.fediverse.companion {
-        Some(c) => format!("# Written by stoa: the inbox lives on the companion.\n/inbox  {c}/inbox  200!\n"),
-        None => "# Written by stoa. Set `companion = \"https://your-vps\"` under [fediverse]\n# in stoa.toml to proxy /inbox to the companion:\n# /inbox  https://your-vps/inbox  200!\n".to_string(),
+        Some(c) => format!(
+            "# Written by stoa: the inbox and the quote stamps live on the companion.\n/inbox  {c}/inbox  200!\n{stamps}*  {c}{stamps}:splat  200!\n"
+        ),
+        None => format!(
+            "# Written by stoa. Set `companion = \"https://your-vps\"` under [fediverse]\n# in stoa.toml to proxy /inbox and the quote stamps to the companion:\n# /inbox  https://your-vps/inbox  200!\n# {stamps}*  https://your-vps{stamps}:splat  200!\n"
+        ),
     }
 }
 

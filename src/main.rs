@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Preview(a) => cmd::preview::run(&a),
         Command::Inbox(a) => cmd::inbox::run(&a),
         Command::Followers(a) => cmd::followers::run(&a),
+        Command::Quotes(a) => cmd::quotes::run(&a),
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),

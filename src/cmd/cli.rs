@@ -30,6 +30,8 @@ pub enum Command {
     Inbox(InboxArgs),
     /// List, count, export, approve, reject or remove followers (here or through the admin API).
     Followers(FollowersArgs),
+    /// List the approved quotes of the blog's posts, or revoke one.
+    Quotes(QuotesArgs),
     /// Build, deploy, and send new posts, edits and deletions to every follower.
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
@@ -170,6 +172,31 @@ pub enum FollowersAction {
     Remove {
         /// Handle (@user@host) or actor URL.
         who: String,
+    },
+}
+
+/// `stoa quotes`.
+#[derive(Debug, Args)]
+pub struct QuotesArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".", global = true)]
+    pub root: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: QuotesAction,
+}
+
+/// `stoa quotes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum QuotesAction {
+    /// One line per quote: date, the quoting post, the blog's post, and
+    /// whether it was revoked.
+    List,
+    /// Take back the approval of a quote: the quoting server gets a Delete
+    /// of the stamp, and the stamp's URL answers 410 Gone from now on.
+    Revoke {
+        /// The quoting post's URL (or the stamp's URL).
+        url: String,
     },
 }
 

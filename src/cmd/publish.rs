@@ -75,8 +75,22 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             u.next_try().strftime("%Y-%m-%d %H:%M UTC")
         );
     }
+    for (url, e) in mentions::resolve_quoted(config, &posts, &mut log) {
+        errln!(
+            "warning: the quoted post {url} could not be fetched ({e}); the post shows only its link"
+        );
+    }
     // The static followers collection shows the count as of this publish.
     log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
+    // Quotes the quoted authors approved: the objects carry their stamps.
+    log.quote_authorizations = remote
+        .quote_authorizations
+        .iter()
+        .filter_map(|(id, stamp)| {
+            let slug = crate::federation::Urls::post_slug(config, id)?;
+            Some((slug.to_string(), stamp.clone()))
+        })
+        .collect();
     save_if_changed(&root, &log, &before)?;
     // A signal finishes or rolls back the build's commit, never cuts it half-way.
     crate::interrupt::install()?;

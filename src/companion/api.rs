@@ -55,6 +55,10 @@ pub struct Manifest {
     pub deleted: Vec<String>,
     /// SHA-256 of the actor document as last published.
     pub actor_hash: Option<String>,
+    /// Stamps other servers gave the blog's quoting posts: object id →
+    /// `QuoteAuthorization` URL (the next build carries them).
+    #[serde(default)]
+    pub quote_authorizations: BTreeMap<String, String>,
 }
 
 /// `POST /admin/publish`: what `stoa publish` sends.

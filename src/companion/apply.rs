@@ -13,8 +13,10 @@ use crate::companion::store::followers::{FollowState, Follower};
 use crate::companion::store::incoming::{self, Queued};
 use crate::companion::store::interactions::{self, Interaction, Kind};
 use crate::companion::store::{self, now_ms};
+use crate::config::QuotePolicy;
 use crate::federation::html::mastodon_clean;
-use crate::federation::inbound::{self, Activity, Inbound, Note};
+use crate::federation::inbound::{self, Activity, Inbound, Instrument, Note};
+use crate::federation::quotes;
 use crate::federation::remote_actor;
 
 /// What applying one activity did, for the log.
@@ -56,7 +58,12 @@ pub fn drain(app: &Arc<App>) -> usize {
                     tracing::info!(actor = %p.queued.actor, outcome = ?applied, "activity applied");
                     wake |= matches!(
                         applied,
-                        Applied::Changed("follow accepted" | "follow refused")
+                        Applied::Changed(
+                            "follow accepted"
+                                | "follow refused"
+                                | "quote approved"
+                                | "quote refused"
+                        )
                     );
                 }
                 if wake {
@@ -78,6 +85,11 @@ struct Prepared {
     queued: Queued,
     read: Option<(Activity, Value)>,
     endpoints: Option<remote_actor::Endpoints>,
+    /// For a QuoteRequest: the quoting post's author and what it quotes,
+    /// from the request when embedded, else fetched from its id.
+    instrument: Option<Instrument>,
+    /// For an Accept with a `result`: that document (a quote stamp), fetched.
+    stamp: Option<Value>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -90,17 +102,70 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
     let endpoints = match &read {
         Some((
             a @ Activity {
-                what: Inbound::Follow { .. },
+                what: Inbound::Follow { .. } | Inbound::QuoteRequest(_),
                 ..
             },
             _,
         )) => endpoints_of(app, &a.actor),
         _ => None,
     };
+    let instrument = match &read {
+        Some((
+            Activity {
+                what: Inbound::QuoteRequest(q),
+                ..
+            },
+            _,
+        )) => resolve_instrument(app, &q.instrument),
+        _ => None,
+    };
+    let stamp = match &read {
+        Some((
+            Activity {
+                what:
+                    Inbound::Answer {
+                        accepted: true,
+                        result: Some(result),
+                        ..
+                    },
+                ..
+            },
+            _,
+        )) => match app.client.get_json(result) {
+            Ok(doc) => Some(doc),
+            Err(e) => {
+                tracing::warn!(stamp = %result, error = %e, "cannot fetch the quote stamp");
+                None
+            }
+        },
+        _ => None,
+    };
     Prepared {
         queued,
         read,
         endpoints,
+        instrument,
+        stamp,
+    }
+}
+
+/// The quoting post of a QuoteRequest with its author and the post it
+/// quotes: as embedded in the request (already checked to be on the
+/// signer's server), else fetched from its id, as Mastodon does.
+fn resolve_instrument(app: &App, i: &Instrument) -> Option<Instrument> {
+    if i.attributed_to.is_some() && i.quote.is_some() {
+        return Some(i.clone());
+    }
+    match app.client.get_json(&i.id) {
+        Ok(doc) => Some(Instrument {
+            id: i.id.clone(),
+            attributed_to: doc.get("attributedTo").and_then(inbound::id_of),
+            quote: quotes::quoted_by(&doc),
+        }),
+        Err(e) => {
+            tracing::warn!(instrument = %i.id, error = %e, "cannot fetch the quoting post");
+            None
+        }
     }
 }
 
@@ -113,7 +178,7 @@ fn apply_batch(
     let mut outcomes = Vec::with_capacity(prepared.len());
     for p in prepared {
         let applied = match &p.read {
-            Some((activity, raw)) => apply(app, &tx, activity, raw, p.endpoints.clone())?,
+            Some((activity, raw)) => apply(app, &tx, activity, raw, p)?,
             None => Applied::Ignored("unreadable"),
         };
         incoming::done(&tx, p.queued.id)?;
@@ -132,8 +197,9 @@ fn apply(
     conn: &rusqlite::Connection,
     a: &Activity,
     raw: &Value,
-    endpoints: Option<remote_actor::Endpoints>,
+    prepared: &Prepared,
 ) -> Result<Applied, rusqlite::Error> {
+    let endpoints = prepared.endpoints.clone();
     let blocked = app.config.companion.is_blocked(&a.actor);
     let ours = |id: &str| is_our_post(app, conn, id);
     match &a.what {
@@ -278,6 +344,7 @@ fn apply(
             if *object == a.actor {
                 let was_follower = store::followers::remove(conn, &a.actor)?;
                 let removed = interactions::remove_actor(conn, &a.actor)?;
+                store::quotes::revoke_actor(conn, &a.actor, now_ms())?;
                 store::actors::forget(conn, &a.actor)?;
                 app.keys.forget_owner(&a.actor);
                 return Ok(if was_follower || removed > 0 {
@@ -286,14 +353,168 @@ fn apply(
                     Applied::Ignored("unknown account deleted")
                 });
             }
+            // A deleted quoting post needs its stamp no more.
+            store::quotes::revoke(conn, &quotes::stamp_key(&a.actor, object), now_ms())?;
             if interactions::remove(conn, object, &a.actor)? {
                 Ok(Applied::Changed("reply deleted"))
             } else {
                 Ok(Applied::Ignored("nothing to delete"))
             }
         }
+        Inbound::QuoteRequest(q) => {
+            if blocked {
+                return Ok(Applied::Ignored("blocked"));
+            }
+            if !ours(&q.object)? {
+                return Ok(Applied::Ignored("not about a post of this blog"));
+            }
+            let Some(inbox) = endpoints.map(|e| e.inbox) else {
+                tracing::warn!(actor = %a.actor, "quote request dropped: the quoter's inbox is unknown");
+                return Ok(Applied::Ignored("quoter inbox unknown"));
+            };
+            // Mastodon's sanity check: the quoting post is the actor's and
+            // quotes this very post.
+            let Some(instrument) = &prepared.instrument else {
+                return Ok(Applied::Ignored("quoting post unknown"));
+            };
+            if instrument.attributed_to.as_deref() != Some(a.actor.as_str())
+                || instrument.quote.as_deref() != Some(q.object.as_str())
+            {
+                return Ok(Applied::Ignored(
+                    "the quoting post is not theirs or quotes another post",
+                ));
+            }
+            answer_quote(app, conn, a, q, &inbox)
+        }
+        Inbound::Answer {
+            accepted, object, ..
+        } => {
+            // Only answers to the blog's own QuoteRequests matter, and only
+            // from the author who was asked.
+            let Some(asked) = store::quotes::asked_by_request(conn, object)? else {
+                return Ok(Applied::Ignored("not an answer to a quote request"));
+            };
+            if asked.author != a.actor {
+                return Ok(Applied::Ignored("answer from someone who was not asked"));
+            }
+            if !accepted {
+                store::quotes::answered(conn, object, None, now_ms())?;
+                return Ok(Applied::Changed("quote request rejected"));
+            }
+            let (
+                Some(Inbound::Answer {
+                    result: Some(stamp_url),
+                    ..
+                }),
+                Some(stamp),
+            ) = (Some(&a.what), &prepared.stamp)
+            else {
+                return Ok(Applied::Ignored("accept without a stamp"));
+            };
+            if !quotes::stamp_matches(stamp, stamp_url, &a.actor, &asked.object, &asked.quoted) {
+                tracing::warn!(stamp = %stamp_url, "the quote stamp does not match the request");
+                return Ok(Applied::Ignored("stamp does not match"));
+            }
+            store::quotes::answered(conn, object, Some(stamp_url), now_ms())?;
+            Ok(Applied::Changed("quote request accepted"))
+        }
         Inbound::Other { .. } => Ok(Applied::Ignored("activity type not used")),
     }
+}
+
+/// Approves or refuses a quote of one of the blog's posts by the policy the
+/// post states (its object's `interactionPolicy`), and queues the answer.
+fn answer_quote(
+    app: &App,
+    conn: &rusqlite::Connection,
+    a: &Activity,
+    q: &inbound::QuoteRequest,
+    inbox: &str,
+) -> Result<Applied, rusqlite::Error> {
+    let policy = post_object(app, conn, &q.object)?
+        .map_or(QuotePolicy::Nobody, |o| quotes::policy_of(&app.urls, &o));
+    let key = quotes::stamp_key(&a.actor, &q.instrument.id);
+    let known = store::quotes::get(conn, &key)?;
+    let allowed = match policy {
+        QuotePolicy::Anyone => true,
+        QuotePolicy::Followers => {
+            store::followers::get(conn, &a.actor)?.is_some_and(|f| f.state == FollowState::Accepted)
+        }
+        QuotePolicy::Nobody => false,
+    } && known.as_ref().is_none_or(|k| k.live);
+    let request = quotes::Request {
+        id: q.id.clone(),
+        actor: a.actor.clone(),
+        object: q.object.clone(),
+        instrument: q.instrument.id.clone(),
+    };
+    let now = now_ms();
+    let (answer, applied) = if allowed {
+        let stamp_id = quotes::stamp_url(&app.config, &key);
+        store::quotes::approve(
+            conn,
+            &store::quotes::StampRow {
+                key: key.clone(),
+                actor: a.actor.clone(),
+                instrument: q.instrument.id.clone(),
+                object: q.object.clone(),
+                request_id: q.id.clone(),
+                inbox: inbox.to_string(),
+                live: true,
+                created_at: now,
+                revoked_at: None,
+            },
+        )?;
+        interactions::record(
+            conn,
+            &Interaction {
+                id: q.instrument.id.clone(),
+                kind: Kind::Quote,
+                actor: a.actor.clone(),
+                object: q.object.clone(),
+                content: None,
+                url: None,
+                published: None,
+                created_at: now,
+                updated_at: None,
+            },
+        )?;
+        (
+            quotes::accept(&app.urls, &request, &stamp_id, now),
+            Applied::Changed("quote approved"),
+        )
+    } else {
+        (
+            quotes::reject(&app.urls, &request, now),
+            Applied::Changed("quote refused"),
+        )
+    };
+    let id = answer["id"].as_str().unwrap_or_default().to_string();
+    let body = String::from_utf8_lossy(&crate::federation::to_bytes(&answer)).into_owned();
+    store::deliveries::enqueue(conn, &id, &body, &[inbox.to_string()], None, now)?;
+    Ok(applied)
+}
+
+/// The blog's post object `id` as published (from the store), else as
+/// served from the built site.
+fn post_object(
+    app: &App,
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> rusqlite::Result<Option<Value>> {
+    if let Some(body) = store::objects::body(conn, id)? {
+        return Ok(serde_json::from_str(&body).ok());
+    }
+    let (Some(site), Some(slug)) = (
+        &app.site,
+        crate::federation::Urls::post_slug(&app.config, id),
+    ) else {
+        return Ok(None);
+    };
+    let path = site.join(crate::federation::Urls::object_path(slug));
+    Ok(std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 /// Which of our posts a note answers: its `inReplyTo` when that is ours,

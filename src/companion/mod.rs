@@ -202,6 +202,10 @@ fn router(app: Arc<App>) -> Router {
             post(inbox::post).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .route("/healthz", get(healthz))
+        .route(
+            &format!("{}{{key}}", crate::federation::quotes::STAMP_PATH),
+            get(quote_stamp),
+        )
         .merge(admin);
     if inbox_path != "/inbox" {
         router = router.route(
@@ -271,6 +275,53 @@ async fn refuse_writes_when_unusable(
             .into_response();
     }
     next.run(req).await
+}
+
+/// `GET /quote-authorizations/<key>`: the stamp of an approved quote
+/// (`QuoteAuthorization`), a Tombstone with 410 once revoked, else 404.
+/// It lives on the blog's host (Mastodon refuses a stamp elsewhere), so the
+/// host configurations proxy this path to the companion like `/inbox`.
+async fn quote_stamp(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Response {
+    use crate::federation::quotes;
+    let not_found = || (StatusCode::NOT_FOUND, "not found\n").into_response();
+    if !quotes::is_stamp_key(&key) {
+        return not_found();
+    }
+    let worker = app.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        crate::companion::store::quotes::get(worker.lock_store().conn(), &key)
+    })
+    .await;
+    let row = match found {
+        Ok(Ok(Some(row))) => row,
+        Ok(Ok(None)) => return not_found(),
+        _ => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
+    };
+    let id = quotes::stamp_url(&app.config, &row.key);
+    let (status, doc) = if row.live {
+        let stamp = quotes::Stamp {
+            id,
+            instrument: row.instrument,
+            object: row.object,
+        };
+        (StatusCode::OK, quotes::authorization(&app.urls, &stamp))
+    } else {
+        let at = jiff::Timestamp::from_millisecond(row.revoked_at.unwrap_or(row.created_at))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        (StatusCode::GONE, quotes::revoked(&id, at))
+    };
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::content_types::ACTIVITY_JSON,
+        )],
+        crate::federation::to_bytes(&doc),
+    )
+        .into_response()
 }
 
 async fn site_file(State(app): State<Arc<App>>, uri: Uri) -> Response {

@@ -17,9 +17,10 @@ use crate::companion::api::{
 };
 use crate::companion::store::followers::{self, FollowState};
 use crate::companion::store::objects::{self, PublishCounts};
+use crate::companion::store::quotes as store_quotes;
 use crate::companion::store::{deliveries, now_ms};
-use crate::federation::outbound;
 use crate::federation::remote_actor;
+use crate::federation::{outbound, quotes};
 
 /// `GET /admin/manifest`: what was published before.
 pub async fn manifest(State(app): State<Arc<App>>) -> Response {
@@ -42,6 +43,7 @@ pub async fn manifest(State(app): State<Arc<App>>) -> Response {
             objects: live,
             deleted,
             actor_hash: objects::meta(c, "actor_hash")?,
+            quote_authorizations: store_quotes::authorizations(c)?,
         })
     })
     .await;
@@ -201,6 +203,7 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
     // Recipients besides the followers, found over the network before the
     // transaction: mentioned accounts and the authors of replied-to posts.
     let mut extra: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut asks: Vec<QuoteAsk> = Vec::new();
     if !baseline {
         let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
         for id in created.iter().chain(&updated) {
@@ -217,6 +220,10 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
                     }
                 }
             }
+            if let Some(ask) = quote_to_ask(app, id, &req.objects[id]) {
+                actors.push(ask.author.clone());
+                asks.push(ask);
+            }
             for actor in actors {
                 let inbox = cache
                     .entry(actor.clone())
@@ -226,6 +233,9 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
                     extra.entry(id.clone()).or_default().insert(inbox);
                 }
             }
+        }
+        for ask in &mut asks {
+            ask.inbox = cache.get(&ask.author).cloned().flatten();
         }
     }
 
@@ -271,6 +281,35 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         if actor_updated && let (Some(actor), Some(hash)) = (&req.actor, &req.actor_hash) {
             send(outbound::update(&app.urls, actor, hash), None).map_err(sql)?;
         }
+        for ask in &asks {
+            let Some(inbox) = ask.inbox.clone() else {
+                continue;
+            };
+            let activity = quotes::request(
+                &app.urls,
+                &req.objects[&ask.object],
+                &ask.quoted,
+                &ask.author,
+            );
+            store_quotes::ask(
+                &tx,
+                &store_quotes::Asked {
+                    object: ask.object.clone(),
+                    quoted: ask.quoted.clone(),
+                    author: ask.author.clone(),
+                    request_id: quotes::request_id(&ask.object),
+                    state: "requested".into(),
+                    stamp: None,
+                },
+                now,
+            )
+            .map_err(sql)?;
+            let id = activity["id"].as_str().unwrap_or_default().to_string();
+            let body =
+                String::from_utf8_lossy(&crate::federation::to_bytes(&activity)).into_owned();
+            queued += deliveries::enqueue(&tx, &id, &body, &[inbox], Some(publish_id), now)
+                .map_err(sql)?;
+        }
     }
     for (id, hash) in &req.manifest {
         let changed = baseline || created.contains(id) || updated.contains(id);
@@ -310,6 +349,50 @@ fn follower_inboxes(conn: &rusqlite::Connection) -> rusqlite::Result<BTreeSet<St
         .into_iter()
         .map(|f| f.shared_inbox.unwrap_or(f.inbox))
         .collect())
+}
+
+/// A quote the blog is to ask for: its post `object` quotes `quoted`, by `author`.
+struct QuoteAsk {
+    object: String,
+    quoted: String,
+    author: String,
+    /// The author's inbox, found before the transaction.
+    inbox: Option<String>,
+}
+
+/// The quote a new or edited object asks for, unless it was asked for
+/// already (the same quoted post): the quoted post is fetched for its author.
+fn quote_to_ask(app: &App, id: &str, object: &Value) -> Option<QuoteAsk> {
+    let quoted = quotes::quoted_by(object)?;
+    // Quoting the blog's own post needs nobody's approval (Mastodon's
+    // `fast_track_approval!`: authors may always quote themselves).
+    if crate::federation::Urls::post_slug(&app.config, &quoted).is_some() {
+        return None;
+    }
+    let known = {
+        let store = app.lock_store();
+        store_quotes::asked(store.conn(), id).ok().flatten()
+    };
+    if known.is_some_and(|k| k.quoted == quoted) {
+        return None;
+    }
+    match app.client.get_json(&quoted) {
+        Ok(doc) => {
+            let author = doc
+                .get("attributedTo")
+                .and_then(crate::federation::inbound::id_of)?;
+            Some(QuoteAsk {
+                object: id.to_string(),
+                quoted,
+                author,
+                inbox: None,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(post = %id, quoted, error = %e, "cannot fetch the quoted post; it stays a link");
+            None
+        }
+    }
 }
 
 fn inbox_of(app: &App, actor: &str) -> Option<String> {

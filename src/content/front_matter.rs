@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{line_of, toml_message};
+use crate::config::{QuotePolicy, line_of, toml_message};
 use crate::error::{Located, SiteError};
 
 /// How the post travels on the fediverse.
@@ -65,6 +65,8 @@ struct Raw {
     pinned: bool,
     #[serde(default)]
     fediverse: ObjectKind,
+    quote_policy: Option<QuotePolicy>,
+    quote: Option<Spanned<String>>,
 }
 
 /// Parsed, validated front matter.
@@ -98,6 +100,30 @@ pub struct FrontMatter {
     pub pinned: bool,
     /// Note or Article.
     pub fediverse: ObjectKind,
+    /// Who may quote this post, when it differs from the site's setting.
+    pub quote_policy: Option<QuotePolicy>,
+    /// URL of the fediverse post this one quotes.
+    pub quote: Option<String>,
+    /// The quoted author's approval (a `QuoteAuthorization` URL): not
+    /// written in front matter but recorded by `stoa publish` in
+    /// `published.toml`.
+    pub quote_authorization: Option<String>,
+    /// The quoted post as fetched at publish (kept in `published.toml`),
+    /// for the blog page.
+    pub quoted: Option<QuotedPost>,
+}
+
+/// A quoted post as the blog page shows it: fetched once by `stoa publish`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuotedPost {
+    /// Its web page (else its id).
+    pub url: String,
+    /// Its author's name.
+    pub author: String,
+    /// Its author's actor URL.
+    pub author_url: String,
+    /// Its text, plain and shortened.
+    pub text: String,
 }
 
 /// Splits `text` into (front matter, body, line where the body starts).
@@ -213,6 +239,16 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         }
         other => other.map(Spanned::into_inner),
     };
+    let quote = match raw.quote {
+        Some(s) if !(s.get_ref().starts_with("https://") || s.get_ref().starts_with("http://")) => {
+            return Err(err(
+                s.span().start,
+                format!("`quote` must be the URL of a post, got {:?}", s.get_ref()),
+                Some("paste the address of the post to quote, like `quote = \"https://mastodon.social/@alice/1234\"`".into()),
+            ));
+        }
+        other => other.map(Spanned::into_inner),
+    };
     Ok(FrontMatter {
         title: raw.title.filter(|t| !t.trim().is_empty()),
         date: date(raw.date, "date")?,
@@ -234,6 +270,10 @@ pub fn parse(fm: &str, path: &Path) -> Result<FrontMatter, SiteError> {
         language: raw.language,
         pinned: raw.pinned,
         fediverse: raw.fediverse,
+        quote_policy: raw.quote_policy,
+        quote,
+        quote_authorization: None,
+        quoted: None,
     })
 }
 
@@ -354,5 +394,21 @@ mod tests {
             p("fediverse = \"article\"\n").unwrap().fediverse,
             ObjectKind::Article
         );
+    }
+
+    #[test]
+    fn quote_fields() {
+        let f = p("quote = \"https://m.example/@a/1\"\nquote_policy = \"followers\"\n").unwrap();
+        assert_eq!(f.quote.as_deref(), Some("https://m.example/@a/1"));
+        assert_eq!(f.quote_policy, Some(QuotePolicy::Followers));
+        let e = p("title = \"x\"\nquote = \"@alice\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("content/posts/x.md:3:") && e.contains("quote"),
+            "{e}"
+        );
+        let e = p("quote_policy = \"friends\"\n").unwrap_err().to_string();
+        assert!(e.contains("anyone") || e.contains("friends"), "{e}");
     }
 }

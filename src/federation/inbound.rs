@@ -55,6 +55,17 @@ pub enum Inbound {
         /// Id of what was deleted.
         object: String,
     },
+    /// A request to quote `object` in the post `instrument` (FEP-044f).
+    QuoteRequest(QuoteRequest),
+    /// An Accept or a Reject of one of the blog's requests (a QuoteRequest).
+    Answer {
+        /// Accept (true) or Reject.
+        accepted: bool,
+        /// Id of the activity answered.
+        object: String,
+        /// `result` of an Accept (a QuoteAuthorization's URL).
+        result: Option<String>,
+    },
     /// Anything else (Accept, Add, Move, Flag, …): acknowledged, ignored.
     Other {
         /// Its `type`.
@@ -73,6 +84,28 @@ pub struct Undone {
     pub object: Option<String>,
     /// The undone activity's actor, when embedded.
     pub actor: Option<String>,
+}
+
+/// A `QuoteRequest`: someone wants to quote one of the blog's posts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuoteRequest {
+    /// The request's id.
+    pub id: String,
+    /// The post to be quoted.
+    pub object: String,
+    /// The post that quotes it.
+    pub instrument: Instrument,
+}
+
+/// The quoting post of a `QuoteRequest`, as far as the request says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instrument {
+    /// Its id.
+    pub id: String,
+    /// Its author, when embedded.
+    pub attributed_to: Option<String>,
+    /// The post it quotes, when embedded (`quote`, `quoteUrl`, `quoteUri` or `_misskey_quote`).
+    pub quote: Option<String>,
 }
 
 /// A post (Note, Article, Question…) carried by Create or Update.
@@ -184,6 +217,32 @@ pub fn from_value(v: &Value) -> Result<Activity, InboundError> {
         "Delete" => Inbound::Delete {
             object: need_object()?,
         },
+        "Accept" | "Reject" => Inbound::Answer {
+            accepted: kind == "Accept",
+            object: need_object()?,
+            result: v.get("result").and_then(id_of),
+        },
+        "QuoteRequest" => {
+            let instrument = v
+                .get("instrument")
+                .ok_or(InboundError::Missing("instrument"))?;
+            let instrument_id = id_of(instrument).ok_or(InboundError::Missing("instrument"))?;
+            require_url(&instrument_id, "instrument")?;
+            let embedded = instrument.is_object();
+            Inbound::QuoteRequest(QuoteRequest {
+                id: need_id()?,
+                object: need_object()?,
+                instrument: Instrument {
+                    id: instrument_id,
+                    attributed_to: embedded
+                        .then(|| instrument.get("attributedTo").and_then(id_of))
+                        .flatten(),
+                    quote: embedded
+                        .then(|| crate::federation::quotes::quoted_by(instrument))
+                        .flatten(),
+                },
+            })
+        }
         _ => Inbound::Other { kind },
     };
     Ok(Activity { id, actor, what })
@@ -414,6 +473,42 @@ mod tests {
             Inbound::Other {
                 kind: "Flag".into()
             }
+        );
+    }
+
+    #[test]
+    fn mastodon_quote_request() {
+        let a = read(json!({"type":"QuoteRequest","id":"https://m.example/users/a/quote_requests/1",
+            "actor":"https://m.example/users/a","object":"https://blog.example/ap/posts/p.json",
+            "instrument":{"type":"Note","id":"https://m.example/users/a/statuses/2",
+              "attributedTo":"https://m.example/users/a","quote":"https://blog.example/ap/posts/p.json"}}))
+        .unwrap();
+        let Inbound::QuoteRequest(q) = a.what else {
+            panic!("not a QuoteRequest")
+        };
+        assert_eq!(q.object, "https://blog.example/ap/posts/p.json");
+        assert_eq!(q.instrument.id, "https://m.example/users/a/statuses/2");
+        assert_eq!(
+            q.instrument.attributed_to.as_deref(),
+            Some("https://m.example/users/a")
+        );
+        assert_eq!(
+            q.instrument.quote.as_deref(),
+            Some("https://blog.example/ap/posts/p.json")
+        );
+        let b = read(json!({"type":"QuoteRequest","id":"https://m.example/r/1","actor":"https://m.example/users/a",
+            "object":"https://blog.example/ap/posts/p.json","instrument":"https://m.example/s/2"}))
+        .unwrap();
+        let Inbound::QuoteRequest(q) = b.what else {
+            panic!("not a QuoteRequest")
+        };
+        assert_eq!(q.instrument.attributed_to, None);
+        assert_eq!(
+            read(
+                json!({"type":"QuoteRequest","id":"https://m.example/r/1","actor":"https://m.example/users/a",
+                "object":"https://blog.example/ap/posts/p.json"})
+            ),
+            Err(InboundError::Missing("instrument"))
         );
     }
 

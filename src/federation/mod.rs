@@ -13,6 +13,7 @@ pub mod inbound;
 pub(crate) mod objects;
 pub(crate) mod outbound;
 pub(crate) mod profile;
+pub(crate) mod quotes;
 pub mod remote_actor;
 pub mod trust;
 
@@ -113,7 +114,9 @@ impl Urls {
 
 /// The JSON-LD context of every document: ActivityStreams, the security
 /// vocabulary (Fedify ignores `publicKey` without it) and the extension
-/// terms we use, mapped as Mastodon maps them.
+/// terms we use, mapped as Mastodon maps them (quotes and interaction
+/// policies as in Mastodon's `quotes`, `interaction_policies` and
+/// `quote_authorizations` context extensions; `canFeature` as FEP-7aa9).
 pub fn context() -> serde_json::Value {
     serde_json::json!([
         "https://www.w3.org/ns/activitystreams",
@@ -134,7 +137,21 @@ pub fn context() -> serde_json::Value {
             "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
+            "value": "schema:value",
+            "gts": "https://gotosocial.org/ns#",
+            "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+            "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+            "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+            "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+            "canFeature": {"@id": "https://w3id.org/fep/7aa9#canFeature", "@type": "@id"},
+            "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
+            "quoteUri": "http://fedibird.com/ns#quoteUri",
+            "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
+            "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+            "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+            "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+            "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+            "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"}
         }
     ])
 }

@@ -13,7 +13,7 @@ use crate::content::markdown::{self, DocContext, Flavor};
 use crate::federation::profile::{hashtag_name, media_type};
 use crate::federation::{
     DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, Urls, document_size, html, json_size,
-    with_context,
+    quotes, with_context,
 };
 use crate::text::escape;
 
@@ -257,7 +257,7 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
         "cc": cc,
         "published": post.date.at.to_string(),
         "content": fc.html,
-        "contentMap": {lang: fc.html},
+        "contentMap": {lang.clone(): fc.html},
         "mediaType": "text/html",
         "attachment": attachments,
         "tag": tags,
@@ -281,6 +281,17 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     }
     if let Some(r) = &post.meta.in_reply_to {
         v["inReplyTo"] = json!(r);
+    }
+    let policy = post.meta.quote_policy.unwrap_or(c.fediverse.quote_policy);
+    v["interactionPolicy"] = quotes::interaction_policy(cx.urls, policy);
+    if let Some(q) = &post.meta.quote {
+        quotes::mark_quote(&mut v, q);
+        if let Some(stamp) = &post.meta.quote_authorization {
+            v["quoteAuthorization"] = json!(stamp);
+        }
+        let with_link = format!("{}\n{}", fc.html, quotes::fallback_paragraph(q));
+        v["content"] = json!(with_link);
+        v["contentMap"] = json!({lang: with_link});
     }
     v
 }

@@ -95,6 +95,7 @@ pub fn actor(p: &Profile<'_>) -> Value {
         "published": p.published,
         "alsoKnownAs": f.also_known_as,
         "attributionDomains": domains,
+        "interactionPolicy": crate::federation::quotes::actor_policy(u, f.can_feature),
         "tag": [],
     });
     if let Some(a) = &f.avatar {

@@ -72,8 +72,9 @@ pub fn same_origin(a: &str, b: &str) -> bool {
 }
 
 /// Checks that every id the activity names is on its actor's origin, that a
-/// post is attributed to the actor, and that an Undo takes back the actor's
-/// own activity.
+/// post (a created or edited one, or the quoting post of a QuoteRequest) is
+/// attributed to the actor, and that an Undo takes back the actor's own
+/// activity.
 pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
     let on_actor_origin = |field: &'static str, id: &str| {
         if same_origin(id, &a.actor) {
@@ -119,7 +120,24 @@ pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
             }
         }
         Inbound::Delete { object } => on_actor_origin("object", object)?,
-        Inbound::Other { .. } => {}
+        Inbound::Answer {
+            result: Some(result),
+            ..
+        } => on_actor_origin("result", result)?,
+        Inbound::QuoteRequest(q) => {
+            on_actor_origin("id", &q.id)?;
+            on_actor_origin("instrument", &q.instrument.id)?;
+            if let Some(author) = &q.instrument.attributed_to
+                && *author != a.actor
+            {
+                return Err(TrustError::NotTheAuthor {
+                    id: q.instrument.id.clone(),
+                    author: author.clone(),
+                    actor: a.actor.clone(),
+                });
+            }
+        }
+        Inbound::Answer { result: None, .. } | Inbound::Other { .. } => {}
     }
     Ok(())
 }
@@ -202,6 +220,23 @@ mod tests {
         assert!(matches!(
             check_ids(&undo),
             Err(TrustError::NotTheirs { .. })
+        ));
+        let quote = read(json!({"type":"QuoteRequest","id":"https://a.example/r/1",
+            "actor":"https://a.example/u","object":"https://blog.example/ap/posts/p.json",
+            "instrument":{"type":"Note","id":"https://a.example/s/3","attributedTo":"https://a.example/other"}}));
+        assert!(matches!(
+            check_ids(&quote),
+            Err(TrustError::NotTheAuthor { .. })
+        ));
+        let elsewhere = read(json!({"type":"QuoteRequest","id":"https://a.example/r/1",
+            "actor":"https://a.example/u","object":"https://blog.example/ap/posts/p.json",
+            "instrument":"https://b.example/s/3"}));
+        assert!(matches!(
+            check_ids(&elsewhere),
+            Err(TrustError::ForeignId {
+                field: "instrument",
+                ..
+            })
         ));
         let stolen = read(json!({"type":"Update","id":"https://a.example/u#u1",
             "actor":"https://a.example/u","object":{"type":"Note","id":"https://a.example/s/2",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use crate::content::front_matter::PostDate;
+use crate::content::front_matter::{PostDate, QuotedPost};
 use crate::content::library::Library;
 use crate::content::markdown::{Mentioned, Mentions};
 use crate::error::{Located, SiteError};
@@ -36,6 +36,11 @@ pub struct PublishLog {
     /// `@user@host` mentions WebFinger could not find yet, with when they
     /// were last tried, so later publishes back off instead of asking again.
     pub unresolved: BTreeMap<String, Unresolved>,
+    /// Stamps (`QuoteAuthorization` URLs) that quoted posts' authors gave
+    /// the blog's quoting posts, by slug.
+    pub quote_authorizations: BTreeMap<String, String>,
+    /// Quoted posts as fetched at publish, by the URL posts quote.
+    pub quoted: BTreeMap<String, QuotedPost>,
 }
 
 /// A mention that could not be found.
@@ -133,6 +138,54 @@ impl PublishLog {
                 }
                 continue;
             }
+            if section == "quoted" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`quoted` must be a table".into()));
+                };
+                for (url, v) in entries {
+                    let field =
+                        |k: &str| v.get(k).and_then(toml::Value::as_str).map(str::to_string);
+                    let (Some(page), Some(author), Some(author_url), Some(text)) = (
+                        field("url"),
+                        field("author"),
+                        field("author_url"),
+                        field("text"),
+                    ) else {
+                        return Err(bad(
+                            line_of(text, &format!("\"{url}\"")),
+                            format!(
+                                "[quoted] {url} needs `url`, `author`, `author_url` and `text`"
+                            ),
+                        ));
+                    };
+                    log.quoted.insert(
+                        url.clone(),
+                        QuotedPost {
+                            url: page,
+                            author,
+                            author_url,
+                            text,
+                        },
+                    );
+                }
+                continue;
+            }
+            if section == "quote_authorizations" {
+                let Some(entries) = value.as_table() else {
+                    return Err(bad(1, "`quote_authorizations` must be a table".into()));
+                };
+                for (slug, v) in entries {
+                    let Some(url) = v.as_str() else {
+                        return Err(bad(
+                            line_of(text, slug),
+                            format!("[quote_authorizations] {slug} must be a URL"),
+                        ));
+                    };
+                    log.quote_authorizations
+                        .insert(slug.clone(), url.to_string());
+                }
+                continue;
+            }
             if section == "mentions" {
                 let Some(entries) = value.as_table() else {
                     return Err(bad(1, "`mentions` must be a table".into()));
@@ -207,6 +260,27 @@ impl PublishLog {
                 out.push_str(&format!("{key} = {}\n", at.strftime("%Y-%m-%dT%H:%M:%SZ")));
             }
         }
+        if !self.quote_authorizations.is_empty() {
+            out.push_str("\n[quote_authorizations]\n");
+            for (slug, url) in &self.quote_authorizations {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!("{} = {}\n", q(slug), q(url)));
+            }
+        }
+        if !self.quoted.is_empty() {
+            out.push_str("\n[quoted]\n");
+            for (url, qp) in &self.quoted {
+                let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+                out.push_str(&format!(
+                    "{} = {{ url = {}, author = {}, author_url = {}, text = {} }}\n",
+                    q(url),
+                    q(&qp.url),
+                    q(&qp.author),
+                    q(&qp.author_url),
+                    q(&qp.text)
+                ));
+            }
+        }
         if !self.mentions.is_empty() {
             out.push_str("\n[mentions]\n");
             for (handle, m) in &self.mentions {
@@ -248,6 +322,13 @@ impl PublishLog {
         library.mentions = self.mentions.clone();
         library.followers = self.followers;
         for post in &mut library.posts {
+            post.meta.quote_authorization = self.quote_authorizations.get(&post.slug).cloned();
+            post.meta.quoted = post
+                .meta
+                .quote
+                .as_ref()
+                .and_then(|q| self.quoted.get(q))
+                .cloned();
             if let Some(at) = self.published.get(&post.slug) {
                 post.date = PostDate {
                     at: *at,
@@ -306,6 +387,19 @@ mod tests {
                 last: "2026-11-27T09:00:00Z".parse().unwrap(),
                 reason: "could not reach \"nowhere\"".into(),
             },
+        );
+        log.quoted.insert(
+            "https://m.example/users/a/statuses/1".into(),
+            QuotedPost {
+                url: "https://m.example/@a/1".into(),
+                author: "A \"quoted\" author".into(),
+                author_url: "https://m.example/users/a".into(),
+                text: "Line one\nline two".into(),
+            },
+        );
+        log.quote_authorizations.insert(
+            "quoting".into(),
+            "https://m.example/users/a/quote_authorizations/1".into(),
         );
         log.mentions.insert(
             "bob@m.example".into(),

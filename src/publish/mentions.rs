@@ -87,6 +87,86 @@ pub fn resolve(
     lookups
 }
 
+/// Fetches, once, the posts that posts quote (front matter `quote`) and
+/// the log does not know yet, with the safe fetcher, and records each in
+/// `log` for the blog page: its author's name, its text, its web page.
+/// Returns the quoted URLs that could not be fetched, with why (those
+/// posts show only the link).
+pub fn resolve_quoted(
+    config: &Config,
+    posts: &[Post],
+    log: &mut PublishLog,
+) -> Vec<(String, FetchError)> {
+    let wanted: Vec<String> = posts
+        .iter()
+        .filter_map(|p| p.meta.quote.clone())
+        .filter(|q| !log.quoted.contains_key(q))
+        .collect();
+    let mut missing = Vec::new();
+    if wanted.is_empty() {
+        return missing;
+    }
+    let client = Client::unsigned(
+        config.companion.allow_private_addresses,
+        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
+    );
+    for url in wanted {
+        match quoted_post(&client, &url) {
+            Ok(q) => {
+                log.quoted.insert(url, q);
+            }
+            Err(e) => missing.push((url, e)),
+        }
+    }
+    missing
+}
+
+fn quoted_post(
+    client: &Client,
+    url: &str,
+) -> Result<crate::content::front_matter::QuotedPost, FetchError> {
+    use crate::federation::inbound::id_of;
+    let doc = client.get_json(url)?;
+    // Only http(s) addresses end up in the page's links.
+    let author_url = doc
+        .get("attributedTo")
+        .and_then(id_of)
+        .filter(|u| crate::config::url_host(u).is_some())
+        .unwrap_or_else(|| url.to_string());
+    let author = match client.get_json(&author_url) {
+        Ok(actor) => actor
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| {
+                actor
+                    .get("preferredUsername")
+                    .and_then(serde_json::Value::as_str)
+            })
+            .unwrap_or(&author_url)
+            .to_string(),
+        Err(_) => author_url.clone(),
+    };
+    let html = doc
+        .get("content")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let text = crate::text::shorten(
+        &crate::federation::html::to_text(&crate::federation::html::mastodon_clean(html)),
+        500,
+    );
+    let page = match doc.get("url") {
+        Some(serde_json::Value::String(s)) if crate::config::url_host(s).is_some() => s.clone(),
+        _ => url.to_string(),
+    };
+    Ok(crate::content::front_matter::QuotedPost {
+        url: page,
+        author,
+        author_url,
+        text,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,6 +160,8 @@ pub struct PostItem {
     pub in_reply_to: Option<String>,
     /// A draft (only built with `--drafts`): themes mark it.
     pub draft: bool,
+    /// The post this one quotes, as fetched at publish.
+    pub quoted: Option<crate::content::front_matter::QuotedPost>,
 }
 
 impl PostItem {
@@ -199,6 +201,7 @@ impl PostItem {
             summary: post.meta.summary.clone(),
             in_reply_to: post.meta.in_reply_to.clone(),
             draft: post.meta.draft,
+            quoted: post.meta.quoted.clone(),
         }
     }
 }

@@ -17,8 +17,18 @@
 //   POST /control/announce  {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/unlike    {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/reply     {"target": ACTOR_URL, "object": POST_ID, "content": HTML} -> {"id": NOTE_ID}
+//   POST /control/quote     {"target": ACTOR_URL, "object": POST_ID} -> {"id": REQUEST_ID, "note": NOTE_ID}
+//                           (a Note quoting POST_ID, and a QuoteRequest with it as instrument)
+//   POST /control/stamp     {"url": STAMP_URL} -> {type, id, attributedTo, interactingObject, interactionTarget}
+//                           (looked up and parsed by Fedify)
+//   POST /control/post      {"content": HTML} -> {"id": NOTE_ID}  (a public Note by alice, served at its id)
+// A QuoteRequest for one of alice's posts is recorded and accepted at once:
+// the Accept's result is a QuoteAuthorization served at
+// /users/alice/stamps/N.
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
-//                                 objectObject, objectContent, objectPublished, objectUpdated}, ... ]
+//                                 objectObject, objectContent, objectPublished, objectUpdated,
+//                                 objectInstrument, objectQuote, objectQuoteAuthorization,
+//                                 instrument, result}, ... ]
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
 //
 // Network: only loopback. Any fetch to another host is refused without
@@ -38,6 +48,8 @@ import {
   Note,
   Person,
   PUBLIC_COLLECTION,
+  QuoteAuthorization,
+  QuoteRequest,
   Reject,
   Undo,
   Update,
@@ -102,11 +114,49 @@ async function record(kind, activity) {
     objectContent: object?.content?.toString() ?? null,
     objectPublished: object?.published?.toString() ?? null,
     objectUpdated: object?.updated?.toString() ?? null,
+    objectInstrument: object?.instrumentId?.href ?? null,
+    objectQuote: object?.quoteId?.href ?? null,
+    objectQuoteAuthorization: object?.quoteAuthorizationId?.href ?? null,
+    instrument: activity.instrumentId?.href ?? null,
+    result: activity.resultId?.href ?? null,
   });
+}
+
+const posts = new Map(); // id -> Note
+const stamps = new Map(); // id -> QuoteAuthorization
+federation.setObjectDispatcher(Note, "/users/{identifier}/posts/{id}", (ctx, values) =>
+  posts.get(ctx.getObjectUri(Note, values).href) ?? null,
+);
+federation.setObjectDispatcher(QuoteAuthorization, "/users/{identifier}/stamps/{id}", (ctx, values) =>
+  stamps.get(ctx.getObjectUri(QuoteAuthorization, values).href) ?? null,
+);
+
+async function acceptQuote(ctx, request) {
+  await record("QuoteRequest", request);
+  const n = stamps.size + 1;
+  const stampId = ctx.getObjectUri(QuoteAuthorization, { identifier: "alice", id: String(n) });
+  stamps.set(
+    stampId.href,
+    new QuoteAuthorization({
+      id: stampId,
+      attribution: alice(),
+      interactingObject: request.instrumentId,
+      interactionTarget: request.objectId,
+    }),
+  );
+  const requester = await request.getActor();
+  const accept = new Accept({
+    id: new URL(`${stampId.href}#accept`),
+    actor: alice(),
+    object: request,
+    result: stampId,
+  });
+  await ctx.sendActivity({ identifier: "alice" }, requester, accept);
 }
 
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(QuoteRequest, (ctx, r) => acceptQuote(ctx, r))
   .on(Accept, (_ctx, a) => record("Accept", a))
   .on(Reject, (_ctx, a) => record("Reject", a))
   .on(Create, (_ctx, a) => record("Create", a))
@@ -186,6 +236,44 @@ async function control(ctx, path, body) {
       });
       await ctx.sendActivity(sender, target, create);
       return { id: note.id.href };
+    }
+    case "/control/quote": {
+      const note = new Note({
+        id: next("notes"),
+        attribution: alice(),
+        content: `<p>Worth reading</p><p class="quote-inline">RE: ${body.object}</p>`,
+        quote: new URL(body.object),
+        to: PUBLIC_COLLECTION,
+      });
+      const request = new QuoteRequest({
+        id: next("quote_requests"),
+        actor: alice(),
+        object: new URL(body.object),
+        instrument: note,
+      });
+      await ctx.sendActivity(sender, target, request);
+      return { id: request.id.href, note: note.id.href };
+    }
+    case "/control/post": {
+      const id = ctx.getObjectUri(Note, { identifier: "alice", id: `${Date.now()}-${++counter}` });
+      posts.set(
+        id.href,
+        new Note({ id, attribution: alice(), content: body.content, to: PUBLIC_COLLECTION }),
+      );
+      return { id: id.href };
+    }
+    case "/control/stamp": {
+      const stamp = await ctx.lookupObject(body.url);
+      if (!(stamp instanceof QuoteAuthorization)) {
+        throw new Error(`not a QuoteAuthorization: ${stamp?.constructor?.name}`);
+      }
+      return {
+        type: "QuoteAuthorization",
+        id: stamp.id?.href ?? null,
+        attributedTo: stamp.attributionId?.href ?? null,
+        interactingObject: stamp.interactingObjectId?.href ?? null,
+        interactionTarget: stamp.interactionTargetId?.href ?? null,
+      };
     }
     default:
       throw new Error(`unknown control path ${path}`);

@@ -399,6 +399,10 @@ fn host_configs_give_fediverse_types_and_proxy_the_inbox() {
         redirects.contains("/inbox  https://companion.example.com/inbox  200!"),
         "{redirects}"
     );
+    assert!(
+        redirects.contains("/quote-authorizations/*  https://companion.example.com/quote-authorizations/:splat  200!"),
+        "{redirects}"
+    );
 }
 
 #[test]

@@ -249,11 +249,37 @@ fn json_ld_expansion_drops_no_term() {
         return;
     }
     let site = example_copy();
+    // A quote post with its own quote policy, so that `quote`, `quoteUri`,
+    // `_misskey_quote` and a followers-only `interactionPolicy` are checked too.
+    std::fs::write(
+        site.path().join("content/posts/a-quote.md"),
+        "+++\ndate = 2024-05-01\nquote = \"https://m.example/users/a/statuses/1\"\nquote_policy = \"followers\"\n+++\n\nWell said.\n",
+    )
+    .expect("write the quote post");
     let out = tempfile::tempdir().expect("temp dir");
     let dest = out.path().join("public");
     let o = build(site.path(), &dest, &[]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "build failed:\n{stdout}\n{stderr}");
+    let read = |p: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(dest.join(p)).expect("document")).expect("json")
+    };
+    let quote = read("ap/posts/a-quote.json");
+    assert_eq!(
+        quote["quote"], "https://m.example/users/a/statuses/1",
+        "{quote}"
+    );
+    assert_eq!(quote["quoteUri"], quote["quote"]);
+    assert_eq!(quote["_misskey_quote"], quote["quote"]);
+    let actor = read("ap/actor.json");
+    assert_eq!(
+        quote["interactionPolicy"]["canQuote"]["automaticApproval"][0], actor["followers"],
+        "{quote}"
+    );
+    assert_eq!(
+        actor["interactionPolicy"]["canFeature"]["automaticApproval"][0],
+        "https://www.w3.org/ns/activitystreams#Public"
+    );
     let run = run_node(
         "jsonld-check.mjs",
         &[dest.to_str().expect("utf-8 path")],
@@ -274,6 +300,7 @@ fn json_ld_expansion_drops_no_term() {
         .collect();
     assert!(docs.contains(&"ap/actor.json"), "{docs:?}");
     assert!(docs.contains(&"ap/outbox.json"), "{docs:?}");
+    assert!(docs.contains(&"ap/posts/a-quote.json"), "{docs:?}");
     let posts = published_example_posts();
     for (slug, _) in &posts {
         let f = format!("ap/posts/{slug}.json");

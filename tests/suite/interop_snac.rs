@@ -396,6 +396,39 @@ fn snac_resolves_and_reads_the_blog() {
     );
 }
 
+/// A post that quotes another (front matter `quote`): snac, which reads
+/// neither `quote` nor `quoteUri`, still shows the quoted post's address
+/// through the fallback "RE:" paragraph.
+#[test]
+fn snac_shows_a_quote_post_with_its_fallback_link() {
+    if !peers_ready(&[Needs::Snac]) {
+        return;
+    }
+    let snac = Snac::new();
+    let site = example_copy();
+    // A quoted post on a closed loopback port: nothing leaves the machine.
+    let quoted = "http://127.0.0.1:9/notes/1";
+    std::fs::write(
+        site.path().join("content/posts/quoting-snac.md"),
+        format!("+++\ndate = 2030-01-01\nquote = \"{quoted}\"\n+++\n\nWell said.\n"),
+    )
+    .expect("write the quote post");
+    let server = serve(site.path());
+    let id = format!("{}/ap/posts/quoting-snac.json", server.base);
+    let (status, _, ran) = snac.fetch(&["insert", "{data}", LOCAL_USER, &id]);
+    assert!(ok(status), "snac insert {id}{}: {ran:?}", explain(status));
+    let timeline = snac.timeline();
+    let post = timeline
+        .iter()
+        .find(|o| str_at(o, "id") == Some(id.as_str()))
+        .unwrap_or_else(|| panic!("snac did not keep {id}: {ran:?}"));
+    let content = str_at(post, "content").unwrap_or_default();
+    assert!(
+        content.contains("RE: ") && content.contains(quoted),
+        "the fallback link is in what snac keeps: {content}"
+    );
+}
+
 /// `snac httpd` on loopback, killed on drop.
 pub(crate) struct SnacServer {
     child: std::process::Child,

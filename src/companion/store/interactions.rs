@@ -1,4 +1,4 @@
-//! Likes, boosts and replies that people sent to the blog's posts.
+//! Likes, boosts, replies and quotes that people sent to the blog's posts.
 
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -13,6 +13,8 @@ pub enum Kind {
     Announce,
     /// A reply (or a post mentioning the blog).
     Reply,
+    /// A post quoting one of the blog's posts, with the blog's approval.
+    Quote,
 }
 
 impl Kind {
@@ -22,12 +24,14 @@ impl Kind {
             Kind::Like => "like",
             Kind::Announce => "announce",
             Kind::Reply => "reply",
+            Kind::Quote => "quote",
         }
     }
     fn parse(s: &str) -> Kind {
         match s {
             "like" => Kind::Like,
             "announce" => Kind::Announce,
+            "quote" => Kind::Quote,
             _ => Kind::Reply,
         }
     }

@@ -41,6 +41,16 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Known>> {
     .optional()
 }
 
+/// The body of a live object as last published.
+pub fn body(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT body FROM objects WHERE id = ?1 AND state = 'live'",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 /// Whether anything was ever published.
 pub fn any(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("SELECT EXISTS (SELECT 1 FROM objects)", [], |r| r.get(0))

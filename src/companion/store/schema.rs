@@ -152,6 +152,54 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE interactions_v3 RENAME TO interactions;
     CREATE INDEX interactions_by_object ON interactions (object, kind);
     "#,
+    // quotes: quotes of the blog's posts are interactions of kind 'quote',
+    // and each approved one has a stamp (a QuoteAuthorization) that the
+    // companion serves until the writer revokes it.
+    r#"
+    CREATE TABLE interactions_quotes (
+        id          TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('like', 'announce', 'reply', 'quote')),
+        actor       TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        content     TEXT,
+        url         TEXT,
+        published   TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER,
+        PRIMARY KEY (actor, id)
+    );
+    INSERT INTO interactions_quotes (id, kind, actor, object, content, url, published, created_at, updated_at)
+        SELECT id, kind, actor, object, content, url, published, created_at, updated_at FROM interactions;
+    DROP TABLE interactions;
+    ALTER TABLE interactions_quotes RENAME TO interactions;
+    CREATE INDEX interactions_by_object ON interactions (object, kind);
+
+    -- One row per approved quote: `key` names the stamp's URL
+    -- (/quote-authorizations/<key>); 'revoked' stamps answer 410 forever.
+    CREATE TABLE quote_stamps (
+        key         TEXT PRIMARY KEY,
+        actor       TEXT NOT NULL,
+        instrument  TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        inbox       TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('live', 'revoked')),
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );
+
+    -- Quotes the blog asked for: one row per post of the blog that quotes
+    -- someone's post; `stamp` is their QuoteAuthorization once accepted.
+    CREATE TABLE quotes_asked (
+        object      TEXT PRIMARY KEY,
+        quoted      TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        request_id  TEXT NOT NULL UNIQUE,
+        state       TEXT NOT NULL CHECK (state IN ('requested', 'accepted', 'rejected')),
+        stamp       TEXT,
+        updated_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -173,3 +173,127 @@ fn fedify_follows_interacts_and_unfollows_with_rfc9421_signatures() {
 fn fedify_follows_interacts_and_unfollows_with_cavage_signatures() {
     follow_interact_unfollow("draft-cavage-http-signatures-12");
 }
+
+/// Fedify asks to quote a blog post with a signed `QuoteRequest`, verifies
+/// the blog's `Accept`, looks up the stamp at the blog's host and reads its
+/// three fields; the writer revokes the quote, Fedify verifies the `Delete`
+/// and the stamp answers 410.
+#[test]
+fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    let post = format!("{}/ap/posts/hello-world.json", blog.base);
+    let asked = fedify.control("quote", json!({"target": blog.actor(), "object": post}));
+    let accept = fedify.wait_received("Accept");
+    assert_eq!(accept["actor"], blog.actor(), "{accept}");
+    assert_eq!(accept["objectType"], "QuoteRequest", "{accept}");
+    assert_eq!(accept["objectId"], asked["id"], "{accept}");
+    assert_eq!(accept["objectInstrument"], asked["note"], "{accept}");
+    let stamp_url = accept["result"].as_str().expect("a stamp").to_string();
+    assert!(
+        stamp_url.starts_with(&format!("{}/quote-authorizations/", blog.base)),
+        "{stamp_url}"
+    );
+    let stamp = fedify.control("stamp", json!({"url": stamp_url}));
+    assert_eq!(stamp["id"], stamp_url, "{stamp}");
+    assert_eq!(stamp["attributedTo"], blog.actor(), "{stamp}");
+    assert_eq!(stamp["interactingObject"], asked["note"], "{stamp}");
+    assert_eq!(stamp["interactionTarget"], post, "{stamp}");
+    blog.wait_status("the quote recorded", |s| s["interactions"]["quote"] == 1);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .args(["quotes", "revoke"])
+        .arg(asked["note"].as_str().unwrap_or_default())
+        .arg("--root")
+        .arg(blog.root())
+        .output()
+        .expect("stoa quotes runs");
+    assert!(out.status.success(), "{out:?}");
+    let delete = fedify.wait_received("Delete");
+    assert_eq!(delete["actor"], blog.actor(), "{delete}");
+    assert_eq!(delete["objectId"], stamp_url, "{delete}");
+    let status = match agent().get(&stamp_url).call() {
+        Ok(r) => r.status().as_u16(),
+        Err(ureq::Error::StatusCode(s)) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(status, 410);
+}
+
+/// A blog post quotes a Fedify post: `stoa publish` sends Fedify a
+/// `QuoteRequest` (with the post's `quote`), Fedify accepts with a stamp,
+/// the companion checks the stamp, and the next publish sends an `Update`
+/// whose object carries `quoteAuthorization`, verified by Fedify.
+#[test]
+fn a_post_quoting_fedify_asks_gets_a_stamp_and_the_next_publish_carries_it() {
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    fedify.control("follow", json!({"target": blog.actor()}));
+    fedify.wait_received("Accept");
+    blog.publish_ok(&[]); // the baseline: nothing is sent
+    let note = fedify.control("post", json!({"content": "<p>Quote me</p>"}))["id"]
+        .as_str()
+        .expect("a post id")
+        .to_string();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post(
+        "quoting",
+        &format!("date = {today}\nquote = \"{note}\""),
+        "Well said.",
+    );
+    blog.publish_ok(&[]);
+    let object = format!("{}/ap/posts/quoting.json", blog.base);
+    // The blog page shows the quoted post, fetched once at publish.
+    let page = std::fs::read_to_string(blog.root().join("public/posts/quoting/index.html"))
+        .expect("the post page");
+    assert!(
+        page.contains("Quote me") && page.contains("Alice (Fedify)") && page.contains(&note),
+        "{page}"
+    );
+    let request = fedify.wait_received("QuoteRequest");
+    assert_eq!(request["actor"], blog.actor(), "{request}");
+    assert_eq!(request["objectId"], note, "{request}");
+    assert_eq!(request["instrument"], object, "{request}");
+    let create = fedify.wait_received("Create");
+    assert_eq!(create["objectQuote"], note, "{create}");
+    assert!(
+        create["objectContent"]
+            .as_str()
+            .is_some_and(|c| c.contains("RE: <a href=")),
+        "{create}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stamp = loop {
+        let manifest = blog.admin("manifest");
+        if let Some(s) = manifest["quote_authorizations"][&object].as_str() {
+            break s.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stamp recorded: {manifest}\n{}",
+            blog.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(stamp.starts_with(&fedify.actor()), "{stamp}");
+
+    blog.publish_ok(&[]);
+    let log = std::fs::read_to_string(blog.root().join("published.toml")).expect("published.toml");
+    assert!(log.contains(&stamp), "{log}");
+    let update = fedify.wait_received("Update");
+    assert_eq!(update["objectQuoteAuthorization"], stamp, "{update}");
+    assert_eq!(update["objectQuote"], note, "{update}");
+}

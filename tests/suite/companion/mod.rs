@@ -8,6 +8,7 @@ mod database;
 pub(crate) mod fedify;
 mod lifecycle;
 mod publish;
+mod quotes;
 mod signatures;
 mod trust;
 
