@@ -36,6 +36,22 @@ pub enum Command {
     Deliveries(DeliveriesArgs),
     /// Copy the companion's database safely, also while it runs.
     Backup(BackupArgs),
+    /// Check the live deployment the way a fediverse server would.
+    Doctor(DoctorArgs),
+}
+
+/// `stoa doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Check this address instead of `base_url` in stoa.toml.
+    #[arg(short = 'u', long)]
+    pub url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stoa backup`.
