@@ -169,12 +169,21 @@ pub fn self_test(url: &str, fetched: &Fetched, local_fingerprint: &str, host: Ho
     fail(Problem::CompanionDown)
 }
 
-/// The header named in "signed header \"date\" is missing from the request",
-/// spelled as people write it.
+/// The header a refusal names as missing: "signed header \"date\" is
+/// missing from the request", or "the signature must cover date" (our
+/// own signature always covers it, so the proxy dropped it), spelled as
+/// people write it.
 fn missing_header(error: &str) -> Option<String> {
-    let (_, rest) = error.split_once("signed header \"")?;
-    let (name, _) = rest.split_once('"')?;
-    if !error.contains("is missing") {
+    let name = if let Some((_, rest)) = error.split_once("signed header \"") {
+        if !error.contains("is missing") {
+            return None;
+        }
+        rest.split_once('"')?.0
+    } else {
+        let (_, rest) = error.split_once("the signature must cover ")?;
+        rest.split([' ', ';', ',']).next()?
+    };
+    if name.is_empty() || name.starts_with('(') {
         return None;
     }
     Some(

@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod companion;
 mod deploy;
+mod doctor;
 mod federation;
 mod init;
 mod interop_fedify;

@@ -1,0 +1,455 @@
+//! `stoa doctor` against a real deployment on loopback: a real nginx with
+//! docs/deploy/nginx.conf in front of the real companion. The documented
+//! configuration passes every check; each broken variant is caught by the
+//! right check, with the right fix, and a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{Needs, peer_program, peers_ready, repo};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn stoa_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stoa"))
+}
+
+/// Kills a child process when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A site built for `http://127.0.0.1:<nginx_port>`, its companion on
+/// another port, and nginx started on demand with a variant of the
+/// documented configuration.
+struct Deployment {
+    dir: tempfile::TempDir,
+    nginx_port: u16,
+    companion_port: u16,
+    companion: Option<Running>,
+    nginx: Option<Running>,
+}
+
+impl Deployment {
+    fn new() -> Deployment {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nginx_port = free_port();
+        let d = Deployment {
+            dir,
+            nginx_port,
+            companion_port: free_port(),
+            companion: None,
+            nginx: None,
+        };
+        make_site(&d.root(), &d.base());
+        d
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("blog")
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.nginx_port)
+    }
+
+    /// Starts `stoa inbox` for the site in `root` (its own keys and token).
+    fn start_companion(&mut self, root: &Path) {
+        self.companion = None;
+        let log = std::fs::File::create(self.dir.path().join("companion.log")).expect("log");
+        let child = stoa_cmd()
+            .arg("inbox")
+            .arg("--root")
+            .arg(root)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.companion_port))
+            .arg("--base-url")
+            .arg(self.base())
+            .env_remove("STOA_ADMIN_TOKEN")
+            .env_remove("STOA_PRIVATE_KEY")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("stoa inbox starts");
+        self.companion = Some(Running(child));
+        wait_for_port(self.companion_port, || {
+            std::fs::read_to_string(self.dir.path().join("companion.log")).unwrap_or_default()
+        });
+    }
+
+    /// (Re)starts nginx with the documented server block, changed by `edit`.
+    fn start_nginx(&mut self, edit: impl Fn(String) -> String) {
+        self.nginx = None;
+        let doc = std::fs::read_to_string(repo().join("docs/deploy/nginx.conf"))
+            .expect("docs/deploy/nginx.conf");
+        let server = doc
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("# ssl_certificate"))
+            .map(|l| {
+                if l.trim_start().starts_with("listen ") {
+                    format!("    listen 127.0.0.1:{};", self.nginx_port)
+                } else if l.trim_start().starts_with("root ") {
+                    format!("    root {};", self.root().join("public").display())
+                } else {
+                    l.replace(
+                        "http://127.0.0.1:8787",
+                        &format!("http://127.0.0.1:{}", self.companion_port),
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let server = edit(server);
+        let prefix = self.dir.path().join("nginx");
+        std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n{server}\n}}\n",
+            p = prefix.display()
+        );
+        let conf_path = prefix.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write conf");
+        let child = Command::new(peer_program(Needs::Nginx))
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        self.nginx = Some(Running(child));
+        wait_for_port(self.nginx_port, || {
+            std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()
+        });
+    }
+
+    /// `stoa doctor --json` on the site: (exit success, report).
+    fn doctor_json(&self) -> (bool, Value) {
+        let out = stoa_cmd()
+            .arg("doctor")
+            .arg("--root")
+            .arg(self.root())
+            .arg("--json")
+            .env_remove("STOA_ADMIN_TOKEN")
+            .env_remove("STOA_PRIVATE_KEY")
+            .output()
+            .expect("stoa doctor runs");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "--json is not JSON ({e}):\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.success(), report)
+    }
+
+    /// `stoa doctor` as people read it.
+    fn doctor_text(&self) -> (bool, String) {
+        let out = stoa_cmd()
+            .arg("doctor")
+            .arg("--root")
+            .arg(self.root())
+            .env_remove("STOA_ADMIN_TOKEN")
+            .env_remove("STOA_PRIVATE_KEY")
+            .output()
+            .expect("stoa doctor runs");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+}
+
+fn wait_for_port(port: u16, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {port}:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `stoa init` a site for `base` (private addresses allowed: loopback), and build it.
+fn make_site(root: &Path, base: &str) {
+    let out = stoa_cmd()
+        .args([
+            "init",
+            "--title",
+            "Doctor test",
+            "--username",
+            "blog",
+            "--base-url",
+            base,
+        ])
+        .arg(root)
+        .output()
+        .expect("stoa init runs");
+    assert!(
+        out.status.success(),
+        "init: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = root.join("stoa.toml");
+    let text = std::fs::read_to_string(&config).expect("stoa.toml");
+    assert!(text.contains("\n[companion]\n"), "{text}");
+    let text = text.replace(
+        "[companion]\n",
+        "[companion]\nallow_private_addresses = true\n",
+    );
+    std::fs::write(&config, text).expect("write stoa.toml");
+    let out = stoa_cmd()
+        .arg("build")
+        .arg("--root")
+        .arg(root)
+        .output()
+        .expect("stoa build runs");
+    assert!(
+        out.status.success(),
+        "build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The check named `id` in a report.
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+/// Asserts the run failed, `id` failed with `fix` in its fix, and names the
+/// nginx docs.
+fn assert_caught(variant: &str, (ok, report): &(bool, Value), id: &str, fix: &str) {
+    assert!(!ok, "{variant}: doctor exited 0:\n{report:#}");
+    let c = check(report, id);
+    assert_eq!(
+        c["outcome"], "fail",
+        "{variant}: {id} did not fail:\n{report:#}"
+    );
+    let got = c["fix"].as_str().unwrap_or("");
+    assert!(
+        got.contains(fix),
+        "{variant}: the fix for {id} is {got:?}, expected {fix:?}\n{report:#}"
+    );
+    assert_eq!(c["docs"], "docs/deploy/nginx.conf", "{variant}");
+    assert!(
+        c["breaks"].as_str().is_some_and(|b| !b.is_empty()),
+        "{variant}"
+    );
+}
+
+/// Removes the `location = /inbox { … }` block.
+fn without_inbox(server: String) -> String {
+    let start = server
+        .find("    location = /inbox {")
+        .expect("the inbox block");
+    let end = start + server[start..].find("\n    }").expect("its end") + "\n    }".len();
+    format!("{}{}", &server[..start], &server[end..])
+}
+
+#[test]
+fn the_documented_nginx_passes_and_each_broken_variant_is_caught() {
+    if !peers_ready(&[Needs::Nginx]) {
+        return;
+    }
+    let mut d = Deployment::new();
+    let root = d.root();
+    d.start_companion(&root);
+
+    d.start_nginx(|s| s);
+    let (ok, report) = d.doctor_json();
+    let failed: Vec<_> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["outcome"] != "pass")
+        .collect();
+    assert!(
+        ok && failed.is_empty(),
+        "the documented nginx must pass every check:\n{report:#}"
+    );
+    assert_eq!(report["host"], "nginx");
+    assert_eq!(report["base_url"], d.base());
+    for id in [
+        "tls",
+        "webfinger",
+        "host-meta",
+        "actor",
+        "actor-key",
+        "outbox",
+        "post-object",
+        "post-page",
+        "nodeinfo",
+        "inbox",
+        "inbox-signed",
+        "companion",
+        "admin-token",
+        "companion-key",
+        "deliveries",
+        "hosts",
+        "clock",
+    ] {
+        assert_eq!(check(&report, id)["outcome"], "pass", "{id}");
+    }
+    let (ok, text) = d.doctor_text();
+    assert!(ok, "{text}");
+    assert!(text.contains("Every check passed."), "{text}");
+
+    d.start_nginx(|s| {
+        s.replacen(
+            "default_type application/activity+json;",
+            "default_type application/octet-stream;",
+            1,
+        )
+    });
+    let r = d.doctor_json();
+    assert_caught(
+        "octet-stream",
+        &r,
+        "actor",
+        "default_type application/activity+json",
+    );
+    assert!(
+        check(&r.1, "actor")["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("application/octet-stream")
+    );
+    let (ok, text) = d.doctor_text();
+    assert!(!ok);
+    assert!(text.contains("FAIL actor"), "{text}");
+    assert!(text.contains("fix:    in the server block"), "{text}");
+    assert!(text.contains("see:    docs/deploy/nginx.conf"), "{text}");
+
+    d.start_nginx(|s| {
+        s.replacen(
+            "    location ^~ /ap/ {",
+            "    location = /ap/actor.json { return 301 /ap/actor.json/; }\n    location ^~ /ap/ {",
+            1,
+        )
+    });
+    let r = d.doctor_json();
+    assert_caught("redirect", &r, "actor", "try_files $uri =404");
+    assert!(
+        check(&r.1, "actor")["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("redirecting")
+    );
+
+    d.start_nginx(|s| {
+        s.replacen(
+            "default_type application/jrd+json;",
+            "default_type text/html;",
+            1,
+        )
+    });
+    let r = d.doctor_json();
+    assert_caught(
+        "webfinger as html",
+        &r,
+        "webfinger",
+        "default_type application/jrd+json",
+    );
+    assert_eq!(check(&r.1, "actor")["outcome"], "pass");
+
+    d.start_nginx(|s| {
+        s.replacen(
+            "    index index.html;",
+            "    index index.html;\n    rewrite ^ /index.html break;",
+            1,
+        )
+    });
+    let r = d.doctor_json();
+    assert_caught("html for every accept", &r, "actor", "no catch-all");
+    assert!(
+        check(&r.1, "actor")["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("answers HTML")
+    );
+
+    d.start_nginx(without_inbox);
+    let r = d.doctor_json();
+    assert_caught(
+        "inbox not proxied",
+        &r,
+        "inbox",
+        "location = /inbox { proxy_pass",
+    );
+
+    let upstream = format!("proxy_set_header Host 127.0.0.1:{};", d.companion_port);
+    d.start_nginx(|s| s.replacen("proxy_set_header Host $http_host;", &upstream, 1));
+    let r = d.doctor_json();
+    assert_caught(
+        "host rewritten",
+        &r,
+        "inbox",
+        "proxy_set_header Host $http_host;",
+    );
+
+    d.start_nginx(|s| {
+        s.replacen(
+            "client_max_body_size 256k;",
+            "client_max_body_size 256k;\n        proxy_set_header Date \"\";",
+            1,
+        )
+    });
+    let r = d.doctor_json();
+    assert_eq!(check(&r.1, "inbox")["outcome"], "pass", "{:#}", r.1);
+    assert_caught("date dropped", &r, "inbox-signed", "proxy_set_header Date");
+
+    // The companion stopped.
+    d.start_nginx(|s| s);
+    d.companion = None;
+    let r = d.doctor_json();
+    assert_caught(
+        "companion stopped",
+        &r,
+        "inbox",
+        "systemctl start stoa-inbox",
+    );
+    assert_caught(
+        "companion stopped",
+        &r,
+        "companion",
+        "systemctl start stoa-inbox",
+    );
+
+    // A companion holding another key pair (a `stoa keygen` on the server).
+    let other = d.dir.path().join("other");
+    make_site(&other, &d.base());
+    std::fs::copy(
+        root.join("secrets/admin-token"),
+        other.join("secrets/admin-token"),
+    )
+    .expect("same admin token");
+    d.start_companion(&other);
+    let r = d.doctor_json();
+    assert_caught("another key", &r, "inbox-signed", "secrets/actor-key.pem");
+    assert_caught("another key", &r, "companion-key", "secrets/actor-key.pem");
+    assert_eq!(check(&r.1, "inbox")["outcome"], "pass");
+}
