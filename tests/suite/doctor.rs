@@ -453,3 +453,69 @@ fn the_documented_nginx_passes_and_each_broken_variant_is_caught() {
     assert_caught("another key", &r, "companion-key", "secrets/actor-key.pem");
     assert_eq!(check(&r.1, "inbox")["outcome"], "pass");
 }
+
+/// The self-test `stoa doctor` sends: only the blog's own key passes it,
+/// and it stores nothing, however often it is sent.
+#[test]
+fn only_the_blogs_own_key_passes_the_self_test_and_nothing_is_stored() {
+    use crate::companion::{Companion, Peer, Setup, post_raw};
+    use jiff::Timestamp;
+    use stoa::signatures::{cavage, keys::SigningKey};
+
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let peer = Peer::start(&["mallory"]);
+    let body = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "StoaSelfTest",
+        "actor": blog.actor(),
+        "id": format!("{}#self-test/1", blog.actor()),
+    })
+    .to_string()
+    .into_bytes();
+    let blog_key_id = format!("{}#main-key", blog.actor());
+
+    let own = peer.sign_post("mallory", &blog.inbox(), &body, Timestamp::now());
+    let (status, answer) = post_raw(&blog.inbox(), &own, &body);
+    assert_eq!(status, 401, "{answer}");
+    assert!(
+        answer.contains("must be signed with this blog's key"),
+        "{answer}"
+    );
+
+    let forged = peer.sign_post_as(
+        "mallory",
+        &blog_key_id,
+        &blog.inbox(),
+        &body,
+        Timestamp::now(),
+    );
+    let (status, answer) = post_raw(&blog.inbox(), &forged, &body);
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("does not verify"), "{answer}");
+
+    let pem = std::fs::read_to_string(blog.root().join("secrets/actor-key.pem")).expect("key");
+    let key = SigningKey::from_pem(&pem).expect("the blog's key");
+    let headers = cavage::sign(
+        &key,
+        &blog_key_id,
+        "POST",
+        &blog.inbox(),
+        Some(&body),
+        Timestamp::now(),
+    )
+    .expect("sign");
+    for _ in 0..2 {
+        let (status, answer) = post_raw(&blog.inbox(), &headers, &body);
+        assert_eq!(status, 202, "{answer}");
+        let v: Value = serde_json::from_str(&answer).expect("json");
+        assert_eq!(v["self_test"], "verified");
+        assert_eq!(
+            v["key_fingerprint"],
+            blog.admin("status")["key_fingerprint"]
+        );
+    }
+    assert_eq!(blog.counts(), (0, 0, 0, 0), "a self-test stores nothing");
+}
