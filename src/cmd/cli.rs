@@ -93,6 +93,10 @@ pub struct PublishArgs {
     /// The companion's address (default: `companion` under [publish]).
     #[arg(long)]
     pub companion: Option<String>,
+    /// Longest to wait for the deployed site to serve the new and changed
+    /// documents before giving up (default: `verify_secs` under [publish], 300).
+    #[arg(long)]
+    pub verify_secs: Option<u64>,
 }
 
 /// `stoa deliveries`.

@@ -7,7 +7,7 @@
 //! kind of host.
 
 mod companion;
-mod documents;
+pub(crate) mod documents;
 pub mod fixes;
 mod inbox;
 pub mod probe;

@@ -519,3 +519,117 @@ fn only_the_blogs_own_key_passes_the_self_test_and_nothing_is_stored() {
     }
     assert_eq!(blog.counts(), (0, 0, 0, 0), "a self-test stores nothing");
 }
+
+/// `stoa publish` with a deploy command, against the companion's own copy
+/// of the site (`--site public`), which the deploy fills: (success, output).
+fn publish_with_deploy(
+    blog: &crate::companion::Companion,
+    config: &str,
+    deploy: &str,
+    verify_secs: u64,
+) -> (bool, String) {
+    let text = format!("output_dir = \"build\"\n{config}\n[publish]\ndeploy = '{deploy}'\n");
+    std::fs::write(blog.root().join("stoa.toml"), text).expect("stoa.toml");
+    let out = stoa_cmd()
+        .arg("publish")
+        .arg("--root")
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .arg("--verify-secs")
+        .arg(verify_secs.to_string())
+        .env("STOA_ADMIN_TOKEN", crate::companion::TOKEN)
+        .output()
+        .expect("stoa publish runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Publish announces nothing the deployed site does not serve: it waits
+/// for a slow deploy, stops (nothing queued) for one that never serves the
+/// post, and sends it once the deploy is fixed.
+#[test]
+fn publish_waits_for_the_deploy_and_never_announces_what_is_not_served() {
+    use crate::companion::{Companion, Peer, Setup, follow, send};
+
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let alice = Peer::start(&["alice"]);
+    assert_eq!(
+        send(&alice, "alice", &blog, &follow(&alice, "alice", &blog, 1)).0,
+        202
+    );
+    alice.wait_for("the Accept", 1, |a| a.json()["type"] == "Accept");
+    let config = std::fs::read_to_string(blog.root().join("stoa.toml")).expect("stoa.toml");
+    let public = blog.root().join("public");
+    let now = format!("cp -R \"$1\"/. {}/", public.display());
+    let later = format!("(sleep 4; {now}) >/dev/null 2>&1 &");
+    let arrived = |kind: &str, id: &str| {
+        alice
+            .arrivals()
+            .iter()
+            .filter(|a| a.json()["type"] == kind && a.json()["object"]["id"] == id)
+            .count()
+    };
+
+    let (ok, out) = publish_with_deploy(&blog, &config, &now, 10);
+    assert!(ok && out.contains("First publish"), "{out}");
+    blog.write_post("slow-cdn", "date = 2026-01-01T10:00:00Z", "First version.");
+    let id = format!("{}/ap/posts/slow-cdn.json", blog.base);
+    let (ok, out) = publish_with_deploy(&blog, &config, &now, 10);
+    assert!(ok && out.contains("new  slow-cdn"), "{out}");
+    alice.wait_for("the Create", 1, |a| a.json()["type"] == "Create");
+
+    // The deploy lands 4 s late: the host serves the old object meanwhile.
+    blog.write_post("slow-cdn", "date = 2026-01-01T10:00:00Z", "Second version.");
+    let started = std::time::Instant::now();
+    let (ok, out) = publish_with_deploy(&blog, &config, &later, 60);
+    assert!(ok, "{out}\n{}", blog.log());
+    assert!(
+        out.contains("Waiting for the deployed site to serve"),
+        "{out}"
+    );
+    assert!(out.contains("edited  slow-cdn"), "{out}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "it waited for the deploy"
+    );
+    alice.wait_for("the Update", 1, |a| a.json()["type"] == "Update");
+
+    // A deploy that never serves the new post: publish stops, nothing queued.
+    blog.write_post("never-served", "date = 2026-01-01T10:00:00Z", "Hidden.");
+    let missing = format!("{}/ap/posts/never-served.json", blog.base);
+    let deliveries = blog.admin("status")["deliveries"].clone();
+    let (ok, out) = publish_with_deploy(&blog, &config, "true", 3);
+    assert!(!ok, "{out}");
+    assert!(out.contains("stoa doctor"), "{out}");
+    assert!(out.contains(&missing) && out.contains("404"), "{out}");
+    assert!(out.contains("nothing is queued"), "{out}");
+    assert_eq!(
+        blog.admin("status")["deliveries"],
+        deliveries,
+        "nothing queued"
+    );
+    assert!(
+        blog.admin("manifest")["objects"].get(&missing).is_none(),
+        "not recorded"
+    );
+    assert_eq!(arrived("Create", &missing), 0);
+
+    // Fixed: the next publish sends it.
+    let (ok, out) = publish_with_deploy(&blog, &config, &now, 10);
+    assert!(ok && out.contains("new  never-served"), "{out}");
+    alice.wait_for("the Create of never-served", 2, |a| {
+        a.json()["type"] == "Create"
+    });
+    assert_eq!(arrived("Create", &missing), 1);
+    assert_eq!(arrived("Create", &id), 1);
+}
