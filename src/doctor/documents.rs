@@ -51,12 +51,7 @@ pub fn document(
     let a = match fetched {
         Ok(a) => a,
         Err(e) => {
-            return Err(Check::fail(
-                id,
-                format!("cannot fetch {url}: {e}"),
-                &Problem::NotDeployed,
-                host,
-            ));
+            return Err(Check::fail(id, e.to_string(), &Problem::NotDeployed, host));
         }
     };
     let ct = content_type(a);
@@ -167,12 +162,7 @@ pub fn webfinger(
     let a = match fetched {
         Ok(a) => a,
         Err(e) => {
-            return Check::fail(
-                ID,
-                format!("cannot fetch {url}: {e}"),
-                &Problem::NotDeployed,
-                host,
-            );
+            return Check::fail(ID, e.to_string(), &Problem::NotDeployed, host);
         }
     };
     if (300..400).contains(&a.status) {
@@ -279,12 +269,7 @@ pub fn host_meta(url: &str, fetched: &Fetched, host: HostKind) -> Check {
             &Problem::NotDeployed,
             host,
         ),
-        Err(e) => Check::fail(
-            "host-meta",
-            format!("cannot fetch {url}: {e}"),
-            &Problem::NotDeployed,
-            host,
-        ),
+        Err(e) => Check::fail("host-meta", e.to_string(), &Problem::NotDeployed, host),
     }
 }
 
@@ -321,12 +306,7 @@ pub fn post_page(url: &str, fetched: &Fetched, object: &str, host: HostKind) -> 
     let a = match fetched {
         Ok(a) => a,
         Err(e) => {
-            return Check::fail(
-                ID,
-                format!("cannot fetch {url}: {e}"),
-                &Problem::NotDeployed,
-                host,
-            );
+            return Check::fail(ID, e.to_string(), &Problem::NotDeployed, host);
         }
     };
     if a.status != 200 {
@@ -362,7 +342,7 @@ pub fn nodeinfo_discovery(url: &str, fetched: &Fetched, host: HostKind) -> Resul
     let fail = |summary: String, problem: Problem| Check::fail("nodeinfo", summary, &problem, host);
     let a = fetched
         .as_ref()
-        .map_err(|e| fail(format!("cannot fetch {url}: {e}"), Problem::NotDeployed))?;
+        .map_err(|e| fail(e.to_string(), Problem::NotDeployed))?;
     if a.status != 200 {
         return Err(fail(
             format!("{url} answers HTTP {}", a.status),
@@ -403,7 +383,7 @@ pub fn nodeinfo_document(url: &str, fetched: &Fetched, host: HostKind) -> Check 
     let fail = |summary: String, problem: Problem| Check::fail("nodeinfo", summary, &problem, host);
     let a = match fetched {
         Ok(a) => a,
-        Err(e) => return fail(format!("cannot fetch {url}: {e}"), Problem::NotDeployed),
+        Err(e) => return fail(e.to_string(), Problem::NotDeployed),
     };
     if a.status != 200 {
         return fail(

@@ -106,6 +106,8 @@ pub enum Problem {
     NotHttps,
     /// The companion is older than this stoa (no self-test).
     CompanionOutdated,
+    /// The blog's address does not answer at all.
+    Unreachable,
 }
 
 impl Problem {
@@ -163,6 +165,9 @@ impl Problem {
             Problem::CompanionOutdated => {
                 "the deployment self-test cannot run: the proxy's handling of signatures is unproven"
             }
+            Problem::Unreachable => {
+                "no server can reach the blog: nobody can find it, follow it or read its posts"
+            }
         }
     }
 
@@ -177,15 +182,26 @@ impl Problem {
                 HostKind::SingleProcess,
             ]
             .iter()
-            .map(|h| format!("{}: {}", h.name(), self.fix_for(*h)))
+            .map(|h| (h.name(), self.fix_for(*h)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(
+                Vec::<(Vec<&str>, String)>::new(),
+                |mut groups, (name, fix)| {
+                    match groups.iter_mut().find(|(_, f)| *f == fix) {
+                        Some((names, _)) => names.push(name),
+                        None => groups.push((vec![name], fix)),
+                    }
+                    groups
+                },
+            )
+            .into_iter()
+            .map(|(names, fix)| format!("{}: {fix}", names.join(", ")))
             .collect();
-            let mut dedup: Vec<String> = Vec::new();
-            for line in each {
-                if !dedup.contains(&line) {
-                    dedup.push(line);
-                }
+            if each.len() == 1 {
+                return self.fix_for(HostKind::Nginx);
             }
-            return dedup.join("\n");
+            return each.join("\n");
         }
         self.fix_for(host)
     }
@@ -276,6 +292,7 @@ impl Problem {
                 _ => "serve the blog over https and set base_url = \"https://…\" in stoa.toml".into(),
             },
             Problem::CompanionOutdated => "install the same stoa version on the server as here and restart the companion".into(),
+            Problem::Unreachable => "check that base_url in stoa.toml is the blog's address, that its DNS name points at the server, and that the web server runs and its firewall lets ports 80 and 443 in".into(),
         }
     }
 }
@@ -309,6 +326,12 @@ mod tests {
         for host in ["nginx:", "Caddy:", "Netlify:", "Cloudflare Pages:"] {
             assert!(fix.contains(host), "{fix}");
         }
+        let same = Problem::NotDeployed.fix(HostKind::Unknown);
+        assert!(same.starts_with("nginx, Caddy: deploy"), "{same}");
+        assert_eq!(
+            Problem::KeyMismatch.fix(HostKind::Unknown).lines().count(),
+            1
+        );
         assert!(
             Problem::HeaderDropped("Date".into())
                 .fix(HostKind::Nginx)

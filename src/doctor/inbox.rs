@@ -58,12 +58,7 @@ pub fn reach(url: &str, fetched: &Fetched, host: HostKind) -> Check {
     let a = match fetched {
         Ok(a) => a,
         Err(e) => {
-            return Check::fail(
-                ID,
-                format!("cannot POST to {url}: {e}"),
-                &Problem::CompanionDown,
-                host,
-            );
+            return Check::fail(ID, format!("POST: {e}"), &Problem::CompanionDown, host);
         }
     };
     if let Some(check) = not_the_companion(url, a, host, ID) {
@@ -98,12 +93,7 @@ pub fn self_test(url: &str, fetched: &Fetched, local_fingerprint: &str, host: Ho
     let a = match fetched {
         Ok(a) => a,
         Err(e) => {
-            return Check::fail(
-                ID,
-                format!("cannot POST to {url}: {e}"),
-                &Problem::CompanionDown,
-                host,
-            );
+            return Check::fail(ID, format!("POST: {e}"), &Problem::CompanionDown, host);
         }
     };
     if a.status == 202

@@ -51,6 +51,26 @@ pub fn run(inputs: &Inputs<'_>) -> Report {
     });
     let host = HostKind::detect(server.as_deref(), single);
     let mut checks = vec![transport(config, &base, host)];
+    // A blog that does not answer at all: one line, not one per check.
+    let home = get(&format!("{base}/"), "text/html");
+    if let Err(e) = &home
+        && matches!(
+            e,
+            crate::fetch::FetchError::Network { .. } | crate::fetch::FetchError::Private(_)
+        )
+    {
+        checks.push(Check::fail(
+            "reach",
+            e.to_string(),
+            &Problem::Unreachable,
+            host,
+        ));
+        return Report {
+            base_url: base,
+            host,
+            checks,
+        };
+    }
 
     let handle_host = &config.fediverse.host;
     let subject = format!("acct:{}@{handle_host}", config.fediverse.username);
@@ -249,7 +269,7 @@ fn outbox_and_post(
         checks.push(Check::skip("post-object", "the outbox has no page"));
         return None;
     };
-    let page = match documents::document("outbox", &first, accept, &get(&first, accept), host) {
+    let page = match both_accepts(get, "outbox", &first, host) {
         Ok(doc) => doc,
         Err(check) => {
             checks.push(check);
@@ -290,7 +310,7 @@ fn outbox_and_post(
     };
     checks.push(Check::pass(
         "post-object",
-        format!("{object_id} is served directly, its id is its URL"),
+        format!("{object_id} is served directly as ActivityPub to both Accept headers, its id is its URL"),
     ));
     let page_url = object.get("url").and_then(|u| {
         u.as_str()
@@ -298,6 +318,26 @@ fn outbox_and_post(
             .or_else(|| u.get("href").and_then(Value::as_str).map(str::to_string))
     });
     Some((object_id, page_url))
+}
+
+/// Fetches a document with each `Accept` servers send; the first failure.
+fn both_accepts(
+    get: &dyn Fn(&str, &str) -> super::Fetched,
+    id: &'static str,
+    url: &str,
+    host: HostKind,
+) -> Result<Value, Check> {
+    let mut doc = None;
+    for accept in documents::ACCEPTS {
+        doc = Some(documents::document(
+            id,
+            url,
+            accept,
+            &get(url, accept),
+            host,
+        )?);
+    }
+    doc.ok_or_else(|| Check::skip(id, "nothing fetched"))
 }
 
 /// POSTs the self-test, signed with the blog's key, to the public inbox.
