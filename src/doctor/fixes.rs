@@ -108,6 +108,8 @@ pub enum Problem {
     CompanionOutdated,
     /// The blog's address does not answer at all.
     Unreachable,
+    /// The certificate does not cover the host, is not trusted, or expires soon.
+    Certificate,
 }
 
 impl Problem {
@@ -167,6 +169,9 @@ impl Problem {
             }
             Problem::Unreachable => {
                 "no server can reach the blog: nobody can find it, follow it or read its posts"
+            }
+            Problem::Certificate => {
+                "servers refuse a certificate that does not cover the host, is not trusted or has expired: the blog cannot be found or followed, and deliveries to it fail"
             }
         }
     }
@@ -292,6 +297,12 @@ impl Problem {
                 _ => "serve the blog over https and set base_url = \"https://…\" in stoa.toml".into(),
             },
             Problem::CompanionOutdated => "install the same stoa version on the server as here and restart the companion".into(),
+            Problem::Certificate => match h {
+                Nginx => "renew or reissue the certificate for this host (`certbot renew`, or `certbot --nginx -d your-host`) and make sure its renewal timer runs; `ssl_certificate` must name the full chain".into(),
+                Caddy | SingleProcess => "Caddy renews its certificates itself: check that ports 80 and 443 reach it and that the site address in the Caddyfile is the blog's host; `journalctl -u caddy` says why renewal fails".into(),
+                Netlify | CloudflarePages => "the host manages the certificate: check the custom domain's HTTPS settings (and its DNS) in the host's dashboard".into(),
+                Unknown => "renew the certificate for this host (certbot, or the host's dashboard) and make sure it renews itself".into(),
+            },
             Problem::Unreachable => "check that base_url in stoa.toml is the blog's address, that its DNS name points at the server, and that the web server runs and its firewall lets ports 80 and 443 in".into(),
         }
     }

@@ -1,7 +1,7 @@
 //! `stoa doctor`: checks a live deployment the way a remote server would.
 //!
 //! Each group of checks is a pure evaluation over fetched answers
-//! (`documents.rs`, `inbox.rs`, `companion.rs`), so it can be tested
+//! (`documents.rs`, `inbox.rs`, `companion.rs`, `tls.rs`), so it can be tested
 //! without a network; `probe.rs` does the fetching and puts the report
 //! together; `fixes.rs` holds what breaks for followers and the fix per
 //! kind of host.
@@ -11,6 +11,7 @@ pub(crate) mod documents;
 pub mod fixes;
 mod inbox;
 pub mod probe;
+mod tls;
 
 use serde::Serialize;
 

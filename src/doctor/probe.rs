@@ -203,11 +203,14 @@ pub fn run(inputs: &Inputs<'_>) -> Report {
 
 /// https, or plain http on loopback when the site allows private addresses.
 fn transport(config: &Config, base: &str, host: HostKind) -> Check {
-    if base.starts_with("https://") {
-        return Check::pass(
-            "tls",
-            "served over https (the certificate was accepted for this host; its expiry date is not checked)",
-        );
+    if let Some(rest) = base.strip_prefix("https://") {
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let (name, port) = match authority.rsplit_once(':') {
+            Some((n, p)) if p.parse::<u16>().is_ok() => (n, p.parse().unwrap_or(443)),
+            _ => (authority, 443),
+        };
+        let handshake = certificate_expiry(name, port, config.companion.allow_private_addresses);
+        return super::tls::evaluate(name, &handshake, Timestamp::now(), host);
     }
     let host_part = base
         .strip_prefix("http://")
@@ -232,6 +235,45 @@ fn transport(config: &Config, base: &str, host: HostKind) -> Check {
             host,
         )
     }
+}
+
+/// Connects to `name:port` with TLS, verifying the certificate against the
+/// usual web roots for `name`, and returns when it expires.
+fn certificate_expiry(name: &str, port: u16, allow_private: bool) -> Result<Timestamp, String> {
+    use std::net::ToSocketAddrs;
+    use std::sync::Arc;
+    use std::time::Duration;
+    let addr = (name, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {name}: {e}"))?
+        .find(|a| allow_private || crate::fetch::is_public(a.ip()))
+        .ok_or_else(|| format!("{name} resolves to no public address"))?;
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let server_name = rustls::pki_types::ServerName::try_from(name.to_string())
+        .map_err(|e| format!("{name}: {e}"))?;
+    let mut conn =
+        rustls::ClientConnection::new(Arc::new(config), server_name).map_err(|e| e.to_string())?;
+    let mut sock = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = sock.set_write_timeout(Some(Duration::from_secs(10)));
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).map_err(|e| e.to_string())?;
+    }
+    let cert = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .ok_or("the server sent no certificate")?;
+    super::tls::not_after(cert.as_ref()).ok_or_else(|| "the certificate cannot be read".to_string())
 }
 
 /// Checks the outbox and its first page, then the newest post's object;

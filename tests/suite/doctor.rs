@@ -633,3 +633,70 @@ fn publish_waits_for_the_deploy_and_never_announces_what_is_not_served() {
     assert_eq!(arrived("Create", &missing), 1);
     assert_eq!(arrived("Create", &id), 1);
 }
+
+/// A certificate no server trusts (self-signed) fails the `tls` check with
+/// the fix for the host, before anything else is fetched.
+#[test]
+fn an_untrusted_certificate_fails_the_tls_check() {
+    if !peers_ready(&[Needs::Nginx]) {
+        return;
+    }
+    let mut d = Deployment::new();
+    let cert = d.dir.path().join("cert.pem");
+    let key = d.dir.path().join("key.pem");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("openssl is missing: the TLS test checks nothing");
+        return;
+    }
+    let listen = format!("listen 127.0.0.1:{};", d.nginx_port);
+    let tls = format!(
+        "listen 127.0.0.1:{} ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};",
+        d.nginx_port,
+        cert.display(),
+        key.display()
+    );
+    d.start_nginx(|s| s.replacen(&listen, &tls, 1));
+    let out = stoa_cmd()
+        .arg("doctor")
+        .arg("--root")
+        .arg(d.root())
+        .arg("--url")
+        .arg(format!("https://localhost:{}", d.nginx_port))
+        .arg("--json")
+        .output()
+        .expect("stoa doctor runs");
+    assert!(!out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let c = check(&report, "tls");
+    assert_eq!(c["outcome"], "fail", "{report:#}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("handshake with localhost fails"),
+        "{report:#}"
+    );
+    assert!(
+        c["fix"].as_str().unwrap_or("").contains("certbot"),
+        "{report:#}"
+    );
+}
