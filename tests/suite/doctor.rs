@@ -700,3 +700,29 @@ fn an_untrusted_certificate_fails_the_tls_check() {
         "{report:#}"
     );
 }
+
+/// The single-process deployment (`stoa inbox --site`) passes every check,
+/// and is recognised as such.
+#[test]
+fn the_single_process_deployment_passes_every_check() {
+    use crate::companion::{Companion, Setup, TOKEN};
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let out = stoa_cmd()
+        .arg("doctor")
+        .arg("--root")
+        .arg(blog.root())
+        .arg("--json")
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .env_remove("STOA_PRIVATE_KEY")
+        .output()
+        .expect("stoa doctor runs");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(out.status.success(), "{report:#}");
+    assert_eq!(report["host"], "single-process");
+    for c in report["checks"].as_array().expect("checks") {
+        assert_eq!(c["outcome"], "pass", "{report:#}");
+    }
+}
