@@ -8,7 +8,7 @@ use crate::cmd::cli::DoctorArgs;
 use crate::cmd::common::{load_admin_token, load_config};
 use crate::companion::client::CompanionClient;
 use crate::doctor::{Outcome, Report, probe};
-use crate::signatures::keys::SigningKey;
+use crate::signatures::keys::{SigningKey, fingerprint};
 use crate::{errln, outln};
 
 /// Runs `stoa doctor`; fails (exit 1) when a check fails.
@@ -21,7 +21,16 @@ pub fn run(args: &DoctorArgs) -> Result<()> {
             public_path.display()
         )
     })?;
-    let signer = private_key(&root, &config);
+    let signer = private_key(&root, &config).filter(|key| {
+        let matches = fingerprint(key.public_pem()) == fingerprint(&public_pem);
+        if !matches {
+            errln!(
+                "warning: the private key here does not match {}: the signed self-test is skipped\n  help: use the private key made with the published public key",
+                public_path.display()
+            );
+        }
+        matches
+    });
     let admin = load_admin_token(&root, &config)?
         .map(|token| CompanionClient::new(&config.publish.companion, &token));
     let report = probe::run(&probe::Inputs {
