@@ -52,6 +52,7 @@ struct RawPublish {
     companion: Option<String>,
     deploy: Option<String>,
     deploy_dir: Option<String>,
+    verify_secs: Option<u64>,
 }
 
 /// `[companion]` as written; see [`Companion`].
@@ -292,6 +293,10 @@ pub struct Publish {
     pub deploy: Option<String>,
     /// Or: a folder to mirror the output into (relative to the site root unless absolute).
     pub deploy_dir: Option<PathBuf>,
+    /// How long `stoa publish` waits for the deployed site to serve the
+    /// new and changed documents before it gives up (CDN propagation);
+    /// default 300 seconds.
+    pub verify_secs: u64,
 }
 
 /// `[companion]`: where `stoa inbox` listens, keeps its database and finds
@@ -455,6 +460,7 @@ impl Config {
                 companion: publish_companion,
                 deploy: raw.publish.deploy,
                 deploy_dir: raw.publish.deploy_dir.map(PathBuf::from),
+                verify_secs: raw.publish.verify_secs.unwrap_or(300),
             },
         })
     }

@@ -267,6 +267,83 @@ impl Client {
     }
 }
 
+/// An HTTP answer as it came, for `stoa doctor`, which judges status,
+/// headers and body itself.
+#[derive(Debug, Clone, Default)]
+pub struct RawAnswer {
+    /// The status.
+    pub status: u16,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body, at most [`MAX_DOCUMENT_BYTES`].
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first value of a header (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Client {
+    /// Sends one request exactly as given (`body` makes it a POST, else a
+    /// GET) and returns the answer whatever its status: no redirect is
+    /// followed, the same guard, time and size limits apply.
+    pub fn raw(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+    ) -> Result<RawAnswer, FetchError> {
+        let answer = match body {
+            Some(body) => {
+                let mut req = self.agent.post(url);
+                for (name, value) in headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                req.send(body)
+            }
+            None => {
+                let mut req = self.agent.get(url);
+                for (name, value) in headers {
+                    req = req.header(name.as_str(), value.as_str());
+                }
+                req.call()
+            }
+        };
+        let mut resp = answer.map_err(|e| network(url, e))?;
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOCUMENT_BYTES)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge(url.to_string()),
+                other => network(url, other),
+            })?;
+        Ok(RawAnswer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
 fn network(url: &str, e: ureq::Error) -> FetchError {
     if let ureq::Error::Other(inner) = &e
         && let Some(p) = inner.downcast_ref::<PrivateAddress>()

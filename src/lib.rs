@@ -19,6 +19,7 @@ pub mod config;
 mod content;
 mod content_types;
 mod deploy;
+mod doctor;
 pub mod error;
 pub mod federation;
 mod fetch;

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
+        Command::Doctor(a) => cmd::doctor::run(&a),
     };
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,

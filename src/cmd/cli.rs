@@ -38,6 +38,22 @@ pub enum Command {
     Deliveries(DeliveriesArgs),
     /// Copy the companion's database safely, also while it runs.
     Backup(BackupArgs),
+    /// Check the live deployment the way a fediverse server would.
+    Doctor(DoctorArgs),
+}
+
+/// `stoa doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Check this address instead of `base_url` in stoa.toml.
+    #[arg(short = 'u', long)]
+    pub url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stoa backup`.
@@ -83,6 +99,10 @@ pub struct PublishArgs {
     /// The companion's address (default: `companion` under [publish]).
     #[arg(long)]
     pub companion: Option<String>,
+    /// Longest to wait for the deployed site to serve the new and changed
+    /// documents before giving up (default: `verify_secs` under [publish], 300).
+    #[arg(long)]
+    pub verify_secs: Option<u64>,
 }
 
 /// `stoa deliveries`.

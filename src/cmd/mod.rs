@@ -6,6 +6,7 @@ pub mod build;
 pub mod cli;
 pub(crate) mod common;
 pub mod deliveries;
+pub mod doctor;
 pub mod followers;
 pub mod inbox;
 pub mod init;

@@ -9,6 +9,12 @@
 //! home timelines); an edited post gets the time of the edit as `updated`
 //! (Mastodon ignores Updates without it). Both are written to
 //! `published.toml`, so rebuilds stay byte-identical.
+//!
+//! Nobody is told about a document readers cannot fetch: after the deploy,
+//! the actor and every new or changed object are fetched from the public
+//! address and compared with the build, again and again for up to
+//! `verify_secs` (CDN propagation); otherwise publish stops, naming `stoa
+//! doctor`, and nothing is queued.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -142,6 +148,7 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         std::fs::read(&actor_path).with_context(|| format!("reading {}", actor_path.display()))?;
     let request = plan::request(&local, &remote, &actor, args.quiet_updates)
         .context("reading the built objects")?;
+    verify_deploy(args, config, &remote, &request)?;
     let response = client.publish(&request)?;
     if response.baseline {
         outln!(
@@ -176,6 +183,52 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         Duration::from_secs(args.wait_secs),
     )?;
     print_summary(&progress);
+    Ok(())
+}
+
+/// Waits until the deployed site serves the actor and every new or changed
+/// object as built (all objects are only recorded on the first publish, so
+/// then only the actor is checked); stops the publish otherwise.
+fn verify_deploy(
+    args: &PublishArgs,
+    config: &Config,
+    remote: &crate::companion::api::Manifest,
+    request: &crate::companion::api::PublishRequest,
+) -> Result<()> {
+    let mut built = std::collections::BTreeMap::new();
+    if remote.baseline {
+        built.extend(request.objects.clone());
+    }
+    if let Some(actor) = &request.actor {
+        built.insert(Urls::new(config).actor, actor.clone());
+    }
+    if built.is_empty() {
+        return Ok(());
+    }
+    // The writer's own base_url, not an address a stranger supplied: the
+    // SSRF guard is for the companion, and a blog on loopback is a test.
+    let client = crate::fetch::Client::unsigned(
+        true,
+        &format!("stoa-publish/{}", env!("CARGO_PKG_VERSION")),
+    );
+    let limit = Duration::from_secs(args.verify_secs.unwrap_or(config.publish.verify_secs));
+    let mut told = false;
+    crate::publish::verify::wait_until_served(
+        &client,
+        &built,
+        limit,
+        Duration::from_secs(2),
+        |left| {
+            if !told {
+                outln!(
+                    "Waiting for the deployed site to serve {left} new or changed document{} (up to {}s)…",
+                    if left == 1 { "" } else { "s" },
+                    limit.as_secs()
+                );
+                told = true;
+            }
+        },
+    )?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use crate::companion::api::{
     ErrorBody, FollowerAction, FollowerChanged, FollowerCounts, FollowerEntry, Status,
 };
 use crate::companion::followers::Outcome;
-use crate::companion::store::{deliveries, followers, incoming, interactions};
+use crate::companion::store::{deliveries, followers, hosts, incoming, interactions};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -93,6 +93,13 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
                 .collect(),
             deliveries: deliveries::counts(c)?,
             incoming_backlog: incoming::backlog(c)?,
+            key_fingerprint: app.own_key.fingerprint.clone(),
+            failed_last_day: deliveries::failed_since(
+                c,
+                crate::companion::store::now_ms() - 24 * 3600 * 1000,
+            )?,
+            unavailable_hosts: hosts::unavailable(c)?.into_keys().collect(),
+            now_ms: crate::companion::store::now_ms(),
         })
     })
     .await;

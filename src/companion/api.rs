@@ -21,6 +21,36 @@ pub struct Status {
     pub deliveries: DeliveryCounts,
     /// Received activities not applied yet.
     pub incoming_backlog: i64,
+    /// Fingerprint of the public half of the key the companion signs with
+    /// ([`crate::signatures::keys::fingerprint`]); empty from an older companion.
+    #[serde(default)]
+    pub key_fingerprint: String,
+    /// Deliveries given up in the last 24 hours.
+    #[serde(default)]
+    pub failed_last_day: i64,
+    /// Hosts skipped because their deliveries failed on 7 different days.
+    #[serde(default)]
+    pub unavailable_hosts: Vec<String>,
+    /// The companion's clock when it answered (ms since the epoch; 0 from
+    /// an older companion), to compare with the writer's.
+    #[serde(default)]
+    pub now_ms: i64,
+}
+
+/// The `type` of the deployment self-test that `stoa doctor` POSTs to the
+/// blog's own inbox through its public address. The companion answers it
+/// only when it is signed with the blog's own key (the one it signs with),
+/// and stores nothing: it proves that the proxy keeps `Host`, `Date`,
+/// `Digest` and the signature headers intact.
+pub const SELF_TEST_TYPE: &str = "StoaSelfTest";
+
+/// The companion's `202` answer to a self-test that verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfTestAnswer {
+    /// Always `"verified"`.
+    pub self_test: String,
+    /// Fingerprint of the key the signature verified with.
+    pub key_fingerprint: String,
 }
 
 /// Followers by state.

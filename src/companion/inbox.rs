@@ -21,6 +21,7 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::companion::App;
+use crate::companion::api::{SELF_TEST_TYPE, SelfTestAnswer};
 use crate::companion::intake::Queued;
 use crate::companion::key_cache::KeyLookupError;
 use crate::companion::store::incoming::Received;
@@ -39,16 +40,25 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     match receive(&app, &method, &uri, &headers, &body).await {
-        Ok(Queued::New) => {
+        Ok(Answer::Queued(Queued::New)) => {
             app.wake_processor.notify_one();
             (StatusCode::ACCEPTED, "").into_response()
         }
-        Ok(Queued::Replay) => (StatusCode::ACCEPTED, "").into_response(),
+        Ok(Answer::Queued(Queued::Replay)) => (StatusCode::ACCEPTED, "").into_response(),
+        Ok(Answer::SelfTest(answer)) => (StatusCode::ACCEPTED, axum::Json(answer)).into_response(),
         Err(refusal) => {
             tracing::info!(status = refusal.status.as_u16(), reason = %refusal.reason, "inbox request refused");
             refusal.into_response()
         }
     }
+}
+
+/// What an accepted request became.
+enum Answer {
+    /// An activity, queued (or a replay).
+    Queued(Queued),
+    /// The deployment self-test, verified; nothing stored.
+    SelfTest(SelfTestAnswer),
 }
 
 /// A refused request: status and a reason for the sender.
@@ -86,7 +96,7 @@ async fn receive(
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Queued, Refusal> {
+) -> Result<Answer, Refusal> {
     let pairs: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
@@ -107,6 +117,19 @@ async fn receive(
         )
         .map_err(unauthorized)?;
 
+    if is_self_test(body) {
+        return self_test(
+            app,
+            &presented,
+            method,
+            path_and_query,
+            &pairs,
+            &target_uri,
+            body,
+            now,
+        )
+        .map(Answer::SelfTest);
+    }
     let activity = inbound::parse(body).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
     check_addressing(app, &activity)?;
     trust::check_ids(&activity).map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, e))?;
@@ -127,7 +150,9 @@ async fn receive(
     let key = match fetch_key(app, &key_id, false).await {
         Ok(k) => k,
         Err(e) if is_self_delete(&activity) && is_gone(&e) => {
-            return queue_if_gone(app, &presented, &activity, &key_id, body).await;
+            return queue_if_gone(app, &presented, &activity, &key_id, body)
+                .await
+                .map(Answer::Queued);
         }
         Err(e) => return Err(key_refusal(e)),
     };
@@ -142,7 +167,9 @@ async fn receive(
             let fresh = match fetch_key(app, &key_id, true).await {
                 Ok(k) => k,
                 Err(e) if is_self_delete(&activity) && is_gone(&e) => {
-                    return queue_if_gone(app, &presented, &activity, &key_id, body).await;
+                    return queue_if_gone(app, &presented, &activity, &key_id, body)
+                        .await
+                        .map(Answer::Queued);
                 }
                 Err(e) => return Err(key_refusal(e)),
             };
@@ -162,7 +189,68 @@ async fn receive(
     if refreshed {
         tracing::info!(key_id, "verified with a refetched key");
     }
-    queue(app, &presented, &activity, body).await
+    queue(app, &presented, &activity, body)
+        .await
+        .map(Answer::Queued)
+}
+
+/// Whether the body is `stoa doctor`'s deployment self-test.
+fn is_self_test(body: &[u8]) -> bool {
+    // A scan first, so other activities are not parsed twice.
+    let marker = SELF_TEST_TYPE.as_bytes();
+    body.windows(marker.len()).any(|w| w == marker)
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+            v.get("type").and_then(serde_json::Value::as_str) == Some(SELF_TEST_TYPE)
+        })
+}
+
+/// The deployment self-test: it passes only when signed with the blog's own
+/// key (the one this companion signs with), so nobody else can use it, and
+/// it changes nothing (no row, no replay record: a replay gets the same
+/// answer and still changes nothing). The answer carries the key's
+/// fingerprint, so `stoa doctor` can tell a companion holding another key.
+#[allow(clippy::too_many_arguments)]
+fn self_test(
+    app: &App,
+    presented: &Presented,
+    method: &Method,
+    path_and_query: &str,
+    pairs: &[(String, String)],
+    target_uri: &str,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<SelfTestAnswer, Refusal> {
+    let fingerprint = &app.own_key.fingerprint;
+    if presented.key_id() != app.urls.key_id {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "a self-test must be signed with this blog's key {}",
+                app.urls.key_id
+            ),
+        ));
+    }
+    presented
+        .verify(
+            method.as_str(),
+            path_and_query,
+            pairs,
+            target_uri,
+            body,
+            &app.own_key.key,
+            now,
+        )
+        .map_err(|e| {
+            Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                format!("self-test: {e}; this companion's key is {fingerprint}"),
+            )
+        })?;
+    tracing::info!("deployment self-test verified (nothing stored)");
+    Ok(SelfTestAnswer {
+        self_test: "verified".into(),
+        key_fingerprint: fingerprint.clone(),
+    })
 }
 
 async fn queue(

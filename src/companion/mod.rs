@@ -62,6 +62,15 @@ pub struct App {
     wake_delivery: Arc<Notify>,
     admin_token: Option<String>,
     site: Option<PathBuf>,
+    own_key: OwnKey,
+}
+
+/// The public half of the key the companion signs with: it verifies the
+/// deployment self-test (`stoa doctor`), and its fingerprint is in
+/// `/admin/status`.
+struct OwnKey {
+    key: crate::signatures::keys::PublicKey,
+    fingerprint: String,
 }
 
 impl App {
@@ -95,6 +104,9 @@ pub enum StartError {
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
+    /// The signing key's public half cannot be read back.
+    #[error("cannot read the public half of the blog's key: {0}")]
+    Key(String),
     /// The database file just opened cannot be looked at.
     #[error("cannot look at the database {path}: {source}")]
     Watch {
@@ -119,6 +131,13 @@ pub async fn run(
         })?,
     );
     let store = Arc::new(Mutex::new(options.store));
+    let public_pem = options.signer.key.public_pem().to_string();
+    let own_key = OwnKey {
+        key: crate::signatures::keys::PublicKey::from_pem(&public_pem)
+            .map_err(|e| StartError::Key(e.to_string()))?,
+        fingerprint: crate::signatures::keys::fingerprint(&public_pem)
+            .ok_or_else(|| StartError::Key("not an RSA public key".into()))?,
+    };
     let urls = Urls::new(&options.config);
     let user_agent = format!(
         "stoa/{} (+{})",
@@ -146,6 +165,7 @@ pub async fn run(
         admin_token: options.admin_token,
         site: options.site,
         config: options.config,
+        own_key,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));

@@ -112,9 +112,34 @@ pub fn check_public_pem(text: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot encode the key: {e}"))
 }
 
+/// A short, printable fingerprint of a public key (`sha256:` and the first
+/// 16 bytes of the SHA-256 of its normalised SPKI PEM, in hex), so two
+/// machines can tell whether they hold the same key without showing it.
+/// `None` when `public_pem` is not an RSA public key.
+pub fn fingerprint(public_pem: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let normalised = check_public_pem(public_pem).ok()?;
+    let digest = Sha256::digest(normalised.as_bytes());
+    Some(format!("sha256:{}", hex::encode(&digest[..16])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_names_the_key_not_its_spelling() {
+        let a = generate().unwrap();
+        let b = generate().unwrap();
+        let fa = fingerprint(&a.public_pem).unwrap();
+        assert!(fa.starts_with("sha256:") && fa.len() == 7 + 32, "{fa}");
+        assert_eq!(
+            fingerprint(&format!("\n{}\n\n", a.public_pem)),
+            Some(fa.clone())
+        );
+        assert_ne!(fingerprint(&b.public_pem), Some(fa));
+        assert_eq!(fingerprint("not a key"), None);
+    }
 
     #[test]
     fn private_key_file_is_owner_only() {

@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod companion;
 mod deploy;
+mod doctor;
 mod federation;
 mod first_hour;
 mod init;

@@ -208,6 +208,15 @@ pub fn retry_now(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
     )
 }
 
+/// Deliveries given up (`failed`) since `since_ms`.
+pub fn failed_since(conn: &Connection, since_ms: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM deliveries WHERE state = 'failed' AND updated_at >= ?1",
+        [since_ms],
+        |r| r.get(0),
+    )
+}
+
 /// Forgets finished deliveries (`stoa deliveries purge`).
 pub fn purge(conn: &Connection) -> rusqlite::Result<usize> {
     conn.execute(
