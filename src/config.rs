@@ -43,6 +43,8 @@ struct RawConfig {
     companion: RawCompanion,
     #[serde(default)]
     publish: RawPublish,
+    #[serde(default)]
+    conversations: ConversationsConfig,
 }
 
 /// `[publish]` as written; see [`Publish`].
@@ -237,6 +239,32 @@ pub struct Config {
     pub companion: Companion,
     /// Settings of `stoa publish`.
     pub publish: Publish,
+    /// Which replies are shown under posts.
+    pub conversations: ConversationsConfig,
+}
+
+/// `[conversations]`: which replies the blog shows under its posts. Only
+/// replies addressed to the public are ever shown, whatever the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsConfig {
+    /// Which public replies are shown.
+    #[serde(default)]
+    pub replies: ReplyPolicy,
+}
+
+/// `replies = "all" | "approved" | "none"` under `[conversations]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyPolicy {
+    /// Every public reply (hidden ones and blocked authors aside).
+    #[default]
+    All,
+    /// Only public replies from authors the writer approved once
+    /// (`stoa replies approve`).
+    Approved,
+    /// No replies; favourites and boosts are still counted.
+    None,
 }
 
 /// `[publish]`: how `stoa publish` deploys the site and reaches the companion.
@@ -412,6 +440,7 @@ impl Config {
                 deploy: raw.publish.deploy,
                 deploy_dir: raw.publish.deploy_dir.map(PathBuf::from),
             },
+            conversations: raw.conversations,
         })
     }
 

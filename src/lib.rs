@@ -13,6 +13,7 @@ pub mod companion;
 pub mod config;
 mod content;
 mod content_types;
+mod conversations;
 mod deploy;
 pub mod error;
 pub mod federation;

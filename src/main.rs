@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Followers(a) => cmd::followers::run(&a),
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
+        Command::Pull(a) => cmd::pull::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
     };
     let code = match result {

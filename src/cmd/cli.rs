@@ -34,6 +34,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
     Deliveries(DeliveriesArgs),
+    /// Fetch the public replies, favourites and boosts from the companion
+    /// into conversations.toml (the build shows them under each post).
+    Pull(PullArgs),
     /// Copy the companion's database safely, also while it runs.
     Backup(BackupArgs),
 }
@@ -74,6 +77,17 @@ pub struct PublishArgs {
     /// Record changed posts without sending Updates.
     #[arg(long)]
     pub quiet_updates: bool,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+}
+
+/// `stoa pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
     /// The companion's address (default: `companion` under [publish]).
     #[arg(long)]
     pub companion: Option<String>,

@@ -13,4 +13,5 @@ pub mod keygen;
 pub mod out;
 pub mod preview;
 pub mod publish;
+pub mod pull;
 pub mod serve;

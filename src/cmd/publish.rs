@@ -60,6 +60,17 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             "warning: @{handle} could not be found ({e}); it stays plain text and gets no notification"
         );
     }
+    // The public conversation under each post, into conversations.toml.
+    let pulled = crate::cmd::pull::pull(&root, &client)?;
+    if pulled.changed {
+        outln!(
+            "Conversation: {} replies, {} favourites, {} boosts under {} posts.",
+            pulled.replies,
+            pulled.likes,
+            pulled.boosts,
+            pulled.posts
+        );
+    }
     // The static followers collection shows the count as of this publish.
     log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
     save_if_changed(&root, &log, &before)?;

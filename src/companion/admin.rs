@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::companion::App;
-use crate::companion::api::{ErrorBody, FollowerCounts, Status};
-use crate::companion::store::{deliveries, followers, incoming, interactions};
+use crate::companion::api::{ConversationsAnswer, ErrorBody, FollowerCounts, Status};
+use crate::companion::store::{deliveries, followers, incoming, interactions, people};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -126,4 +126,131 @@ pub async fn list_interactions(
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }
+}
+
+/// `GET /admin/conversations`: see [`ConversationsAnswer`].
+pub async fn conversations(State(app): State<Arc<App>>) -> Response {
+    match blocking(app, |app| {
+        public_conversations(app, app.lock_store().conn())
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// The public conversation under every post, as the blog may show it.
+fn public_conversations(
+    app: &App,
+    conn: &rusqlite::Connection,
+) -> rusqlite::Result<ConversationsAnswer> {
+    use crate::config::ReplyPolicy;
+    use crate::conversations::{Conversations, Person, Reply};
+    use base64::Engine;
+    let policy = app.config.conversations.replies;
+    let mut out = Conversations::default();
+    let mut approved: HashMap<String, bool> = HashMap::new();
+    for i in interactions::public(conn)? {
+        if !i.public || app.config.companion.is_blocked(&i.actor) {
+            continue;
+        }
+        let Some(slug) = crate::federation::Urls::post_slug(&app.config, &i.object) else {
+            continue;
+        };
+        let post = out.posts.entry(slug.to_string()).or_default();
+        match i.kind {
+            interactions::Kind::Like => {
+                if !post.likes.contains(&i.actor) {
+                    post.likes.push(i.actor.clone());
+                }
+            }
+            interactions::Kind::Announce => {
+                if !post.boosts.contains(&i.actor) {
+                    post.boosts.push(i.actor.clone());
+                }
+            }
+            interactions::Kind::Reply => {
+                let allowed = match policy {
+                    ReplyPolicy::All => true,
+                    ReplyPolicy::None => false,
+                    ReplyPolicy::Approved => match approved.get(&i.actor) {
+                        Some(&a) => a,
+                        None => {
+                            let a = people::get(conn, &i.actor)?.is_some_and(|p| p.approved);
+                            approved.insert(i.actor.clone(), a);
+                            a
+                        }
+                    },
+                };
+                if i.hidden || !allowed {
+                    continue;
+                }
+                let at = |ms: i64| {
+                    jiff::Timestamp::from_millisecond(ms)
+                        .ok()
+                        .map(|t| t.to_string())
+                };
+                post.replies.push(Reply {
+                    id: i.id.clone(),
+                    author: i.actor.clone(),
+                    in_reply_to: i.in_reply_to.clone(),
+                    url: i.url.clone(),
+                    published: i.published.clone().or_else(|| at(i.created_at)),
+                    updated: i.updated_at.and_then(at),
+                    content: i.content.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    out.posts.retain(|_, p| {
+        // A reply whose parent is not shown here stands on its own.
+        let ids: std::collections::HashSet<String> =
+            p.replies.iter().map(|r| r.id.clone()).collect();
+        for r in &mut p.replies {
+            if r.in_reply_to
+                .as_ref()
+                .is_some_and(|parent| !ids.contains(parent))
+            {
+                r.in_reply_to = None;
+            }
+        }
+        !(p.likes.is_empty() && p.boosts.is_empty() && p.replies.is_empty())
+    });
+    let actors: std::collections::BTreeSet<String> = out
+        .posts
+        .values()
+        .flat_map(|p| {
+            p.likes
+                .iter()
+                .chain(&p.boosts)
+                .cloned()
+                .chain(p.replies.iter().map(|r| r.author.clone()))
+        })
+        .collect();
+    let mut avatars = std::collections::BTreeMap::new();
+    for actor in actors {
+        let known = people::get(conn, &actor)?;
+        let avatar = known.as_ref().and_then(|p| p.avatar.as_ref()).map(|png| {
+            let name = format!("{}.png", &hex::encode(Sha256::digest(png))[..32]);
+            avatars.insert(
+                name.clone(),
+                base64::engine::general_purpose::STANDARD.encode(png),
+            );
+            name
+        });
+        out.people.insert(
+            actor.clone(),
+            Person {
+                name: known.as_ref().and_then(|p| p.name.clone()),
+                handle: known.as_ref().and_then(|p| p.handle.clone()),
+                url: known.as_ref().and_then(|p| p.url.clone()),
+                avatar,
+            },
+        );
+    }
+    Ok(ConversationsAnswer {
+        conversations: out,
+        avatars,
+    })
 }

@@ -151,3 +151,16 @@ pub struct ErrorBody {
     /// What went wrong and what to do.
     pub error: String,
 }
+
+/// `GET /admin/conversations`: the public conversation the blog may show,
+/// with the avatars it names (base64 PNG, by file name). Replies not
+/// addressed to the public never appear here; hidden replies, blocked
+/// authors and replies the `[conversations]` policy leaves out neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationsAnswer {
+    /// What `conversations.toml` holds.
+    pub conversations: crate::conversations::Conversations,
+    /// Avatar file name → base64 of the PNG.
+    #[serde(default)]
+    pub avatars: BTreeMap<String, String>,
+}

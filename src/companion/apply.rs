@@ -78,6 +78,9 @@ struct Prepared {
     queued: Queued,
     read: Option<(Activity, Value)>,
     endpoints: Option<remote_actor::Endpoints>,
+    /// The profile of someone who replied, favourited or boosted, when it
+    /// was unknown or old.
+    person: Option<store::people::Person>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -97,10 +100,35 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         )) => endpoints_of(app, &a.actor),
         _ => None,
     };
+    let person = match &read {
+        Some((
+            a @ Activity {
+                what:
+                    Inbound::Create(_)
+                    | Inbound::Update(_)
+                    | Inbound::Like { .. }
+                    | Inbound::Announce { .. },
+                ..
+            },
+            _,
+        )) if !app.config.companion.is_blocked(&a.actor) => {
+            let stale = {
+                let store = app.lock_store();
+                store::people::stale(store.conn(), &a.actor, now_ms()).unwrap_or(false)
+            };
+            if stale {
+                crate::companion::profiles::fetch(&app.client, &a.actor, now_ms())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     Prepared {
         queued,
         read,
         endpoints,
+        person,
     }
 }
 
@@ -116,6 +144,11 @@ fn apply_batch(
             Some((activity, raw)) => apply(app, &tx, activity, raw, p.endpoints.clone())?,
             None => Applied::Ignored("unreadable"),
         };
+        if let Some(person) = &p.person
+            && matches!(applied, Applied::Changed(_))
+        {
+            store::people::put(&tx, person)?;
+        }
         incoming::done(&tx, p.queued.id)?;
         // A host that writes to us is reachable again (Mastodon does the same).
         if let Some(host) = crate::config::url_host(&p.queued.actor) {
@@ -229,6 +262,10 @@ fn apply(
                     published: None,
                     created_at: now_ms(),
                     updated_at: None,
+                    // A favourite or a boost is shown as a face and a count.
+                    public: true,
+                    in_reply_to: None,
+                    hidden: false,
                 },
             )?;
             Ok(Applied::Changed("interaction recorded"))
@@ -244,13 +281,16 @@ fn apply(
             {
                 return Ok(Applied::Ignored("post by someone else"));
             }
-            let Some(object) = reply_target(app, note, &ours)? else {
+            let Some((object, parent)) = reply_target(app, conn, note, &ours)? else {
                 return Ok(Applied::Ignored("not a reply to this blog"));
             };
             let content = mastodon_clean(&note.content);
             let now = now_ms();
+            let public = is_public(&note.audience);
             let is_update = matches!(a.what, Inbound::Update(_));
-            if is_update && interactions::edit_reply(conn, &note.id, &a.actor, &content, now)? {
+            if is_update
+                && interactions::edit_reply(conn, &note.id, &a.actor, &content, public, now)?
+            {
                 return Ok(Applied::Changed("reply edited"));
             }
             interactions::record(
@@ -270,6 +310,9 @@ fn apply(
                     published: note.published.clone(),
                     created_at: now,
                     updated_at: is_update.then_some(now),
+                    public,
+                    in_reply_to: parent,
+                    hidden: false,
                 },
             )?;
             Ok(Applied::Changed("reply recorded"))
@@ -279,6 +322,7 @@ fn apply(
                 let was_follower = store::followers::remove(conn, &a.actor)?;
                 let removed = interactions::remove_actor(conn, &a.actor)?;
                 store::actors::forget(conn, &a.actor)?;
+                store::people::forget(conn, &a.actor)?;
                 app.keys.forget_owner(&a.actor);
                 return Ok(if was_follower || removed > 0 {
                     Applied::Changed("account deleted")
@@ -296,22 +340,39 @@ fn apply(
     }
 }
 
-/// Which of our posts a note answers: its `inReplyTo` when that is ours,
-/// else our actor when the note mentions the blog; `None` otherwise.
+/// Which of our posts a note answers, and which reply when it answers a
+/// reply the companion knows (a thread): its `inReplyTo` when that is ours;
+/// the post of the reply it answers; else our actor when the note mentions
+/// the blog; `None` otherwise.
 fn reply_target(
     app: &App,
+    conn: &rusqlite::Connection,
     note: &Note,
     ours: &dyn Fn(&str) -> rusqlite::Result<bool>,
-) -> rusqlite::Result<Option<String>> {
-    if let Some(target) = &note.in_reply_to
-        && ours(target)?
-    {
-        return Ok(Some(target.clone()));
+) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    if let Some(target) = &note.in_reply_to {
+        if ours(target)? {
+            return Ok(Some((target.clone(), None)));
+        }
+        if let Some(object) = interactions::reply_object(conn, target)? {
+            return Ok(Some((object, Some(target.clone()))));
+        }
     }
     Ok(note
         .mentions
         .contains(&app.urls.actor)
-        .then(|| app.urls.actor.clone()))
+        .then(|| (app.urls.actor.clone(), None)))
+}
+
+/// Whether an audience (`to` and `cc`) holds the public collection, in any
+/// spelling peers use: the full URI, `as:Public` or `Public`.
+pub fn is_public(audience: &[String]) -> bool {
+    audience.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            crate::federation::PUBLIC | "as:Public" | "Public"
+        )
+    })
 }
 
 /// Whether `id` is one of the blog's own post objects, as the companion

@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::companion::api::{
-    ErrorBody, Manifest, Progress, PublishRequest, PublishResponse, Purged, Retrying, Status,
+    ConversationsAnswer, ErrorBody, Manifest, Progress, PublishRequest, PublishResponse, Purged,
+    Retrying, Status,
 };
 
 /// Why the companion could not be used.
@@ -78,6 +79,11 @@ impl CompanionClient {
     /// Followers, interactions, deliveries and backlog, counted.
     pub fn status(&self) -> Result<Status, ClientError> {
         self.get("status")
+    }
+
+    /// The public conversation under the blog's posts, with its avatars.
+    pub fn conversations(&self) -> Result<ConversationsAnswer, ClientError> {
+        self.get("conversations")
     }
 
     /// What was published before.

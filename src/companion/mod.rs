@@ -14,6 +14,7 @@ pub(crate) mod http;
 mod inbox;
 mod intake;
 pub(crate) mod key_cache;
+mod profiles;
 pub(crate) mod publish;
 pub mod store;
 
@@ -179,6 +180,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/status", get(admin::status))
         .route("/admin/followers", get(admin::list_followers))
         .route("/admin/interactions", get(admin::list_interactions))
+        .route("/admin/conversations", get(admin::conversations))
         .route("/admin/manifest", get(publish::manifest))
         .route(
             "/admin/publish",

@@ -32,6 +32,8 @@ pub struct ObjectContext<'a> {
     pub static_dirs: &'a [PathBuf],
     /// Accounts resolved by `stoa publish`.
     pub mentions: &'a markdown::Mentions,
+    /// Public replies (for each post's `replies` collection), if any.
+    pub conversations: Option<&'a crate::conversations::Conversations>,
 }
 
 /// The fediverse HTML of a post and the images found in it.
@@ -205,7 +207,18 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
-    let replies = replies(&id);
+    let reply_ids: Vec<&str> = cx
+        .conversations
+        .and_then(|c| c.posts.get(&post.slug))
+        .map(|c| {
+            c.replies
+                .iter()
+                .take(MAX_REPLY_IDS)
+                .map(|r| r.id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let replies = replies(&id, &reply_ids);
     let lang = post
         .meta
         .language
@@ -404,12 +417,18 @@ pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
 /// The replies collection of a post, embedded in it (no extra file per
 /// post: creating files dominates cold builds). The companion's replies
 /// will fill it when they come back into the site.
-pub fn replies(object_id: &str) -> Value {
+/// Most reply ids listed in a post's embedded `replies` collection.
+pub const MAX_REPLY_IDS: usize = 1000;
+
+/// A post's `replies` collection, embedded: the ids of its public replies
+/// (as `conversations.toml` has them), which Mastodon's fetch-all-replies
+/// and Fedify's collection traversal read from `orderedItems`.
+pub fn replies(object_id: &str, ids: &[&str]) -> Value {
     json!({
         "id": format!("{object_id}#replies"),
         "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
+        "totalItems": ids.len(),
+        "orderedItems": ids,
     })
 }
 

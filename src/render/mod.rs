@@ -238,6 +238,7 @@ impl Renderer<'_> {
             tags: &self.library.tags,
             static_dirs: &self.static_dirs,
             mentions: &self.library.mentions,
+            conversations: Some(&self.library.conversations),
         }
     }
 
@@ -310,6 +311,7 @@ impl Renderer<'_> {
             newer: i.checked_sub(1).map(nav),
             older: (i + 1 < lib.posts.len()).then(|| nav(i + 1)),
             is_post: true,
+            conversation: lib.conversations.for_post(&post.slug),
         };
         let mut ctx = self.base_context();
         ctx.insert("page", &page);

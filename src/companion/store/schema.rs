@@ -152,6 +152,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE interactions_v3 RENAME TO interactions;
     CREATE INDEX interactions_by_object ON interactions (object, kind);
     "#,
+    // 4: conversations shown on the blog. Whether a reply was addressed to
+    // the public (only those are ever published), the reply it answers
+    // (threads), and the writer's moderation; the people who interacted,
+    // with their avatar fetched once and resized.
+    r#"
+    ALTER TABLE interactions ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE interactions ADD COLUMN in_reply_to TEXT;
+    ALTER TABLE interactions ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    UPDATE interactions SET public = 1 WHERE kind IN ('like', 'announce');
+
+    CREATE TABLE people (
+        actor       TEXT PRIMARY KEY,
+        name        TEXT,
+        handle      TEXT,
+        url         TEXT,
+        avatar      BLOB,
+        approved    INTEGER NOT NULL DEFAULT 0,
+        fetched_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
