@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
         Command::Pull(a) => cmd::pull::run(&a),
+        Command::Replies(a) => cmd::replies::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
     };
     let code = match result {

@@ -14,4 +14,5 @@ pub mod out;
 pub mod preview;
 pub mod publish;
 pub mod pull;
+pub mod replies;
 pub mod serve;

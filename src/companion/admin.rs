@@ -15,8 +15,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::companion::App;
-use crate::companion::api::{ConversationsAnswer, ErrorBody, FollowerCounts, Status};
-use crate::companion::store::{deliveries, followers, incoming, interactions, people};
+use crate::companion::api::{
+    ConversationsAnswer, ErrorBody, FollowerCounts, Moderate, ModerateAction, Moderated, ReplyInfo,
+    Status,
+};
+use crate::companion::store::{blocks, deliveries, followers, incoming, interactions, people};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -152,7 +155,7 @@ fn public_conversations(
     let mut out = Conversations::default();
     let mut approved: HashMap<String, bool> = HashMap::new();
     for i in interactions::public(conn)? {
-        if !i.public || app.config.companion.is_blocked(&i.actor) {
+        if !i.public || app.is_blocked(&i.actor) {
             continue;
         }
         let Some(slug) = crate::federation::Urls::post_slug(&app.config, &i.object) else {
@@ -253,4 +256,115 @@ fn public_conversations(
         conversations: out,
         avatars,
     })
+}
+
+/// `GET /admin/replies?limit=N`: every reply, newest first, with its
+/// audience and moderation state.
+pub async fn list_replies(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(10_000);
+    let result = blocking(app, move |app| {
+        let store = app.lock_store();
+        let c = store.conn();
+        let mut out = Vec::new();
+        for i in interactions::replies(c, limit)? {
+            let person = people::get(c, &i.actor)?;
+            out.push(ReplyInfo {
+                blocked: app.is_blocked(&i.actor),
+                name: person.as_ref().and_then(|p| p.name.clone()),
+                handle: person.as_ref().and_then(|p| p.handle.clone()),
+                approved: person.is_some_and(|p| p.approved),
+                id: i.id,
+                actor: i.actor,
+                object: i.object,
+                in_reply_to: i.in_reply_to,
+                url: i.url,
+                content: i.content.unwrap_or_default(),
+                published: i.published,
+                created_at: i.created_at,
+                public: i.public,
+                hidden: i.hidden,
+            });
+        }
+        Ok(out)
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/replies/moderate`: hide, unhide, approve, block.
+pub async fn moderate(State(app): State<Arc<App>>, Json(m): Json<Moderate>) -> Response {
+    let result = blocking(app, move |app| {
+        let now = crate::companion::store::now_ms();
+        let store = app.lock_store();
+        let c = store.conn();
+        let found = interactions::find_reply(c, &m.target)?;
+        let actor = found.first().map(|r| r.actor.clone()).or_else(|| {
+            (m.target.starts_with("https://") || m.target.starts_with("http://"))
+                .then(|| m.target.clone())
+        });
+        let not_found = || {
+            Err(format!(
+                "no reply has the id or address {}\n  help: `stoa replies list` shows them",
+                m.target
+            ))
+        };
+        let message = match m.action {
+            ModerateAction::Hide | ModerateAction::Unhide => {
+                if found.is_empty() {
+                    return Ok(not_found());
+                }
+                let hide = m.action == ModerateAction::Hide;
+                interactions::set_hidden(c, &m.target, hide)?;
+                format!(
+                    "{} {}; the next `stoa publish` (or `stoa pull` and a build) updates the page.",
+                    if hide { "Hidden" } else { "Shown again" },
+                    m.target
+                )
+            }
+            ModerateAction::Approve => {
+                let Some(actor) = &actor else {
+                    return Ok(not_found());
+                };
+                people::approve(c, actor, true)?;
+                format!("Approved {actor}: their public replies are shown.")
+            }
+            ModerateAction::Block => {
+                let Some(actor) = &actor else {
+                    return Ok(not_found());
+                };
+                blocks::block_actor(c, actor, now)?;
+                *app.blocks.write().unwrap_or_else(|e| e.into_inner()) = blocks::all(c)?;
+                format!("Blocked {actor}: nothing of theirs is shown or recorded any more.")
+            }
+            ModerateAction::BlockDomain => {
+                let Some(host) = actor
+                    .as_deref()
+                    .and_then(crate::config::url_host)
+                    .map(|h| h.split(':').next().unwrap_or("").to_string())
+                else {
+                    return Ok(not_found());
+                };
+                blocks::block_domain(c, &host, now)?;
+                *app.blocks.write().unwrap_or_else(|e| e.into_inner()) = blocks::all(c)?;
+                format!("Blocked {host}: nothing from there is shown or recorded any more.")
+            }
+        };
+        Ok(Ok(Moderated { message, actor }))
+    })
+    .await;
+    match result {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(message)) => error(StatusCode::NOT_FOUND, &message),
+        Err(r) => r,
+    }
 }

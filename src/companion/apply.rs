@@ -111,7 +111,7 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
                 ..
             },
             _,
-        )) if !app.config.companion.is_blocked(&a.actor) => {
+        )) if !app.is_blocked(&a.actor) => {
             let stale = {
                 let store = app.lock_store();
                 store::people::stale(store.conn(), &a.actor, now_ms()).unwrap_or(false)
@@ -167,7 +167,7 @@ fn apply(
     raw: &Value,
     endpoints: Option<remote_actor::Endpoints>,
 ) -> Result<Applied, rusqlite::Error> {
-    let blocked = app.config.companion.is_blocked(&a.actor);
+    let blocked = app.is_blocked(&a.actor);
     let ours = |id: &str| is_our_post(app, conn, id);
     match &a.what {
         Inbound::Follow { id, .. } => {

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::companion::api::{
-    ConversationsAnswer, ErrorBody, Manifest, Progress, PublishRequest, PublishResponse, Purged,
-    Retrying, Status,
+    ConversationsAnswer, ErrorBody, Manifest, Moderate, Moderated, Progress, PublishRequest,
+    PublishResponse, Purged, ReplyInfo, Retrying, Status,
 };
 
 /// Why the companion could not be used.
@@ -84,6 +84,16 @@ impl CompanionClient {
     /// The public conversation under the blog's posts, with its avatars.
     pub fn conversations(&self) -> Result<ConversationsAnswer, ClientError> {
         self.get("conversations")
+    }
+
+    /// Every reply, newest first, with its audience and moderation state.
+    pub fn replies(&self, limit: usize) -> Result<Vec<ReplyInfo>, ClientError> {
+        self.get(&format!("replies?limit={limit}"))
+    }
+
+    /// Hides, shows, approves or blocks.
+    pub fn moderate(&self, request: &Moderate) -> Result<Moderated, ClientError> {
+        self.post("replies/moderate", request)
     }
 
     /// What was published before.

@@ -62,11 +62,24 @@ pub struct App {
     wake_delivery: Arc<Notify>,
     admin_token: Option<String>,
     site: Option<PathBuf>,
+    /// Blocks added with `stoa replies block` (stored; kept here too so a
+    /// check needs no database lock).
+    blocks: std::sync::RwLock<store::blocks::Blocks>,
 }
 
 impl App {
     fn lock_store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `actor` is blocked, in stoa.toml or from the command line.
+    pub fn is_blocked(&self, actor: &str) -> bool {
+        self.config.companion.is_blocked(actor)
+            || self
+                .blocks
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .covers(actor)
     }
 }
 
@@ -118,6 +131,7 @@ pub async fn run(
             source,
         })?,
     );
+    let blocks = store::blocks::all(options.store.conn()).unwrap_or_default();
     let store = Arc::new(Mutex::new(options.store));
     let urls = Urls::new(&options.config);
     let user_agent = format!(
@@ -146,6 +160,7 @@ pub async fn run(
         admin_token: options.admin_token,
         site: options.site,
         config: options.config,
+        blocks: std::sync::RwLock::new(blocks),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
@@ -181,6 +196,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/followers", get(admin::list_followers))
         .route("/admin/interactions", get(admin::list_interactions))
         .route("/admin/conversations", get(admin::conversations))
+        .route("/admin/replies", get(admin::list_replies))
+        .route("/admin/replies/moderate", post(admin::moderate))
         .route("/admin/manifest", get(publish::manifest))
         .route(
             "/admin/publish",

@@ -182,6 +182,16 @@ pub fn public(conn: &Connection) -> rusqlite::Result<Vec<Interaction>> {
     rows.collect()
 }
 
+/// Replies, newest first, whatever their audience (for the writer).
+pub fn replies(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Interaction>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE kind = 'reply'
+         ORDER BY created_at DESC, id LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], row)?;
+    rows.collect()
+}
+
 /// The post a known reply is about, for a reply to that reply (a thread).
 pub fn reply_object(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
@@ -193,7 +203,23 @@ pub fn reply_object(conn: &Connection, id: &str) -> rusqlite::Result<Option<Stri
     .optional()
 }
 
+/// Replies whose id or web page is `key`, newest first.
+pub fn find_reply(conn: &Connection, key: &str) -> rusqlite::Result<Vec<Interaction>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM interactions WHERE kind = 'reply' AND (id = ?1 OR url = ?1)
+         ORDER BY created_at DESC"
+    ))?;
+    let rows = stmt.query_map([key], row)?;
+    rows.collect()
+}
 
+/// Hides or shows again a reply (by id or web page); how many changed.
+pub fn set_hidden(conn: &Connection, key: &str, hidden: bool) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE interactions SET hidden = ?2 WHERE kind = 'reply' AND (id = ?1 OR url = ?1)",
+        params![key, hidden],
+    )
+}
 
 /// How many of each kind.
 pub fn counts(conn: &Connection) -> rusqlite::Result<Vec<(Kind, i64)>> {

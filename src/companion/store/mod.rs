@@ -6,6 +6,7 @@
 
 pub(crate) mod actors;
 pub(crate) mod backup;
+pub(crate) mod blocks;
 pub(crate) mod deliveries;
 pub mod followers;
 pub(crate) mod hosts;

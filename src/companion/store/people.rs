@@ -66,6 +66,16 @@ pub fn put(conn: &Connection, p: &Person) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Marks an author as approved (their public replies are shown under the
+/// `approved` policy); creates the row when the profile is not known yet.
+pub fn approve(conn: &Connection, actor: &str, approved: bool) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO people (actor, approved, fetched_at) VALUES (?1, ?2, 0)
+         ON CONFLICT (actor) DO UPDATE SET approved = excluded.approved",
+        params![actor, approved],
+    )?;
+    Ok(())
+}
 
 /// Whether a profile needs fetching (unknown or older than [`REFRESH_MS`]).
 pub fn stale(conn: &Connection, actor: &str, now_ms: i64) -> rusqlite::Result<bool> {

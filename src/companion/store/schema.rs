@@ -171,6 +171,15 @@ const MIGRATIONS: &[&str] = &[
         approved    INTEGER NOT NULL DEFAULT 0,
         fetched_at  INTEGER NOT NULL
     );
+
+    -- Accounts and domains the writer blocked from the command line
+    -- (`stoa replies block`), added to the blocks in stoa.toml.
+    CREATE TABLE blocks (
+        kind   TEXT NOT NULL CHECK (kind IN ('actor', 'domain')),
+        value  TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+    );
     "#,
 ];
 

@@ -396,3 +396,132 @@ fn hostile_avatars_are_refused_and_the_placeholder_shown() {
                 .is_none()
     );
 }
+
+fn replies_cli(blog: &Companion, args: &[&str]) -> String {
+    let out = stoa_cmd()
+        .arg("replies")
+        .args(args)
+        .arg("--root")
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("stoa replies runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stoa replies {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn hidden_replies_and_blocked_authors_leave_the_page() {
+    let blog = start();
+    let peer = Peer::start(&["alice", "spam", "mallory"]);
+    let post = post_id(&blog);
+    let reply = |name: &str, text: &str| {
+        let actor = peer.actor(name);
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/1"),
+                &post,
+                text,
+                json!([PUBLIC]),
+                json!([]),
+            ),
+        )
+    };
+    for (name, text) in [
+        ("alice", "<p>A kind reply</p>"),
+        ("spam", "<p>BUY-CHEAP-PILLS</p>"),
+        ("mallory", "<p>MALLORY-TROLLING</p>"),
+    ] {
+        assert_eq!(send(&peer, name, &blog, &reply(name, text)).0, 202);
+    }
+    // A followers-only reply: the writer sees it, the blog never shows it.
+    let carol_only = {
+        let actor = peer.actor("alice");
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/2"),
+                &post,
+                "<p>FOR-FOLLOWERS</p>",
+                json!([format!("{actor}/followers")]),
+                json!([]),
+            ),
+        )
+    };
+    assert_eq!(send(&peer, "alice", &blog, &carol_only).0, 202);
+    wait_counts(&blog, 4, 0, 0);
+    let listed = replies_cli(&blog, &["list"]);
+    assert!(
+        listed.contains("BUY-CHEAP-PILLS") && !listed.contains("FOR-FOLLOWERS"),
+        "{listed}"
+    );
+    let all = replies_cli(&blog, &["list", "--all"]);
+    assert!(
+        all.contains("FOR-FOLLOWERS") && all.contains("not public"),
+        "{all}"
+    );
+
+    let spam = format!("{}/statuses/1", peer.actor("spam"));
+    let said = replies_cli(&blog, &["hide", &spam]);
+    assert!(said.contains("Hidden"), "{said}");
+    let said = replies_cli(
+        &blog,
+        &["block", &format!("{}/statuses/1", peer.actor("mallory"))],
+    );
+    assert!(said.contains("Blocked"), "{said}");
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("A kind reply"), "{html}");
+    assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
+    assert!(!html.contains("MALLORY-TROLLING"), "{html}");
+    assert!(!html.contains("FOR-FOLLOWERS"), "{html}");
+    // A blocked author's new replies are not even recorded.
+    let again = {
+        let actor = peer.actor("mallory");
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/9"),
+                &post,
+                "<p>again</p>",
+                json!([PUBLIC]),
+                json!([]),
+            ),
+        )
+    };
+    assert_eq!(send(&peer, "mallory", &blog, &again).0, 202);
+    blog.wait_status("the queue to drain", |s| s["incoming_backlog"] == 0);
+    assert!(!replies_cli(&blog, &["list", "--all"]).contains("again"));
+
+    replies_cli(&blog, &["unhide", &spam]);
+    pull_and_build(&blog);
+    assert!(page(&blog).contains("BUY-CHEAP-PILLS"));
+
+    // Under `replies = "approved"`, only approved authors are shown.
+    let config = blog.root().join("stoa.toml");
+    let text = std::fs::read_to_string(&config).expect("stoa.toml");
+    std::fs::write(
+        &config,
+        format!("{text}\n[conversations]\nreplies = \"approved\"\n"),
+    )
+    .expect("write");
+    let mut blog = blog;
+    blog.terminate();
+    blog.launch();
+    replies_cli(&blog, &["approve", &peer.actor("alice")]);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("A kind reply"), "{html}");
+    assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
+}
