@@ -71,6 +71,7 @@ struct RawCompanion {
     #[serde(default)]
     allow_private_addresses: bool,
     delivery_workers: Option<usize>,
+    notify: Option<String>,
 }
 
 fn default_language() -> String {
@@ -302,6 +303,9 @@ pub struct Companion {
     pub allow_private_addresses: bool,
     /// How many deliveries may be in flight at once.
     pub delivery_workers: usize,
+    /// A shell command run for each new notification, with its JSON on
+    /// standard input (at most [`NOTIFY_TIMEOUT`](crate::companion::NOTIFY_TIMEOUT) each).
+    pub notify: Option<String>,
 }
 
 impl Companion {
@@ -511,6 +515,7 @@ fn companion(
         blocked_actors: raw.blocked_actors,
         allow_private_addresses: raw.allow_private_addresses,
         delivery_workers: workers,
+        notify: raw.notify.filter(|c| !c.trim().is_empty()),
     })
 }
 

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Deliveries(a) => cmd::deliveries::run(&a),
         Command::Pull(a) => cmd::pull::run(&a),
         Command::Replies(a) => cmd::replies::run(&a),
+        Command::Notifications(a) => cmd::notifications::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
     };
     let code = match result {

@@ -34,6 +34,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
     Deliveries(DeliveriesArgs),
+    /// Follows, replies, mentions, favourites, boosts and failed deliveries since you last looked.
+    Notifications(NotificationsArgs),
     /// See replies; hide or show one; approve or block its author.
     Replies(RepliesArgs),
     /// Fetch the public replies, favourites and boosts from the companion
@@ -82,6 +84,23 @@ pub struct PublishArgs {
     /// The companion's address (default: `companion` under [publish]).
     #[arg(long)]
     pub companion: Option<String>,
+}
+
+/// `stoa notifications`.
+#[derive(Debug, Args)]
+pub struct NotificationsArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+    /// Also the ones already shown.
+    #[arg(long)]
+    pub all: bool,
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stoa replies`.

@@ -19,7 +19,10 @@ use crate::companion::api::{
     ConversationsAnswer, ErrorBody, FollowerCounts, Moderate, ModerateAction, Moderated, ReplyInfo,
     Status,
 };
-use crate::companion::store::{blocks, deliveries, followers, incoming, interactions, people};
+use crate::companion::api::{MarkRead, MarkedRead};
+use crate::companion::store::{
+    blocks, deliveries, followers, incoming, interactions, notifications, people,
+};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -365,6 +368,39 @@ pub async fn moderate(State(app): State<Arc<App>>, Json(m): Json<Moderate>) -> R
     match result {
         Ok(Ok(v)) => Json(v).into_response(),
         Ok(Err(message)) => error(StatusCode::NOT_FOUND, &message),
+        Err(r) => r,
+    }
+}
+
+/// `GET /admin/notifications?all=1&limit=N`: unread (or all), newest first.
+pub async fn list_notifications(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let all = q.get("all").is_some_and(|v| v == "1" || v == "true");
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(200usize)
+        .min(10_000);
+    match blocking(app, move |app| {
+        notifications::list(app.lock_store().conn(), all, limit)
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/notifications/read`: marks notifications as read.
+pub async fn read_notifications(State(app): State<Arc<App>>, Json(m): Json<MarkRead>) -> Response {
+    match blocking(app, move |app| {
+        notifications::mark_read(app.lock_store().conn(), m.up_to)
+    })
+    .await
+    {
+        Ok(read) => Json(MarkedRead { read }).into_response(),
         Err(r) => r,
     }
 }

@@ -233,3 +233,20 @@ pub struct Moderated {
     /// The author concerned, when known.
     pub actor: Option<String>,
 }
+
+/// `GET /admin/notifications?all=1&limit=N`: newest first.
+pub use crate::companion::store::notifications::Notification;
+
+/// `POST /admin/notifications/read`: marks notifications up to `up_to` read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// The newest notification shown.
+    pub up_to: i64,
+}
+
+/// What [`MarkRead`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkedRead {
+    /// How many became read.
+    pub read: usize,
+}

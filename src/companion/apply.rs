@@ -201,9 +201,11 @@ fn apply(
                     .is_none_or(|f| f.state == FollowState::Pending)
             {
                 followers::hold(conn, &follower)?;
+                note_for_writer(conn, "follow_request", &a.actor, None, None, None, false)?;
                 Ok(Applied::Changed("follow awaits approval"))
             } else {
                 followers::accept(conn, &app.urls, &follower)?;
+                note_for_writer(conn, "follow", &a.actor, None, None, None, false)?;
                 Ok(Applied::Changed("follow accepted"))
             }
         }
@@ -216,6 +218,7 @@ fn apply(
                 let follows_us = undone.object.as_deref() == Some(app.urls.actor.as_str());
                 if same_follow || (kind == Some("Follow") && follows_us) {
                     store::followers::remove(conn, &a.actor)?;
+                    note_for_writer(conn, "unfollow", &a.actor, None, None, None, false)?;
                     return Ok(Applied::Changed("unfollowed"));
                 }
             }
@@ -250,6 +253,10 @@ fn apply(
             } else {
                 Kind::Announce
             };
+            if !interactions::exists(conn, &a.actor, id)? {
+                let what = if kind == Kind::Like { "like" } else { "boost" };
+                note_for_writer(conn, what, &a.actor, Some(object), None, None, true)?;
+            }
             interactions::record(
                 conn,
                 &Interaction {
@@ -293,6 +300,26 @@ fn apply(
             {
                 return Ok(Applied::Changed("reply edited"));
             }
+            let url = note
+                .url
+                .clone()
+                .filter(|u| crate::federation::trust::same_origin(u, &a.actor));
+            if !interactions::exists(conn, &a.actor, &note.id)? {
+                let what = if object == app.urls.actor {
+                    "mention"
+                } else {
+                    "reply"
+                };
+                note_for_writer(
+                    conn,
+                    what,
+                    &a.actor,
+                    Some(&note.id),
+                    url.as_deref(),
+                    Some(&content),
+                    public,
+                )?;
+            }
             interactions::record(
                 conn,
                 &Interaction {
@@ -303,10 +330,7 @@ fn apply(
                     content: Some(content),
                     // A web page on another server would let a reply pose
                     // as someone else's; the id is shown instead.
-                    url: note
-                        .url
-                        .clone()
-                        .filter(|u| crate::federation::trust::same_origin(u, &a.actor)),
+                    url,
                     published: note.published.clone(),
                     created_at: now,
                     updated_at: is_update.then_some(now),
@@ -362,6 +386,31 @@ fn reply_target(
         .mentions
         .contains(&app.urls.actor)
         .then(|| (app.urls.actor.clone(), None)))
+}
+
+/// Records a notification for the writer, in the change's transaction.
+fn note_for_writer(
+    conn: &rusqlite::Connection,
+    kind: &str,
+    actor: &str,
+    object: Option<&str>,
+    url: Option<&str>,
+    content: Option<&str>,
+    public: bool,
+) -> rusqlite::Result<()> {
+    store::notifications::add(
+        conn,
+        &store::notifications::Notification {
+            kind: kind.to_string(),
+            actor: Some(actor.to_string()),
+            object: object.map(str::to_string),
+            url: url.map(str::to_string),
+            content: content.map(str::to_string),
+            public,
+            created_at: now_ms(),
+            ..Default::default()
+        },
+    )
 }
 
 /// Whether an audience (`to` and `cc`) holds the public collection, in any

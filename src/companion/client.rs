@@ -11,6 +11,7 @@ use crate::companion::api::{
     ConversationsAnswer, ErrorBody, Manifest, Moderate, Moderated, Progress, PublishRequest,
     PublishResponse, Purged, ReplyInfo, Retrying, Status,
 };
+use crate::companion::api::{MarkRead, MarkedRead, Notification};
 
 /// Why the companion could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +95,20 @@ impl CompanionClient {
     /// Hides, shows, approves or blocks.
     pub fn moderate(&self, request: &Moderate) -> Result<Moderated, ClientError> {
         self.post("replies/moderate", request)
+    }
+
+    /// Notifications, newest first: unread, or all.
+    pub fn notifications(&self, all: bool) -> Result<Vec<Notification>, ClientError> {
+        self.get(if all {
+            "notifications?all=1&limit=1000"
+        } else {
+            "notifications?limit=1000"
+        })
+    }
+
+    /// Marks notifications up to `up_to` as read.
+    pub fn mark_read(&self, up_to: i64) -> Result<MarkedRead, ClientError> {
+        self.post("notifications/read", &MarkRead { up_to })
     }
 
     /// What was published before.

@@ -14,6 +14,7 @@ pub(crate) mod http;
 mod inbox;
 mod intake;
 pub(crate) mod key_cache;
+mod notify;
 mod profiles;
 pub(crate) mod publish;
 pub mod store;
@@ -37,6 +38,8 @@ use crate::config::Config;
 use crate::federation::Urls;
 use crate::fetch::{Client, Signer};
 use crate::static_files::files;
+
+pub use notify::NOTIFY_TIMEOUT;
 
 /// Largest inbox body accepted (413 past it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -165,6 +168,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
     let watcher = tokio::spawn(watch_loop(app.clone(), stop_rx.clone()));
+    let notifier = tokio::spawn(notify::run(app.clone(), stop_rx.clone()));
     let deliverer = tokio::spawn(delivery::run(
         store.clone(),
         client,
@@ -185,6 +189,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = processor.await;
     let _ = watcher.await;
+    let _ = notifier.await;
     let _ = deliverer.await;
     Ok(())
 }
@@ -197,6 +202,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/interactions", get(admin::list_interactions))
         .route("/admin/conversations", get(admin::conversations))
         .route("/admin/replies", get(admin::list_replies))
+        .route("/admin/notifications", get(admin::list_notifications))
+        .route("/admin/notifications/read", post(admin::read_notifications))
         .route("/admin/replies/moderate", post(admin::moderate))
         .route("/admin/manifest", get(publish::manifest))
         .route(

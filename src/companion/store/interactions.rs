@@ -192,6 +192,15 @@ pub fn replies(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Interact
     rows.collect()
 }
 
+/// Whether `actor` already has an interaction with this id.
+pub fn exists(conn: &Connection, actor: &str, id: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM interactions WHERE actor = ?1 AND id = ?2)",
+        params![actor, id],
+        |r| r.get(0),
+    )
+}
+
 /// The post a known reply is about, for a reply to that reply (a thread).
 pub fn reply_object(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;

@@ -13,6 +13,7 @@ pub(crate) mod hosts;
 pub(crate) mod incoming;
 pub(crate) mod integrity;
 pub(crate) mod interactions;
+pub(crate) mod notifications;
 pub(crate) mod objects;
 pub(crate) mod people;
 mod schema;

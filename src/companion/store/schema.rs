@@ -180,6 +180,24 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         PRIMARY KEY (kind, value)
     );
+
+    -- What the writer hears about (`stoa notifications`, the notify command):
+    -- follows, unfollows, follow requests, replies, mentions, favourites,
+    -- boosts, deliveries given up. `notified` once the notify command ran.
+    CREATE TABLE notifications (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        actor       TEXT,
+        object      TEXT,
+        url         TEXT,
+        content     TEXT,
+        public      INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        read        INTEGER NOT NULL DEFAULT 0,
+        notified    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX notifications_unread ON notifications (read, id);
+    CREATE INDEX notifications_unnotified ON notifications (notified, id);
     "#,
 ];
 

@@ -8,6 +8,7 @@ mod conversations;
 mod database;
 pub(crate) mod fedify;
 mod lifecycle;
+mod notifications;
 mod publish;
 mod signatures;
 mod trust;
