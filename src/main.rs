@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Pull(a) => cmd::pull::run(&a),
         Command::Replies(a) => cmd::replies::run(&a),
         Command::Notifications(a) => cmd::notifications::run(&a),
+        Command::New(a) => cmd::new::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
     };
     let code = match result {

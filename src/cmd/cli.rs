@@ -34,6 +34,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
     Deliveries(DeliveriesArgs),
+    /// Create a post file (date now, slug from the title; --reply-to answers a post).
+    New(NewArgs),
     /// Follows, replies, mentions, favourites, boosts and failed deliveries since you last looked.
     Notifications(NotificationsArgs),
     /// See replies; hide or show one; approve or block its author.
@@ -81,6 +83,22 @@ pub struct PublishArgs {
     /// Record changed posts without sending Updates.
     #[arg(long)]
     pub quiet_updates: bool,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+}
+
+/// `stoa new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The title (none: an untitled note).
+    pub title: Option<String>,
+    /// The address of the post or reply this one answers; its author is mentioned.
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
     /// The companion's address (default: `companion` under [publish]).
     #[arg(long)]
     pub companion: Option<String>,

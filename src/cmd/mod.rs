@@ -10,6 +10,7 @@ pub mod followers;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
+pub mod new;
 pub mod notifications;
 pub mod out;
 pub mod preview;

@@ -525,3 +525,66 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
     assert!(html.contains("A kind reply"), "{html}");
     assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
 }
+
+#[test]
+fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
+    let blog = start();
+    let peer = Peer::start(&["alice"]);
+    let alice = peer.actor("alice");
+    blog.publish_ok(&[]); // the baseline: nothing is sent
+    let note_id = format!("{alice}/statuses/7");
+    let web = format!("{}/@alice/7", peer.base);
+    let mut n = note(
+        &alice,
+        &note_id,
+        &post_id(&blog),
+        "<p>Nice post!</p>",
+        json!([PUBLIC]),
+        json!([]),
+    );
+    n["url"] = json!(web);
+    assert_eq!(send(&peer, "alice", &blog, &create(&alice, n)).0, 202);
+    wait_counts(&blog, 1, 0, 0);
+
+    let out = stoa_cmd()
+        .args(["new", "Thanks, Alice", "--reply-to", &web, "--root"])
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("stoa new runs");
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.ends_with("content/posts/thanks-alice.md"),
+        "{printed}"
+    );
+    let text = std::fs::read_to_string(&printed).expect("the new post");
+    assert!(text.contains("title = \"Thanks, Alice\""), "{text}");
+    assert!(text.contains("date = 20"), "{text}");
+    assert!(
+        text.contains(&format!("in_reply_to = \"{note_id}\"")),
+        "{text}"
+    );
+    let host = peer.base.trim_start_matches("http://");
+    assert!(text.contains(&format!("@alice@{host}")), "{text}");
+    std::fs::write(&printed, format!("{text}Glad you liked it.\n")).expect("write");
+
+    blog.publish_ok(&["--no-wait"]);
+    let arrived = peer.wait_for("the reply to Alice", 1, |a| {
+        let j = a.json();
+        j["type"] == "Create" && j["object"]["inReplyTo"] == note_id.as_str()
+    });
+    let object = &arrived[0].json()["object"];
+    let tags = object["tag"].as_array().cloned().unwrap_or_default();
+    assert!(
+        tags.iter()
+            .any(|t| t["type"] == "Mention" && t["href"] == alice.as_str()),
+        "{object}"
+    );
+}
