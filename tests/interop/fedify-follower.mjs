@@ -17,6 +17,8 @@
 //   POST /control/announce  {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/unlike    {"target": ACTOR_URL, "object": POST_ID}
 //   POST /control/reply     {"target": ACTOR_URL, "object": POST_ID, "content": HTML} -> {"id": NOTE_ID}
+//   POST /control/replies   {"object": POST_ID} -> {"ids": [...]}: the post's replies
+//                           collection, looked up and walked (pages too) by Fedify
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
 //                                 objectObject, objectContent, objectPublished, objectUpdated}, ... ]
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
@@ -186,6 +188,19 @@ async function control(ctx, path, body) {
       });
       await ctx.sendActivity(sender, target, create);
       return { id: note.id.href };
+    }
+    case "/control/replies": {
+      const post = await ctx.lookupObject(body.object);
+      if (!post) throw new Error(`cannot look up ${body.object}`);
+      const replies = await post.getReplies();
+      if (!replies) return { ids: [] };
+      const ids = replies.itemIds.map((u) => u.href);
+      let page = replies.firstId ? await replies.getFirst() : null;
+      for (let n = 0; page && n < 100; n++) {
+        ids.push(...page.itemIds.map((u) => u.href));
+        page = page.nextId ? await page.getNext() : null;
+      }
+      return { ids };
     }
     default:
       throw new Error(`unknown control path ${path}`);

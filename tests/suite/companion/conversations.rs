@@ -588,3 +588,60 @@ fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
         "{object}"
     );
 }
+
+/// Fedify, an independent implementation, replies (once to the post, once
+/// to its own reply), favourites and boosts; after `stoa pull` and a build
+/// the page shows the thread nested and the counts, and Fedify walks the
+/// post's `replies` collection to the reply ids.
+#[test]
+fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
+    use crate::common::{Needs, peers_ready};
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = start();
+    let fedify = super::fedify::Fedify::start("rfc9421");
+    let post = post_id(&blog);
+    let with_post = json!({"target": blog.actor(), "object": post});
+    fedify.control("like", with_post.clone());
+    fedify.control("announce", with_post);
+    let first = fedify.control(
+        "reply",
+        json!({"target": blog.actor(), "object": post,
+               "content": "<p>FEDIFY-FIRST <script>alert(1)</script><a href=\"javascript:x()\" onclick=\"y()\">x</a></p>"}),
+    );
+    wait_counts(&blog, 1, 1, 1);
+    let second = fedify.control(
+        "reply",
+        json!({"target": blog.actor(), "object": first["id"],
+               "content": "<p>FEDIFY-NESTED</p>"}),
+    );
+    wait_counts(&blog, 2, 1, 1);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
+    let section = doc
+        .select(&sel("section.conversation"))
+        .next()
+        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let section_html = section.html();
+    assert!(section_html.contains("FEDIFY-FIRST"), "{section_html}");
+    for bad in ["<script", "javascript:", "onclick", "alert("] {
+        assert!(!section_html.contains(bad), "{bad}:\n{section_html}");
+    }
+    let nested: String = section
+        .select(&sel("ol.thread > li > ol.thread > li article"))
+        .flat_map(|a| a.text())
+        .collect();
+    assert!(nested.contains("FEDIFY-NESTED"), "{section_html}");
+    let text: String = section.text().collect();
+    assert!(text.contains("1 favourite, 1 boost"), "{text}");
+
+    let walked = fedify.control("replies", json!({"object": post}));
+    assert_eq!(
+        walked["ids"],
+        json!([first["id"], second["id"]]),
+        "Fedify walked the replies collection"
+    );
+}
