@@ -225,15 +225,29 @@ impl Conversations {
         }
     }
 
-    /// The template form of one post's conversation (empty when none).
-    pub fn for_post(&self, slug: &str) -> ConversationCtx {
+    /// The template form of one post's conversation (empty when none);
+    /// `own` are the writer's posts answering replies under it, shown in
+    /// the thread as by `me` (the blog's actor id and how it looks).
+    pub fn for_post(&self, slug: &str, own: &[Reply], me: &(String, PersonCtx)) -> ConversationCtx {
         let Some(c) = self.posts.get(slug) else {
             return ConversationCtx::default();
         };
         let likes: Vec<PersonCtx> = c.likes.iter().map(|a| self.person(a)).collect();
         let boosts: Vec<PersonCtx> = c.boosts.iter().map(|a| self.person(a)).collect();
+        let mut replies = c.replies.clone();
+        for o in own {
+            let mut o = o.clone();
+            // Written against a reply's web page: thread it under the reply.
+            if let Some(parent) = o.in_reply_to.as_deref()
+                && let Some(r) = c.replies.iter().find(|r| r.url.as_deref() == Some(parent))
+            {
+                o.in_reply_to = Some(r.id.clone());
+            }
+            replies.push(o);
+        }
+        replies.sort_by(|a, b| a.published.cmp(&b.published));
         ConversationCtx {
-            replies: self.thread(&c.replies),
+            replies: self.thread(&replies, me),
             like_count: likes.len(),
             boost_count: boosts.len(),
             likes,
@@ -243,7 +257,7 @@ impl Conversations {
 
     /// Orders replies depth first (children after their parent, oldest
     /// first) and works out the nesting.
-    fn thread(&self, replies: &[Reply]) -> Vec<ReplyCtx> {
+    fn thread(&self, replies: &[Reply], me: &(String, PersonCtx)) -> Vec<ReplyCtx> {
         let index: BTreeMap<&str, usize> = replies
             .iter()
             .enumerate()
@@ -282,7 +296,11 @@ impl Conversations {
                 anchor: anchor(i),
                 id: r.id.clone(),
                 url: r.url.clone().unwrap_or_else(|| r.id.clone()),
-                author: self.person(&r.author),
+                author: if r.author == me.0 {
+                    me.1.clone()
+                } else {
+                    self.person(&r.author)
+                },
                 date: r.published.as_deref().and_then(date),
                 updated: r.updated.as_deref().and_then(date),
                 content: crate::federation::html::blog_clean(&r.content),
@@ -294,6 +312,65 @@ impl Conversations {
         }
         out
     }
+}
+
+/// The writer's own posts that answer a reply shown under one of the
+/// blog's posts (`in_reply_to` a reply's id or web page), by the slug of
+/// the post whose thread they join; each as a reply by `me_actor` whose
+/// text is the post's description (or the start of its text) and a link.
+pub fn own_replies(
+    c: &Conversations,
+    posts: &[crate::content::library::Post],
+    config: &crate::config::Config,
+    me_actor: &str,
+) -> BTreeMap<String, Vec<Reply>> {
+    let mut out: BTreeMap<String, Vec<Reply>> = BTreeMap::new();
+    if c.posts.is_empty() {
+        return out;
+    }
+    let mut under: BTreeMap<&str, &str> = BTreeMap::new();
+    for (slug, pc) in &c.posts {
+        for r in &pc.replies {
+            under.insert(r.id.as_str(), slug.as_str());
+            if let Some(u) = &r.url {
+                under.insert(u.as_str(), slug.as_str());
+            }
+        }
+    }
+    for p in posts {
+        let Some(target) = p.meta.in_reply_to.as_deref() else {
+            continue;
+        };
+        let Some(&slug) = under.get(target) else {
+            continue;
+        };
+        let text = p.meta.description.clone().unwrap_or_else(|| {
+            let plain: String = p
+                .body
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            crate::text::shorten(&plain, 280)
+        });
+        let permalink = config.url(&p.path());
+        out.entry(slug.to_string()).or_default().push(Reply {
+            id: crate::federation::Urls::object(config, &p.slug),
+            author: me_actor.to_string(),
+            in_reply_to: Some(target.to_string()),
+            url: Some(permalink.clone()),
+            published: Some(p.date.at.to_string()),
+            updated: p.meta.updated.map(|u| u.at.to_string()),
+            content: format!(
+                "<p>{} <a href=\"{}\">Read it on the blog</a></p>",
+                crate::text::escape(&text),
+                crate::text::escape(&permalink)
+            ),
+        });
+    }
+    out
 }
 
 fn date(s: &str) -> Option<crate::render::context::DateCtx> {
@@ -331,7 +408,11 @@ mod tests {
                 ..Default::default()
             },
         );
-        let t = c.for_post("p").replies;
+        let me = (
+            "https://blog.example/ap/actor.json".to_string(),
+            c.person("me"),
+        );
+        let t = c.for_post("p", &[], &me).replies;
         let ids: Vec<_> = t.iter().map(|r| (r.id.as_str(), r.depth)).collect();
         assert_eq!(ids, [("a", 0), ("a1", 1), ("a1x", 2), ("b", 0)]);
         assert!(t[0].has_children && t[1].has_children && !t[2].has_children);

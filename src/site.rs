@@ -213,12 +213,33 @@ impl Site {
         theme: &'a theme::Theme,
         identity: &'a Identity,
     ) -> Renderer<'a> {
+        let actor = Urls::new(&self.config).actor;
+        let me = crate::conversations::PersonCtx {
+            name: self.config.author.clone(),
+            handle: Some(self.config.fediverse.handle()),
+            url: self.config.url("/"),
+            avatar: self
+                .config
+                .fediverse
+                .avatar
+                .as_deref()
+                .filter(|a| !a.contains("://"))
+                .map(|a| format!("/{}", a.trim_start_matches('/')))
+                .unwrap_or_else(|| format!("/{}", crate::conversations::PLACEHOLDER)),
+        };
         Renderer {
             config: &self.config,
             library,
             theme,
             static_dirs: vec![self.root.join(STATIC_DIR)],
             identity,
+            own_replies: crate::conversations::own_replies(
+                &library.conversations,
+                &library.posts,
+                &self.config,
+                &actor,
+            ),
+            me: (actor, me),
         }
     }
 

@@ -587,6 +587,15 @@ fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
             .any(|t| t["type"] == "Mention" && t["href"] == alice.as_str()),
         "{object}"
     );
+    // The answer sits in the thread on the blog, under Alice's reply.
+    pull_and_build(&blog);
+    let html = page(&blog);
+    let doc = scraper::Html::parse_document(&html);
+    let sel =
+        scraper::Selector::parse("ol.thread > li > ol.thread > li article").expect("selector");
+    let nested: String = doc.select(&sel).flat_map(|a| a.text()).collect();
+    assert!(nested.contains("Glad you liked it."), "{html}");
+    assert!(nested.contains("@blog@"), "by the writer: {html}");
 }
 
 /// Fedify, an independent implementation, replies (once to the post, once
