@@ -111,7 +111,7 @@ impl Conversations {
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text.get(..s.start).unwrap_or(&text).lines().count().max(1))
                 .unwrap_or(1);
             SiteError::Config(Located::new(
                 &path,

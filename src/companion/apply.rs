@@ -467,3 +467,25 @@ fn endpoints_of(app: &App, actor: &str) -> Option<remote_actor::Endpoints> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn public_in_every_spelling_and_nothing_else() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for spelling in [crate::federation::PUBLIC, "as:Public", "Public"] {
+            assert!(is_public(&s(&[
+                "https://a.example/users/x/followers",
+                spelling
+            ])));
+        }
+        assert!(!is_public(&s(&["https://a.example/users/x/followers"])));
+        assert!(!is_public(&s(&["https://blog.example/ap/actor.json"])));
+        assert!(!is_public(&s(&[
+            "https://www.w3.org/ns/activitystreams#public"
+        ])));
+        assert!(!is_public(&[]));
+    }
+}
