@@ -435,6 +435,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn avatars_on_private_addresses_are_refused_with_the_guard_on() {
+        let client = Client::unsigned(false, "stoa-test");
+        for url in [
+            "http://127.0.0.1:9/avatar.png",
+            "http://10.0.0.1/avatar.png",
+            "http://[::1]:9/avatar.png",
+            "http://localhost:9/avatar.png",
+        ] {
+            assert!(
+                matches!(client.get_image(url, 1024), Err(FetchError::Private(_))),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            client.get_image("file:///etc/passwd", 1024),
+            Err(FetchError::BadUrl(_))
+        ));
+    }
+
+    #[test]
     fn the_guard_knows_which_addresses_are_private() {
         for private in [
             "127.0.0.1",
