@@ -207,18 +207,17 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
-    let reply_ids: Vec<&str> = cx
+    let all_replies = cx
         .conversations
         .and_then(|c| c.posts.get(&post.slug))
-        .map(|c| {
-            c.replies
-                .iter()
-                .take(MAX_REPLY_IDS)
-                .map(|r| r.id.as_str())
-                .collect()
-        })
+        .map(|c| c.replies.as_slice())
         .unwrap_or_default();
-    let replies = replies(&id, &reply_ids);
+    let reply_ids: Vec<&str> = all_replies
+        .iter()
+        .take(MAX_REPLY_IDS)
+        .map(|r| r.id.as_str())
+        .collect();
+    let replies = replies(&id, &reply_ids, all_replies.len());
     let lang = post
         .meta
         .language
@@ -421,13 +420,14 @@ pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
 pub const MAX_REPLY_IDS: usize = 1000;
 
 /// A post's `replies` collection, embedded: the ids of its public replies
-/// (as `conversations.toml` has them), which Mastodon's fetch-all-replies
-/// and Fedify's collection traversal read from `orderedItems`.
-pub fn replies(object_id: &str, ids: &[&str]) -> Value {
+/// (as `conversations.toml` has them, the first [`MAX_REPLY_IDS`]), which
+/// Mastodon's fetch-all-replies and Fedify's collection traversal read from
+/// `orderedItems`; `total` counts them all.
+pub fn replies(object_id: &str, ids: &[&str], total: usize) -> Value {
     json!({
         "id": format!("{object_id}#replies"),
         "type": "OrderedCollection",
-        "totalItems": ids.len(),
+        "totalItems": total,
         "orderedItems": ids,
     })
 }

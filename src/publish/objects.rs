@@ -37,7 +37,7 @@ impl Built {
         let hash = match serde_json::from_slice::<Value>(&bytes) {
             Ok(mut v) if v.get("replies").is_some_and(|r| r["totalItems"] != 0) => {
                 let id = v["id"].as_str().unwrap_or_default().to_string();
-                v["replies"] = crate::federation::objects::replies(&id, &[]);
+                v["replies"] = crate::federation::objects::replies(&id, &[], 0);
                 hex::encode(Sha256::digest(crate::federation::to_bytes(&v)))
             }
             _ => hex::encode(Sha256::digest(&bytes)),
