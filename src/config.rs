@@ -43,6 +43,8 @@ struct RawConfig {
     companion: RawCompanion,
     #[serde(default)]
     publish: RawPublish,
+    #[serde(default)]
+    conversations: ConversationsConfig,
 }
 
 /// `[publish]` as written; see [`Publish`].
@@ -70,6 +72,7 @@ struct RawCompanion {
     #[serde(default)]
     allow_private_addresses: bool,
     delivery_workers: Option<usize>,
+    notify: Option<String>,
 }
 
 fn default_language() -> String {
@@ -280,6 +283,32 @@ pub struct Config {
     pub companion: Companion,
     /// Settings of `stoa publish`.
     pub publish: Publish,
+    /// Which replies are shown under posts.
+    pub conversations: ConversationsConfig,
+}
+
+/// `[conversations]`: which replies the blog shows under its posts. Only
+/// replies addressed to the public are ever shown, whatever the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsConfig {
+    /// Which public replies are shown.
+    #[serde(default)]
+    pub replies: ReplyPolicy,
+}
+
+/// `replies = "all" | "approved" | "none"` under `[conversations]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyPolicy {
+    /// Every public reply (hidden ones and blocked authors aside).
+    #[default]
+    All,
+    /// Only public replies from authors the writer approved once
+    /// (`stoa replies approve`).
+    Approved,
+    /// No replies; favourites and boosts are still counted.
+    None,
 }
 
 /// `[publish]`: how `stoa publish` deploys the site and reaches the companion.
@@ -321,6 +350,9 @@ pub struct Companion {
     pub allow_private_addresses: bool,
     /// How many deliveries may be in flight at once.
     pub delivery_workers: usize,
+    /// A shell command run for each new notification, with its JSON on
+    /// standard input (at most [`NOTIFY_TIMEOUT`](crate::companion::NOTIFY_TIMEOUT) each).
+    pub notify: Option<String>,
 }
 
 impl Companion {
@@ -462,6 +494,7 @@ impl Config {
                 deploy_dir: raw.publish.deploy_dir.map(PathBuf::from),
                 verify_secs: raw.publish.verify_secs.unwrap_or(300),
             },
+            conversations: raw.conversations,
         })
     }
 
@@ -532,6 +565,7 @@ fn companion(
         blocked_actors: raw.blocked_actors,
         allow_private_addresses: raw.allow_private_addresses,
         delivery_workers: workers,
+        notify: raw.notify.filter(|c| !c.trim().is_empty()),
     })
 }
 

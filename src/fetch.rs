@@ -26,6 +26,8 @@ use crate::signatures::keys::SigningKey;
 pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024;
 /// Longest a whole request may take (Mastodon reads for 10 s).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest an image (an avatar) may take to arrive.
+pub const IMAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a fetch or a delivery did not give a usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +63,14 @@ pub enum FetchError {
     /// The document is not JSON.
     #[error("{0} did not answer with JSON")]
     NotJson(String),
+    /// An image was asked for and something else came (or one too large).
+    #[error("{url} is not a usable image: {reason}")]
+    NotImage {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// The document's `id` is not the URL it was fetched from.
     #[error("the document at {url} says its id is {id:?}")]
     IdMismatch {
@@ -238,6 +248,62 @@ impl Client {
                 other => network(url, other),
             })?;
         serde_json::from_slice(&bytes).map_err(|_| FetchError::NotJson(url.to_string()))
+    }
+
+    /// Fetches an image (an avatar): at most `max_bytes`, within
+    /// [`IMAGE_TIMEOUT`], only when the answer says it is a PNG, JPEG, GIF
+    /// or WebP. Unsigned: an avatar is public, and a signed request would
+    /// tell the avatar's host who is asking. The SSRF guard applies.
+    pub fn get_image(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(FetchError::BadUrl(url.to_string()));
+        }
+        let not_image = |reason: String| FetchError::NotImage {
+            url: url.to_string(),
+            reason,
+        };
+        let mut resp = self
+            .agent
+            .get(url)
+            .header("Accept", "image/png, image/jpeg, image/gif, image/webp")
+            .config()
+            .timeout_global(Some(IMAGE_TIMEOUT))
+            .build()
+            .call()
+            .map_err(|e| network(url, e))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            });
+        }
+        let kind = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !matches!(
+            kind.as_str(),
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+        ) {
+            return Err(not_image(format!("its type is {kind:?}")));
+        }
+        resp.body_mut()
+            .with_config()
+            .limit(max_bytes)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => {
+                    not_image(format!("it is larger than {max_bytes} bytes"))
+                }
+                other => network(url, other),
+            })
     }
 
     /// POSTs an activity to an inbox, signed at send time (signatures expire
@@ -444,6 +510,26 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn avatars_on_private_addresses_are_refused_with_the_guard_on() {
+        let client = Client::unsigned(false, "stoa-test");
+        for url in [
+            "http://127.0.0.1:9/avatar.png",
+            "http://10.0.0.1/avatar.png",
+            "http://[::1]:9/avatar.png",
+            "http://localhost:9/avatar.png",
+        ] {
+            assert!(
+                matches!(client.get_image(url, 1024), Err(FetchError::Private(_))),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            client.get_image("file:///etc/passwd", 1024),
+            Err(FetchError::BadUrl(_))
+        ));
+    }
 
     #[test]
     fn the_guard_knows_which_addresses_are_private() {

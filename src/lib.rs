@@ -18,6 +18,7 @@ pub mod companion;
 pub mod config;
 mod content;
 mod content_types;
+mod conversations;
 mod deploy;
 mod doctor;
 pub mod error;

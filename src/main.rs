@@ -38,6 +38,10 @@ fn main() -> ExitCode {
         Command::Quotes(a) => cmd::quotes::run(&a),
         Command::Publish(a) => cmd::publish::run(&a),
         Command::Deliveries(a) => cmd::deliveries::run(&a),
+        Command::Pull(a) => cmd::pull::run(&a),
+        Command::Replies(a) => cmd::replies::run(&a),
+        Command::Notifications(a) => cmd::notifications::run(&a),
+        Command::New(a) => cmd::new::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
         Command::Doctor(a) => cmd::doctor::run(&a),
     };

@@ -123,6 +123,8 @@ impl Site {
             self.root.join("themes").join(&self.config.theme),
             self.root.join(&self.config.fediverse.public_key),
             PublishLog::path(&self.root),
+            crate::conversations::Conversations::path(&self.root),
+            self.root.join(crate::conversations::AVATAR_DIR),
         ];
         v.retain(|p| p.exists());
         v
@@ -227,12 +229,33 @@ impl Site {
         theme: &'a theme::Theme,
         identity: &'a Identity,
     ) -> Renderer<'a> {
+        let actor = Urls::new(&self.config).actor;
+        let me = crate::conversations::PersonCtx {
+            name: self.config.author.clone(),
+            handle: Some(self.config.fediverse.handle()),
+            url: self.config.url("/"),
+            avatar: self
+                .config
+                .fediverse
+                .avatar
+                .as_deref()
+                .filter(|a| !a.contains("://"))
+                .map(|a| format!("/{}", a.trim_start_matches('/')))
+                .unwrap_or_else(|| format!("/{}", crate::conversations::PLACEHOLDER)),
+        };
         Renderer {
             config: &self.config,
             library,
             theme,
             static_dirs: vec![self.root.join(STATIC_DIR)],
             identity,
+            own_replies: crate::conversations::own_replies(
+                &library.conversations,
+                &library.posts,
+                &self.config,
+                &actor,
+            ),
+            me: (actor, me),
         }
     }
 
@@ -294,8 +317,38 @@ impl Site {
         let rendered = self.renderer(library, theme, identity).render_all(sink)?;
         copy_statics(theme, &self.root.join(STATIC_DIR), &self.secrets(), sink)?;
         copy_bundle_assets(library, sink)?;
+        copy_avatars(&self.root, library, sink)?;
         Ok(rendered)
     }
+}
+
+/// The avatars `conversations.toml` names, served from the blog (never
+/// hot-linked), and the placeholder for everyone without one.
+fn copy_avatars(root: &Path, library: &Library, sink: &dyn Sink) -> Result<(), SiteError> {
+    use crate::conversations::{
+        AVATAR_DIR, AVATAR_PATH, Conversations, PLACEHOLDER, PLACEHOLDER_SVG,
+    };
+    let c = &library.conversations;
+    if c.posts.is_empty() {
+        return Ok(());
+    }
+    sink.put(PLACEHOLDER, PLACEHOLDER_SVG.as_bytes().to_vec())?;
+    let names: std::collections::BTreeSet<&str> = c
+        .people
+        .values()
+        .filter_map(|p| p.avatar.as_deref())
+        .filter(|a| Conversations::is_avatar_name(a))
+        .collect();
+    for name in names {
+        let path = root.join(AVATAR_DIR).join(name);
+        // A missing file shows as the placeholder's broken cousin; pull again to fix.
+        match std::fs::read(&path) {
+            Ok(bytes) => sink.put(&format!("{AVATAR_PATH}/{name}"), bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(SiteError::io(&path, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Files next to a post written as a folder (`content/posts/trip/index.md`,

@@ -36,6 +36,15 @@ pub enum Command {
     Publish(PublishArgs),
     /// Deliveries per server; retry now; forget finished ones.
     Deliveries(DeliveriesArgs),
+    /// Create a post file (date now, slug from the title; --reply-to answers a post).
+    New(NewArgs),
+    /// Follows, replies, mentions, favourites, boosts and failed deliveries since you last looked.
+    Notifications(NotificationsArgs),
+    /// See replies; hide or show one; approve or block its author.
+    Replies(RepliesArgs),
+    /// Fetch the public replies, favourites and boosts from the companion
+    /// into conversations.toml (the build shows them under each post).
+    Pull(PullArgs),
     /// Copy the companion's database safely, also while it runs.
     Backup(BackupArgs),
     /// Check the live deployment the way a fediverse server would.
@@ -103,6 +112,114 @@ pub struct PublishArgs {
     /// documents before giving up (default: `verify_secs` under [publish], 300).
     #[arg(long)]
     pub verify_secs: Option<u64>,
+}
+
+/// `stoa new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The title (none: an untitled note).
+    pub title: Option<String>,
+    /// The address of the post or reply this one answers; its author is mentioned.
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+}
+
+/// `stoa notifications`.
+#[derive(Debug, Args)]
+pub struct NotificationsArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+    /// Also the ones already shown.
+    #[arg(long)]
+    pub all: bool,
+    /// As JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `stoa replies`.
+#[derive(Debug, Args)]
+pub struct RepliesArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".", global = true)]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long, global = true)]
+    pub companion: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: RepliesAction,
+}
+
+/// `stoa replies` subcommands. REPLY is a reply's id or web address.
+#[derive(Debug, Subcommand)]
+pub enum RepliesAction {
+    /// The latest replies the blog shows (`--all`: every reply, also
+    /// followers-only, direct, hidden and blocked ones).
+    List {
+        /// Every reply, whatever its audience or state.
+        #[arg(long)]
+        all: bool,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One reply in full.
+    Show {
+        /// The reply.
+        reply: String,
+    },
+    /// Hide a reply from the blog (at the next publish).
+    Hide {
+        /// The reply.
+        reply: String,
+        /// Also block its author.
+        #[arg(long)]
+        block: bool,
+        /// Also block its author's whole domain.
+        #[arg(long)]
+        block_domain: bool,
+    },
+    /// Show a hidden reply again.
+    Unhide {
+        /// The reply.
+        reply: String,
+    },
+    /// Approve the author of a reply (or an actor URL), for
+    /// `replies = "approved"` under [conversations].
+    Approve {
+        /// A reply or an actor URL.
+        who: String,
+    },
+    /// Block the author of a reply (or an actor URL), or with --domain their server.
+    Block {
+        /// A reply or an actor URL.
+        who: String,
+        /// Block the whole domain.
+        #[arg(long)]
+        domain: bool,
+    },
+}
+
+/// `stoa pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
 }
 
 /// `stoa deliveries`.

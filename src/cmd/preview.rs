@@ -39,6 +39,7 @@ pub fn run(args: &PreviewArgs) -> Result<()> {
         tags: &lib.tags,
         static_dirs: &static_dirs,
         mentions: &lib.mentions,
+        conversations: None,
     };
     let object = objects::object(&cx, post);
     if let Some(shortened) = &object.shortened {

@@ -86,6 +86,17 @@ pub fn run(args: &PublishArgs) -> Result<()> {
             "warning: the quoted post {url} could not be fetched ({e}); the post shows only its link"
         );
     }
+    // The public conversation under each post, into conversations.toml.
+    let pulled = crate::cmd::pull::pull(&root, &client)?;
+    if pulled.changed {
+        outln!(
+            "Conversation: {} replies, {} favourites, {} boosts under {} posts.",
+            pulled.replies,
+            pulled.likes,
+            pulled.boosts,
+            pulled.posts
+        );
+    }
     // The static followers collection shows the count as of this publish.
     log.followers = usize::try_from(status.followers.accepted).unwrap_or(0);
     // Quotes the quoted authors approved: the objects carry their stamps.

@@ -16,10 +16,14 @@ use subtle::ConstantTimeEq;
 
 use crate::companion::App;
 use crate::companion::api::{
-    ErrorBody, FollowerAction, FollowerChanged, FollowerCounts, FollowerEntry, Status,
+    ConversationsAnswer, ErrorBody, FollowerAction, FollowerChanged, FollowerCounts, FollowerEntry,
+    Moderate, ModerateAction, Moderated, ReplyInfo, Status,
 };
+use crate::companion::api::{MarkRead, MarkedRead};
 use crate::companion::followers::Outcome;
-use crate::companion::store::{deliveries, followers, hosts, incoming, interactions};
+use crate::companion::store::{
+    blocks, deliveries, followers, hosts, incoming, interactions, notifications, people,
+};
 
 /// Rejects requests without the right bearer token.
 pub async fn require_token(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
@@ -205,6 +209,279 @@ pub async fn list_interactions(
     .await
     {
         Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /admin/conversations`: see [`ConversationsAnswer`].
+pub async fn conversations(State(app): State<Arc<App>>) -> Response {
+    match blocking(app, |app| {
+        public_conversations(app, app.lock_store().conn())
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// The public conversation under every post, as the blog may show it.
+fn public_conversations(
+    app: &App,
+    conn: &rusqlite::Connection,
+) -> rusqlite::Result<ConversationsAnswer> {
+    use crate::config::ReplyPolicy;
+    use crate::conversations::{Conversations, Person, Reply};
+    use base64::Engine;
+    let policy = app.config.conversations.replies;
+    let mut out = Conversations::default();
+    let mut approved: HashMap<String, bool> = HashMap::new();
+    for i in interactions::public(conn)? {
+        if !i.public || app.is_blocked(&i.actor) {
+            continue;
+        }
+        let Some(slug) = crate::federation::Urls::post_slug(&app.config, &i.object) else {
+            continue;
+        };
+        let post = out.posts.entry(slug.to_string()).or_default();
+        match i.kind {
+            interactions::Kind::Like => {
+                if !post.likes.contains(&i.actor) {
+                    post.likes.push(i.actor.clone());
+                }
+            }
+            interactions::Kind::Announce => {
+                if !post.boosts.contains(&i.actor) {
+                    post.boosts.push(i.actor.clone());
+                }
+            }
+            // Quotes are listed by `stoa quotes`, not shown under the post.
+            interactions::Kind::Quote => {}
+            interactions::Kind::Reply => {
+                let allowed = match policy {
+                    ReplyPolicy::All => true,
+                    ReplyPolicy::None => false,
+                    ReplyPolicy::Approved => match approved.get(&i.actor) {
+                        Some(&a) => a,
+                        None => {
+                            let a = people::get(conn, &i.actor)?.is_some_and(|p| p.approved);
+                            approved.insert(i.actor.clone(), a);
+                            a
+                        }
+                    },
+                };
+                if i.hidden || !allowed {
+                    continue;
+                }
+                let at = |ms: i64| {
+                    jiff::Timestamp::from_millisecond(ms)
+                        .ok()
+                        .map(|t| t.to_string())
+                };
+                post.replies.push(Reply {
+                    id: i.id.clone(),
+                    author: i.actor.clone(),
+                    in_reply_to: i.in_reply_to.clone(),
+                    url: i.url.clone(),
+                    published: i.published.clone().or_else(|| at(i.created_at)),
+                    updated: i.updated_at.and_then(at),
+                    content: i.content.clone().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    out.posts.retain(|_, p| {
+        // A reply whose parent is not shown here stands on its own.
+        let ids: std::collections::HashSet<String> =
+            p.replies.iter().map(|r| r.id.clone()).collect();
+        for r in &mut p.replies {
+            if r.in_reply_to
+                .as_ref()
+                .is_some_and(|parent| !ids.contains(parent))
+            {
+                r.in_reply_to = None;
+            }
+        }
+        !(p.likes.is_empty() && p.boosts.is_empty() && p.replies.is_empty())
+    });
+    let actors: std::collections::BTreeSet<String> = out
+        .posts
+        .values()
+        .flat_map(|p| {
+            p.likes
+                .iter()
+                .chain(&p.boosts)
+                .cloned()
+                .chain(p.replies.iter().map(|r| r.author.clone()))
+        })
+        .collect();
+    let mut avatars = std::collections::BTreeMap::new();
+    for actor in actors {
+        let known = people::get(conn, &actor)?;
+        let avatar = known.as_ref().and_then(|p| p.avatar.as_ref()).map(|png| {
+            let name = format!("{}.png", &hex::encode(Sha256::digest(png))[..32]);
+            avatars.insert(
+                name.clone(),
+                base64::engine::general_purpose::STANDARD.encode(png),
+            );
+            name
+        });
+        out.people.insert(
+            actor.clone(),
+            Person {
+                name: known.as_ref().and_then(|p| p.name.clone()),
+                handle: known.as_ref().and_then(|p| p.handle.clone()),
+                url: known.as_ref().and_then(|p| p.url.clone()),
+                avatar,
+            },
+        );
+    }
+    Ok(ConversationsAnswer {
+        conversations: out,
+        avatars,
+    })
+}
+
+/// `GET /admin/replies?limit=N`: every reply, newest first, with its
+/// audience and moderation state.
+pub async fn list_replies(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .min(10_000);
+    let result = blocking(app, move |app| {
+        let store = app.lock_store();
+        let c = store.conn();
+        let mut out = Vec::new();
+        for i in interactions::replies(c, limit)? {
+            let person = people::get(c, &i.actor)?;
+            out.push(ReplyInfo {
+                blocked: app.is_blocked(&i.actor),
+                name: person.as_ref().and_then(|p| p.name.clone()),
+                handle: person.as_ref().and_then(|p| p.handle.clone()),
+                approved: person.is_some_and(|p| p.approved),
+                id: i.id,
+                actor: i.actor,
+                object: i.object,
+                in_reply_to: i.in_reply_to,
+                url: i.url,
+                content: i.content.unwrap_or_default(),
+                published: i.published,
+                created_at: i.created_at,
+                public: i.public,
+                hidden: i.hidden,
+            });
+        }
+        Ok(out)
+    })
+    .await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/replies/moderate`: hide, unhide, approve, block.
+pub async fn moderate(State(app): State<Arc<App>>, Json(m): Json<Moderate>) -> Response {
+    let result = blocking(app, move |app| {
+        let now = crate::companion::store::now_ms();
+        let store = app.lock_store();
+        let c = store.conn();
+        let found = interactions::find_reply(c, &m.target)?;
+        let actor = found.first().map(|r| r.actor.clone()).or_else(|| {
+            (m.target.starts_with("https://") || m.target.starts_with("http://"))
+                .then(|| m.target.clone())
+        });
+        let not_found = || {
+            Err(format!(
+                "no reply has the id or address {}\n  help: `stoa replies list` shows them",
+                m.target
+            ))
+        };
+        let message = match m.action {
+            ModerateAction::Hide | ModerateAction::Unhide => {
+                if found.is_empty() {
+                    return Ok(not_found());
+                }
+                let hide = m.action == ModerateAction::Hide;
+                interactions::set_hidden(c, &m.target, hide)?;
+                format!(
+                    "{} {}; the next `stoa publish` (or `stoa pull` and a build) updates the page.",
+                    if hide { "Hidden" } else { "Shown again" },
+                    m.target
+                )
+            }
+            ModerateAction::Approve => {
+                let Some(actor) = &actor else {
+                    return Ok(not_found());
+                };
+                people::approve(c, actor, true)?;
+                format!("Approved {actor}: their public replies are shown.")
+            }
+            ModerateAction::Block => {
+                let Some(actor) = &actor else {
+                    return Ok(not_found());
+                };
+                blocks::block_actor(c, actor, now)?;
+                *app.blocks.write().unwrap_or_else(|e| e.into_inner()) = blocks::all(c)?;
+                format!("Blocked {actor}: nothing of theirs is shown or recorded any more.")
+            }
+            ModerateAction::BlockDomain => {
+                let Some(host) = actor
+                    .as_deref()
+                    .and_then(crate::config::url_host)
+                    .map(|h| h.split(':').next().unwrap_or("").to_string())
+                else {
+                    return Ok(not_found());
+                };
+                blocks::block_domain(c, &host, now)?;
+                *app.blocks.write().unwrap_or_else(|e| e.into_inner()) = blocks::all(c)?;
+                format!("Blocked {host}: nothing from there is shown or recorded any more.")
+            }
+        };
+        Ok(Ok(Moderated { message, actor }))
+    })
+    .await;
+    match result {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(message)) => error(StatusCode::NOT_FOUND, &message),
+        Err(r) => r,
+    }
+}
+
+/// `GET /admin/notifications?all=1&limit=N`: unread (or all), newest first.
+pub async fn list_notifications(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let all = q.get("all").is_some_and(|v| v == "1" || v == "true");
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(200usize)
+        .min(10_000);
+    match blocking(app, move |app| {
+        notifications::list(app.lock_store().conn(), all, limit)
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/notifications/read`: marks notifications as read.
+pub async fn read_notifications(State(app): State<Arc<App>>, Json(m): Json<MarkRead>) -> Response {
+    match blocking(app, move |app| {
+        notifications::mark_read(app.lock_store().conn(), m.up_to)
+    })
+    .await
+    {
+        Ok(read) => Json(MarkedRead { read }).into_response(),
         Err(r) => r,
     }
 }

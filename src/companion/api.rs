@@ -229,3 +229,102 @@ pub struct FollowerChanged {
     /// `@user@host`, when known.
     pub handle: Option<String>,
 }
+
+/// `GET /admin/conversations`: the public conversation the blog may show,
+/// with the avatars it names (base64 PNG, by file name). Replies not
+/// addressed to the public never appear here; hidden replies, blocked
+/// authors and replies the `[conversations]` policy leaves out neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationsAnswer {
+    /// What `conversations.toml` holds.
+    pub conversations: crate::conversations::Conversations,
+    /// Avatar file name → base64 of the PNG.
+    #[serde(default)]
+    pub avatars: BTreeMap<String, String>,
+}
+
+/// `GET /admin/replies`: one reply as the writer sees it, whatever its
+/// audience (the writer may see followers-only and direct replies; the
+/// blog never shows them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyInfo {
+    /// The reply's id.
+    pub id: String,
+    /// Its author.
+    pub actor: String,
+    /// The author's display name, if known.
+    pub name: Option<String>,
+    /// The author's `@user@host`, if known.
+    pub handle: Option<String>,
+    /// The post it is about (or the blog's actor, for a mention).
+    pub object: String,
+    /// The reply it answers, in a thread.
+    pub in_reply_to: Option<String>,
+    /// Its web page.
+    pub url: Option<String>,
+    /// Cleaned HTML.
+    pub content: String,
+    /// `published`, as sent.
+    pub published: Option<String>,
+    /// When it arrived (ms).
+    pub created_at: i64,
+    /// Addressed to the public (only then can the blog show it).
+    pub public: bool,
+    /// Hidden by the writer.
+    pub hidden: bool,
+    /// Its author was approved by the writer.
+    pub approved: bool,
+    /// Its author is blocked (stoa.toml or `stoa replies block`).
+    pub blocked: bool,
+}
+
+/// What `POST /admin/replies/moderate` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModerateAction {
+    /// Hide a reply from the blog.
+    Hide,
+    /// Show a hidden reply again.
+    Unhide,
+    /// Approve the author (the `approved` policy shows their replies).
+    Approve,
+    /// Block the author: their interactions are dropped and never shown.
+    Block,
+    /// Block the author's whole domain.
+    BlockDomain,
+}
+
+/// `POST /admin/replies/moderate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moderate {
+    /// What to do.
+    pub action: ModerateAction,
+    /// A reply (its id or web page), or for approve and block an actor URL.
+    pub target: String,
+}
+
+/// What a moderation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moderated {
+    /// What changed, in a sentence for the writer.
+    pub message: String,
+    /// The author concerned, when known.
+    pub actor: Option<String>,
+}
+
+/// `GET /admin/notifications?all=1&limit=N`: newest first.
+pub use crate::companion::store::notifications::Notification;
+
+/// `POST /admin/notifications/read`: marks notifications up to `up_to` read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRead {
+    /// The newest notification shown.
+    pub up_to: i64,
+}
+
+/// What [`MarkRead`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkedRead {
+    /// How many became read.
+    pub read: usize,
+}

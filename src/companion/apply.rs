@@ -90,6 +90,9 @@ struct Prepared {
     instrument: Option<Instrument>,
     /// For an Accept with a `result`: that document (a quote stamp), fetched.
     stamp: Option<Value>,
+    /// The profile of someone who replied, favourited or boosted, when it
+    /// was unknown or old.
+    person: Option<store::people::Person>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -140,10 +143,35 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         },
         _ => None,
     };
+    let person = match &read {
+        Some((
+            a @ Activity {
+                what:
+                    Inbound::Create(_)
+                    | Inbound::Update(_)
+                    | Inbound::Like { .. }
+                    | Inbound::Announce { .. },
+                ..
+            },
+            _,
+        )) if !app.is_blocked(&a.actor) => {
+            let stale = {
+                let store = app.lock_store();
+                store::people::stale(store.conn(), &a.actor, now_ms()).unwrap_or(false)
+            };
+            if stale {
+                crate::companion::profiles::fetch(&app.client, &a.actor, now_ms())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     Prepared {
         queued,
         read,
         endpoints,
+        person,
         instrument,
         stamp,
     }
@@ -181,6 +209,11 @@ fn apply_batch(
             Some((activity, raw)) => apply(app, &tx, activity, raw, p)?,
             None => Applied::Ignored("unreadable"),
         };
+        if let Some(person) = &p.person
+            && matches!(applied, Applied::Changed(_))
+        {
+            store::people::put(&tx, person)?;
+        }
         incoming::done(&tx, p.queued.id)?;
         // A host that writes to us is reachable again (Mastodon does the same).
         if let Some(host) = crate::config::url_host(&p.queued.actor) {
@@ -200,7 +233,7 @@ fn apply(
     prepared: &Prepared,
 ) -> Result<Applied, rusqlite::Error> {
     let endpoints = prepared.endpoints.clone();
-    let blocked = app.config.companion.is_blocked(&a.actor);
+    let blocked = app.is_blocked(&a.actor);
     let ours = |id: &str| is_our_post(app, conn, id);
     match &a.what {
         Inbound::Follow { id, .. } => {
@@ -234,9 +267,11 @@ fn apply(
                     .is_none_or(|f| f.state == FollowState::Pending)
             {
                 followers::hold(conn, &follower)?;
+                note_for_writer(conn, "follow_request", &a.actor, None, None, None, false)?;
                 Ok(Applied::Changed("follow awaits approval"))
             } else {
                 followers::accept(conn, &app.urls, &follower)?;
+                note_for_writer(conn, "follow", &a.actor, None, None, None, false)?;
                 Ok(Applied::Changed("follow accepted"))
             }
         }
@@ -249,6 +284,7 @@ fn apply(
                 let follows_us = undone.object.as_deref() == Some(app.urls.actor.as_str());
                 if same_follow || (kind == Some("Follow") && follows_us) {
                     store::followers::remove(conn, &a.actor)?;
+                    note_for_writer(conn, "unfollow", &a.actor, None, None, None, false)?;
                     return Ok(Applied::Changed("unfollowed"));
                 }
             }
@@ -283,6 +319,10 @@ fn apply(
             } else {
                 Kind::Announce
             };
+            if !interactions::exists(conn, &a.actor, id)? {
+                let what = if kind == Kind::Like { "like" } else { "boost" };
+                note_for_writer(conn, what, &a.actor, Some(object), None, None, true)?;
+            }
             interactions::record(
                 conn,
                 &Interaction {
@@ -295,6 +335,10 @@ fn apply(
                     published: None,
                     created_at: now_ms(),
                     updated_at: None,
+                    // A favourite or a boost is shown as a face and a count.
+                    public: true,
+                    in_reply_to: None,
+                    hidden: false,
                 },
             )?;
             Ok(Applied::Changed("interaction recorded"))
@@ -310,14 +354,37 @@ fn apply(
             {
                 return Ok(Applied::Ignored("post by someone else"));
             }
-            let Some(object) = reply_target(app, note, &ours)? else {
+            let Some((object, parent)) = reply_target(app, conn, note, &ours)? else {
                 return Ok(Applied::Ignored("not a reply to this blog"));
             };
             let content = mastodon_clean(&note.content);
             let now = now_ms();
+            let public = is_public(&note.audience);
             let is_update = matches!(a.what, Inbound::Update(_));
-            if is_update && interactions::edit_reply(conn, &note.id, &a.actor, &content, now)? {
+            if is_update
+                && interactions::edit_reply(conn, &note.id, &a.actor, &content, public, now)?
+            {
                 return Ok(Applied::Changed("reply edited"));
+            }
+            let url = note
+                .url
+                .clone()
+                .filter(|u| crate::federation::trust::same_origin(u, &a.actor));
+            if !interactions::exists(conn, &a.actor, &note.id)? {
+                let what = if object == app.urls.actor {
+                    "mention"
+                } else {
+                    "reply"
+                };
+                note_for_writer(
+                    conn,
+                    what,
+                    &a.actor,
+                    Some(&note.id),
+                    url.as_deref(),
+                    Some(&content),
+                    public,
+                )?;
             }
             interactions::record(
                 conn,
@@ -329,13 +396,13 @@ fn apply(
                     content: Some(content),
                     // A web page on another server would let a reply pose
                     // as someone else's; the id is shown instead.
-                    url: note
-                        .url
-                        .clone()
-                        .filter(|u| crate::federation::trust::same_origin(u, &a.actor)),
+                    url,
                     published: note.published.clone(),
                     created_at: now,
                     updated_at: is_update.then_some(now),
+                    public,
+                    in_reply_to: parent,
+                    hidden: false,
                 },
             )?;
             Ok(Applied::Changed("reply recorded"))
@@ -346,6 +413,7 @@ fn apply(
                 let removed = interactions::remove_actor(conn, &a.actor)?;
                 store::quotes::revoke_actor(conn, &a.actor, now_ms())?;
                 store::actors::forget(conn, &a.actor)?;
+                store::people::forget(conn, &a.actor)?;
                 app.keys.forget_owner(&a.actor);
                 return Ok(if was_follower || removed > 0 {
                     Applied::Changed("account deleted")
@@ -477,6 +545,10 @@ fn answer_quote(
                 published: None,
                 created_at: now,
                 updated_at: None,
+                // Not shown on the blog (yet): quotes are listed by `stoa quotes`.
+                public: false,
+                in_reply_to: None,
+                hidden: false,
             },
         )?;
         (
@@ -517,22 +589,64 @@ fn post_object(
         .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
-/// Which of our posts a note answers: its `inReplyTo` when that is ours,
-/// else our actor when the note mentions the blog; `None` otherwise.
+/// Which of our posts a note answers, and which reply when it answers a
+/// reply the companion knows (a thread): its `inReplyTo` when that is ours;
+/// the post of the reply it answers; else our actor when the note mentions
+/// the blog; `None` otherwise.
 fn reply_target(
     app: &App,
+    conn: &rusqlite::Connection,
     note: &Note,
     ours: &dyn Fn(&str) -> rusqlite::Result<bool>,
-) -> rusqlite::Result<Option<String>> {
-    if let Some(target) = &note.in_reply_to
-        && ours(target)?
-    {
-        return Ok(Some(target.clone()));
+) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    if let Some(target) = &note.in_reply_to {
+        if ours(target)? {
+            return Ok(Some((target.clone(), None)));
+        }
+        if let Some(object) = interactions::reply_object(conn, target)? {
+            return Ok(Some((object, Some(target.clone()))));
+        }
     }
     Ok(note
         .mentions
         .contains(&app.urls.actor)
-        .then(|| app.urls.actor.clone()))
+        .then(|| (app.urls.actor.clone(), None)))
+}
+
+/// Records a notification for the writer, in the change's transaction.
+fn note_for_writer(
+    conn: &rusqlite::Connection,
+    kind: &str,
+    actor: &str,
+    object: Option<&str>,
+    url: Option<&str>,
+    content: Option<&str>,
+    public: bool,
+) -> rusqlite::Result<()> {
+    store::notifications::add(
+        conn,
+        &store::notifications::Notification {
+            kind: kind.to_string(),
+            actor: Some(actor.to_string()),
+            object: object.map(str::to_string),
+            url: url.map(str::to_string),
+            content: content.map(str::to_string),
+            public,
+            created_at: now_ms(),
+            ..Default::default()
+        },
+    )
+}
+
+/// Whether an audience (`to` and `cc`) holds the public collection, in any
+/// spelling peers use: the full URI, `as:Public` or `Public`.
+pub fn is_public(audience: &[String]) -> bool {
+    audience.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            crate::federation::PUBLIC | "as:Public" | "Public"
+        )
+    })
 }
 
 /// Whether `id` is one of the blog's own post objects, as the companion
@@ -576,5 +690,27 @@ fn endpoints_of(app: &App, actor: &str) -> Option<remote_actor::Endpoints> {
             tracing::warn!(actor, error = %e, "cannot fetch the follower's actor");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn public_in_every_spelling_and_nothing_else() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for spelling in [crate::federation::PUBLIC, "as:Public", "Public"] {
+            assert!(is_public(&s(&[
+                "https://a.example/users/x/followers",
+                spelling
+            ])));
+        }
+        assert!(!is_public(&s(&["https://a.example/users/x/followers"])));
+        assert!(!is_public(&s(&["https://blog.example/ap/actor.json"])));
+        assert!(!is_public(&s(&[
+            "https://www.w3.org/ns/activitystreams#public"
+        ])));
+        assert!(!is_public(&[]));
     }
 }

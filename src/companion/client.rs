@@ -8,9 +8,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::companion::api::{
-    ErrorBody, FollowerAction, FollowerChanged, FollowerEntry, Manifest, Progress, PublishRequest,
-    PublishResponse, Purged, Retrying, Status,
+    ConversationsAnswer, ErrorBody, FollowerAction, FollowerChanged, FollowerEntry, Manifest,
+    Moderate, Moderated, Progress, PublishRequest, PublishResponse, Purged, ReplyInfo, Retrying,
+    Status,
 };
+use crate::companion::api::{MarkRead, MarkedRead, Notification};
 
 /// Why the companion could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,35 @@ impl CompanionClient {
     /// Removes (or rejects) the follower `who`.
     pub fn remove_follower(&self, who: &str) -> Result<FollowerChanged, ClientError> {
         self.post("followers/remove", &FollowerAction { who: who.into() })
+    }
+
+    /// The public conversation under the blog's posts, with its avatars.
+    pub fn conversations(&self) -> Result<ConversationsAnswer, ClientError> {
+        self.get("conversations")
+    }
+
+    /// Every reply, newest first, with its audience and moderation state.
+    pub fn replies(&self, limit: usize) -> Result<Vec<ReplyInfo>, ClientError> {
+        self.get(&format!("replies?limit={limit}"))
+    }
+
+    /// Hides, shows, approves or blocks.
+    pub fn moderate(&self, request: &Moderate) -> Result<Moderated, ClientError> {
+        self.post("replies/moderate", request)
+    }
+
+    /// Notifications, newest first: unread, or all.
+    pub fn notifications(&self, all: bool) -> Result<Vec<Notification>, ClientError> {
+        self.get(if all {
+            "notifications?all=1&limit=1000"
+        } else {
+            "notifications?limit=1000"
+        })
+    }
+
+    /// Marks notifications up to `up_to` as read.
+    pub fn mark_read(&self, up_to: i64) -> Result<MarkedRead, ClientError> {
+        self.post("notifications/read", &MarkRead { up_to })
     }
 
     /// What was published before.

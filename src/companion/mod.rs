@@ -15,6 +15,8 @@ pub(crate) mod http;
 mod inbox;
 mod intake;
 pub(crate) mod key_cache;
+mod notify;
+mod profiles;
 pub(crate) mod publish;
 pub mod store;
 
@@ -37,6 +39,8 @@ use crate::config::Config;
 use crate::federation::Urls;
 use crate::fetch::{Client, Signer};
 use crate::static_files::files;
+
+pub use notify::NOTIFY_TIMEOUT;
 
 /// Largest inbox body accepted (413 past it).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -62,6 +66,9 @@ pub struct App {
     wake_delivery: Arc<Notify>,
     admin_token: Option<String>,
     site: Option<PathBuf>,
+    /// Blocks added with `stoa replies block` (stored; kept here too so a
+    /// check needs no database lock).
+    blocks: std::sync::RwLock<store::blocks::Blocks>,
     own_key: OwnKey,
 }
 
@@ -76,6 +83,16 @@ struct OwnKey {
 impl App {
     fn lock_store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `actor` is blocked, in stoa.toml or from the command line.
+    pub fn is_blocked(&self, actor: &str) -> bool {
+        self.config.companion.is_blocked(actor)
+            || self
+                .blocks
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .covers(actor)
     }
 }
 
@@ -130,6 +147,7 @@ pub async fn run(
             source,
         })?,
     );
+    let blocks = store::blocks::all(options.store.conn()).unwrap_or_default();
     let store = Arc::new(Mutex::new(options.store));
     let public_pem = options.signer.key.public_pem().to_string();
     let own_key = OwnKey {
@@ -166,10 +184,12 @@ pub async fn run(
         site: options.site,
         config: options.config,
         own_key,
+        blocks: std::sync::RwLock::new(blocks),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
     let watcher = tokio::spawn(watch_loop(app.clone(), stop_rx.clone()));
+    let notifier = tokio::spawn(notify::run(app.clone(), stop_rx.clone()));
     let deliverer = tokio::spawn(delivery::run(
         store.clone(),
         client,
@@ -190,6 +210,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = processor.await;
     let _ = watcher.await;
+    let _ = notifier.await;
     let _ = deliverer.await;
     Ok(())
 }
@@ -202,6 +223,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/followers/approve", post(admin::approve_follower))
         .route("/admin/followers/remove", post(admin::remove_follower))
         .route("/admin/interactions", get(admin::list_interactions))
+        .route("/admin/conversations", get(admin::conversations))
+        .route("/admin/replies", get(admin::list_replies))
+        .route("/admin/notifications", get(admin::list_notifications))
+        .route("/admin/notifications/read", post(admin::read_notifications))
+        .route("/admin/replies/moderate", post(admin::moderate))
         .route("/admin/manifest", get(publish::manifest))
         .route(
             "/admin/publish",

@@ -87,6 +87,8 @@ pub struct Library {
     pub mentions: crate::content::markdown::Mentions,
     /// How many follow the blog, as of the last `stoa publish`.
     pub followers: usize,
+    /// Public replies, favourites and boosts (from `conversations.toml`).
+    pub conversations: crate::conversations::Conversations,
 }
 
 /// One Markdown file found under `content/`.
@@ -209,6 +211,7 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         skipped_drafts,
         mentions: Default::default(),
         followers: 0,
+        conversations: crate::conversations::Conversations::load(root)?,
     })
 }
 

@@ -31,11 +31,26 @@ pub const MASTODON_TAGS: &[&str] = &[
 
 fn cleaner() -> &'static ammonia::Builder<'static> {
     static B: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    B.get_or_init(|| {
+    B.get_or_init(|| allowlist(None))
+}
+
+/// The same allowlist for remote text shown on the blog: every link gets
+/// `rel="nofollow ugc noopener"` (and any `rel` it had is dropped).
+fn blog_cleaner() -> &'static ammonia::Builder<'static> {
+    static B: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    B.get_or_init(|| allowlist(Some("nofollow ugc noopener")))
+}
+
+fn allowlist(rel: Option<&'static str>) -> ammonia::Builder<'static> {
+    {
         let mut b = ammonia::Builder::empty();
         b.tags(MASTODON_TAGS.iter().copied().collect::<HashSet<_>>());
         b.generic_attributes(["lang"].into_iter().collect::<HashSet<_>>());
-        b.add_tag_attributes("a", ["href", "rel", "class", "translate"]);
+        if rel.is_some() {
+            b.add_tag_attributes("a", ["href", "class", "translate"]);
+        } else {
+            b.add_tag_attributes("a", ["href", "rel", "class", "translate"]);
+        }
         b.add_tag_attributes("span", ["class", "translate"]);
         b.add_tag_attributes("ol", ["start", "reversed"]);
         b.add_tag_attributes("li", ["value"]);
@@ -48,10 +63,16 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
             .into_iter()
             .collect::<HashSet<_>>(),
         );
-        b.link_rel(None);
+        b.link_rel(rel);
         b.strip_comments(true);
         b
-    })
+    }
+}
+
+/// Cleans a remote reply for the blog's pages: Mastodon's allowlist, and
+/// links marked `rel="nofollow ugc noopener"`.
+pub fn blog_clean(html: &str) -> String {
+    blog_cleaner().clean(html).to_string()
 }
 
 /// Cleans HTML to what Mastodon keeps.

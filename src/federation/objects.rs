@@ -32,6 +32,8 @@ pub struct ObjectContext<'a> {
     pub static_dirs: &'a [PathBuf],
     /// Accounts resolved by `stoa publish`.
     pub mentions: &'a markdown::Mentions,
+    /// Public replies (for each post's `replies` collection), if any.
+    pub conversations: Option<&'a crate::conversations::Conversations>,
 }
 
 /// The fediverse HTML of a post and the images found in it.
@@ -205,7 +207,17 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
-    let replies = replies(&id);
+    let all_replies = cx
+        .conversations
+        .and_then(|c| c.posts.get(&post.slug))
+        .map(|c| c.replies.as_slice())
+        .unwrap_or_default();
+    let reply_ids: Vec<&str> = all_replies
+        .iter()
+        .take(MAX_REPLY_IDS)
+        .map(|r| r.id.as_str())
+        .collect();
+    let replies = replies(&id, &reply_ids, all_replies.len());
     let lang = post
         .meta
         .language
@@ -415,12 +427,19 @@ pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
 /// The replies collection of a post, embedded in it (no extra file per
 /// post: creating files dominates cold builds). The companion's replies
 /// will fill it when they come back into the site.
-pub fn replies(object_id: &str) -> Value {
+/// Most reply ids listed in a post's embedded `replies` collection.
+pub const MAX_REPLY_IDS: usize = 1000;
+
+/// A post's `replies` collection, embedded: the ids of its public replies
+/// (as `conversations.toml` has them, the first [`MAX_REPLY_IDS`]), which
+/// Mastodon's fetch-all-replies and Fedify's collection traversal read from
+/// `orderedItems`; `total` counts them all.
+pub fn replies(object_id: &str, ids: &[&str], total: usize) -> Value {
     json!({
         "id": format!("{object_id}#replies"),
         "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
+        "totalItems": total,
+        "orderedItems": ids,
     })
 }
 

@@ -29,6 +29,23 @@ impl Built {
     }
 }
 
+impl Built {
+    /// A post object and its hash, which leaves out its `replies`
+    /// collection: a reply someone wrote is not an edit of the post, and
+    /// must not send followers an Update or mark the post as updated.
+    pub fn post(bytes: Vec<u8>) -> Built {
+        let hash = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut v) if v.get("replies").is_some_and(|r| r["totalItems"] != 0) => {
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                v["replies"] = crate::federation::objects::replies(&id, &[], 0);
+                hex::encode(Sha256::digest(crate::federation::to_bytes(&v)))
+            }
+            _ => hex::encode(Sha256::digest(&bytes)),
+        };
+        Built { bytes, hash }
+    }
+}
+
 /// Every post object in the output (Tombstones aside), by id.
 pub fn read(output: &Path, config: &Config) -> std::io::Result<BTreeMap<String, Built>> {
     let dir = output.join("ap").join("posts");
@@ -51,7 +68,7 @@ pub fn read(output: &Path, config: &Config) -> std::io::Result<BTreeMap<String, 
         let is_tombstone =
             serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v["type"] == "Tombstone");
         if !is_tombstone {
-            out.insert(Urls::object(config, slug), Built::new(bytes));
+            out.insert(Urls::object(config, slug), Built::post(bytes));
         }
     }
     Ok(out)

@@ -250,6 +250,8 @@ pub struct PostPage<'a> {
     pub older: Option<NavLink>,
     /// `true` (lets a shared base template tell posts from pages).
     pub is_post: bool,
+    /// Public replies, favourites and boosts (see the README).
+    pub conversation: crate::conversations::ConversationCtx,
 }
 
 /// A neighbour link.

@@ -57,6 +57,10 @@ pub struct Renderer<'a> {
     pub static_dirs: Vec<PathBuf>,
     /// The actor's public key and account date, for the ActivityPub documents.
     pub identity: &'a Identity,
+    /// The writer's posts answering replies, by the slug whose thread they join.
+    pub own_replies: std::collections::BTreeMap<String, Vec<crate::conversations::Reply>>,
+    /// The blog's actor id and how the writer looks in a thread.
+    pub me: (String, crate::conversations::PersonCtx),
 }
 
 /// A post after the first pass: its list form, and its full HTML when a feed needs it.
@@ -238,6 +242,7 @@ impl Renderer<'_> {
             tags: &self.library.tags,
             static_dirs: &self.static_dirs,
             mentions: &self.library.mentions,
+            conversations: Some(&self.library.conversations),
         }
     }
 
@@ -310,6 +315,14 @@ impl Renderer<'_> {
             newer: i.checked_sub(1).map(nav),
             older: (i + 1 < lib.posts.len()).then(|| nav(i + 1)),
             is_post: true,
+            conversation: lib.conversations.for_post(
+                &post.slug,
+                self.own_replies
+                    .get(&post.slug)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                &self.me,
+            ),
         };
         let mut ctx = self.base_context();
         ctx.insert("page", &page);

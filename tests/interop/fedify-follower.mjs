@@ -25,6 +25,8 @@
 // A QuoteRequest for one of alice's posts is recorded and accepted at once:
 // the Accept's result is a QuoteAuthorization served at
 // /users/alice/stamps/N.
+//   POST /control/replies   {"object": POST_ID} -> {"ids": [...]}: the post's replies
+//                           collection, looked up and walked (pages too) by Fedify
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
 //                                 objectObject, objectContent, objectPublished, objectUpdated,
 //                                 objectInstrument, objectQuote, objectQuoteAuthorization,
@@ -274,6 +276,19 @@ async function control(ctx, path, body) {
         interactingObject: stamp.interactingObjectId?.href ?? null,
         interactionTarget: stamp.interactionTargetId?.href ?? null,
       };
+    }
+    case "/control/replies": {
+      const post = await ctx.lookupObject(body.object);
+      if (!post) throw new Error(`cannot look up ${body.object}`);
+      const replies = await post.getReplies();
+      if (!replies) return { ids: [] };
+      const ids = replies.itemIds.map((u) => u.href);
+      let page = replies.firstId ? await replies.getFirst() : null;
+      for (let n = 0; page && n < 100; n++) {
+        ids.push(...page.itemIds.map((u) => u.href));
+        page = page.nextId ? await page.getNext() : null;
+      }
+      return { ids };
     }
     default:
       throw new Error(`unknown control path ${path}`);

@@ -111,6 +111,12 @@ pub fn failed(
            last_error = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, status, error, now_ms],
     )?;
+    // The writer hears of it (`stoa notifications`).
+    conn.execute(
+        "INSERT INTO notifications (kind, actor, object, content, created_at)
+         SELECT 'delivery_failed', inbox, activity_id, ?2, ?3 FROM deliveries WHERE id = ?1",
+        params![id, error, now_ms],
+    )?;
     Ok(())
 }
 

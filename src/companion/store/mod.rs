@@ -6,13 +6,16 @@
 
 pub(crate) mod actors;
 pub(crate) mod backup;
+pub(crate) mod blocks;
 pub(crate) mod deliveries;
 pub mod followers;
 pub(crate) mod hosts;
 pub(crate) mod incoming;
 pub(crate) mod integrity;
 pub(crate) mod interactions;
+pub(crate) mod notifications;
 pub(crate) mod objects;
+pub(crate) mod people;
 pub(crate) mod quotes;
 mod schema;
 

@@ -152,7 +152,7 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE interactions_v3 RENAME TO interactions;
     CREATE INDEX interactions_by_object ON interactions (object, kind);
     "#,
-    // quotes: quotes of the blog's posts are interactions of kind 'quote',
+    // 4: quotes of the blog's posts are interactions of kind 'quote',
     // and each approved one has a stamp (a QuoteAuthorization) that the
     // companion serves until the writer revokes it.
     r#"
@@ -199,6 +199,53 @@ const MIGRATIONS: &[&str] = &[
         stamp       TEXT,
         updated_at  INTEGER NOT NULL
     );
+    "#,
+    // 5: conversations shown on the blog. Whether a reply was addressed to
+    // the public (only those are ever published), the reply it answers
+    // (threads), and the writer's moderation; the people who interacted,
+    // with their avatar fetched once and resized.
+    r#"
+    ALTER TABLE interactions ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE interactions ADD COLUMN in_reply_to TEXT;
+    ALTER TABLE interactions ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    UPDATE interactions SET public = 1 WHERE kind IN ('like', 'announce');
+
+    CREATE TABLE people (
+        actor       TEXT PRIMARY KEY,
+        name        TEXT,
+        handle      TEXT,
+        url         TEXT,
+        avatar      BLOB,
+        approved    INTEGER NOT NULL DEFAULT 0,
+        fetched_at  INTEGER NOT NULL
+    );
+
+    -- Accounts and domains the writer blocked from the command line
+    -- (`stoa replies block`), added to the blocks in stoa.toml.
+    CREATE TABLE blocks (
+        kind   TEXT NOT NULL CHECK (kind IN ('actor', 'domain')),
+        value  TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+    );
+
+    -- What the writer hears about (`stoa notifications`, the notify command):
+    -- follows, unfollows, follow requests, replies, mentions, favourites,
+    -- boosts, deliveries given up. `notified` once the notify command ran.
+    CREATE TABLE notifications (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        actor       TEXT,
+        object      TEXT,
+        url         TEXT,
+        content     TEXT,
+        public      INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        read        INTEGER NOT NULL DEFAULT 0,
+        notified    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX notifications_unread ON notifications (read, id);
+    CREATE INDEX notifications_unnotified ON notifications (notified, id);
     "#,
 ];
 

@@ -4,9 +4,11 @@
 //! server in the test process that serves actor documents with public keys
 //! and records what arrives at their inboxes.
 
+mod conversations;
 mod database;
 pub(crate) mod fedify;
 mod lifecycle;
+mod notifications;
 mod publish;
 mod quotes;
 mod signatures;
@@ -443,6 +445,10 @@ struct PeerState {
     shared_inbox: bool,
     /// Extra documents by path, with their status (forged keys and the like).
     docs: HashMap<String, (u16, Value)>,
+    /// Extra fields of actor documents (`name`, `icon`), by account.
+    profiles: HashMap<String, Value>,
+    /// Files by path: content type, bytes, and a delay before answering.
+    media: HashMap<String, (String, Vec<u8>, Duration)>,
 }
 
 /// A fediverse server with accounts, on loopback, in the test process.
@@ -523,6 +529,31 @@ impl Peer {
             .expect("state")
             .docs
             .insert(path.to_string(), (status, doc));
+        format!("{}{path}", self.base)
+    }
+
+    /// Adds fields (`name`, `icon`) to an account's actor document.
+    pub fn set_profile(&self, name: &str, fields: Value) {
+        self.state
+            .lock()
+            .expect("state")
+            .profiles
+            .insert(name.to_string(), fields);
+    }
+
+    /// Serves `bytes` as `content_type` at `path` after `delay`; returns its URL.
+    pub fn serve_media(
+        &self,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        delay: Duration,
+    ) -> String {
+        self.state
+            .lock()
+            .expect("state")
+            .media
+            .insert(path.to_string(), (content_type.to_string(), bytes, delay));
         format!("{}{path}", self.base)
     }
 
@@ -645,6 +676,14 @@ async fn actor_doc(
     {
         o.remove("endpoints");
     }
+    if let (Some(extra), Some(o)) = (
+        state.profiles.get(&name).and_then(Value::as_object),
+        doc.as_object_mut(),
+    ) {
+        for (k, v) in extra {
+            o.insert(k.clone(), v.clone());
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -655,8 +694,14 @@ async fn actor_doc(
         .into_response()
 }
 
-/// A document put there with [`Peer::serve_doc`], else 404.
+/// A document put there with [`Peer::serve_doc`] or a file put there with
+/// [`Peer::serve_media`], else 404.
 async fn extra_doc(State((state, _)): State<PeerCtx>, uri: axum::http::Uri) -> Response {
+    let media = state.lock().expect("state").media.get(uri.path()).cloned();
+    if let Some((kind, bytes, delay)) = media {
+        tokio::time::sleep(delay).await;
+        return ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response();
+    }
     let state = state.lock().expect("state");
     match state.docs.get(uri.path()) {
         Some((status, doc)) => (

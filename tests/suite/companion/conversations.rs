@@ -1,0 +1,656 @@
+//! Conversations come home (issue 9): public replies, favourites and boosts
+//! the companion received are pulled into `conversations.toml` and shown
+//! under the post by the build; nothing that was not addressed to the
+//! public ever reaches the output folder; avatars are served from the blog.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Companion, Peer, Setup, TOKEN, send, stoa_cmd};
+use crate::common::snapshot;
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+fn start() -> Companion {
+    Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    })
+}
+
+fn post_id(blog: &Companion) -> String {
+    format!("{}/ap/posts/hello-world.json", blog.base)
+}
+
+fn note(actor: &str, id: &str, in_reply_to: &str, content: &str, to: Value, cc: Value) -> Value {
+    json!({"id": id, "type": "Note", "attributedTo": actor, "inReplyTo": in_reply_to,
+        "content": content, "to": to, "cc": cc, "published": "2026-11-30T10:00:00Z",
+        "url": format!("{id}/page")})
+}
+
+fn create(actor: &str, object: Value) -> Value {
+    json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activity", object["id"].as_str().unwrap_or("")),
+        "type": "Create", "actor": actor, "object": object})
+}
+
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([30, 140, 90]));
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png");
+    out
+}
+
+/// `stoa pull` then `stoa build` on the blog's site.
+fn pull_and_build(blog: &Companion) -> String {
+    let out = stoa_cmd()
+        .arg("pull")
+        .arg("--root")
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("stoa pull runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "pull failed:\n{stdout}\n{}\nlog:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        blog.log()
+    );
+    let out = stoa_cmd()
+        .arg("build")
+        .arg("--root")
+        .arg(blog.root())
+        .output()
+        .expect("stoa build runs");
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn page(blog: &Companion) -> String {
+    std::fs::read_to_string(blog.root().join("public/posts/hello-world/index.html")).expect("page")
+}
+
+/// Every file of the output and the site's data whose bytes hold `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    snapshot(dir)
+        .into_iter()
+        .filter(|(_, b)| String::from_utf8_lossy(b).contains(needle))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn wait_counts(blog: &Companion, replies: i64, likes: i64, boosts: i64) {
+    blog.wait_status("the interactions", |s| {
+        s["incoming_backlog"] == 0
+            && s["interactions"]["reply"].as_i64().unwrap_or(0) == replies
+            && s["interactions"]["like"].as_i64().unwrap_or(0) == likes
+            && s["interactions"]["announce"].as_i64().unwrap_or(0) == boosts
+    });
+}
+
+#[test]
+fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
+    let blog = start();
+    let peer = Peer::start(&["alice", "bob", "carol", "dave"]);
+    let [alice, bob, carol, dave] = ["alice", "bob", "carol", "dave"].map(|n| peer.actor(n));
+    // Alice has a real avatar; Bob's is an SVG (refused: not a raster image).
+    let alice_icon = peer.serve_media(
+        "/media/alice.png",
+        "image/png",
+        png(300, 200),
+        Duration::ZERO,
+    );
+    peer.set_profile(
+        "alice",
+        json!({"name": "Alice <b>Liddell</b>", "icon": {"type": "Image", "url": alice_icon}}),
+    );
+    let bob_icon = peer.serve_media(
+        "/media/bob.svg",
+        "image/svg+xml",
+        b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec(),
+        Duration::ZERO,
+    );
+    peer.set_profile("bob", json!({"name": "Bob", "icon": bob_icon}));
+    let post = post_id(&blog);
+    let a1 = format!("{alice}/statuses/1");
+    let hostile = "<p>Hello from Alice<script>alert(1)</script><style>body{display:none}</style> \
+        <a href=\"javascript:alert(2)\" onclick=\"alert(3)\">click</a> \
+        <a href=\"https://example.org/x\" onmouseover=\"alert(4)\">fine link</a></p>";
+    let sent = [
+        (
+            "alice",
+            create(
+                &alice,
+                note(&alice, &a1, &post, hostile, json!([PUBLIC]), json!([])),
+            ),
+        ),
+        // A reply to Alice's reply, addressed with the short spelling.
+        (
+            "bob",
+            create(
+                &bob,
+                note(
+                    &bob,
+                    &format!("{bob}/statuses/1"),
+                    &a1,
+                    "<p>Bob answers Alice</p>",
+                    json!(["as:Public"]),
+                    json!([]),
+                ),
+            ),
+        ),
+        // Followers-only.
+        (
+            "carol",
+            create(
+                &carol,
+                note(
+                    &carol,
+                    &format!("{carol}/statuses/1"),
+                    &post,
+                    "<p>SECRET-FOLLOWERS-ONLY</p>",
+                    json!([format!("{carol}/followers")]),
+                    json!([]),
+                ),
+            ),
+        ),
+        // A direct mention.
+        (
+            "dave",
+            create(&dave, {
+                let mut n = note(
+                    &dave,
+                    &format!("{dave}/statuses/1"),
+                    &post,
+                    "<p>SECRET-DIRECT-MENTION</p>",
+                    json!([blog.actor()]),
+                    json!([]),
+                );
+                n["tag"] = json!([{"type": "Mention", "href": blog.actor()}]);
+                n
+            }),
+        ),
+    ];
+    for (name, activity) in &sent {
+        assert_eq!(send(&peer, name, &blog, activity).0, 202, "{name}");
+    }
+    for (n, name) in ["alice", "bob"].iter().enumerate() {
+        let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/likes/{n}", peer.actor(name)), "type": "Like",
+            "actor": peer.actor(name), "object": post});
+        assert_eq!(send(&peer, name, &blog, &like).0, 202);
+    }
+    let boost = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{carol}/boosts/1"), "type": "Announce", "actor": carol,
+        "object": post, "to": [PUBLIC]});
+    assert_eq!(send(&peer, "carol", &blog, &boost).0, 202);
+    wait_counts(&blog, 4, 2, 1);
+
+    let said = pull_and_build(&blog);
+    assert!(said.contains("2 replies"), "{said}");
+    let html = page(&blog);
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
+    let section = doc
+        .select(&sel("section.conversation"))
+        .next()
+        .unwrap_or_else(|| panic!("no conversation section:\n{html}"));
+    let text: String = section.text().collect();
+    assert!(text.contains("Hello from Alice"), "{text}");
+    assert!(text.contains("fine link"), "{text}");
+    assert!(
+        text.contains("Alice Liddell"),
+        "the name, without markup: {text}"
+    );
+    let host = peer.base.trim_start_matches("http://");
+    assert!(text.contains(&format!("@alice@{host}")), "{text}");
+    assert!(text.contains("2 favourites, 1 boost"), "{text}");
+    let section_html = section.html();
+    for bad in [
+        "<script",
+        "<style",
+        "javascript:",
+        "onclick",
+        "onmouseover",
+        "alert(",
+    ] {
+        assert!(!section_html.contains(bad), "{bad} in\n{section_html}");
+    }
+    assert!(
+        section_html.contains("rel=\"nofollow ugc noopener\""),
+        "{section_html}"
+    );
+    // Dates, and Bob's reply nested under Alice's.
+    assert!(
+        section
+            .select(&sel("article time[datetime]"))
+            .next()
+            .is_some()
+    );
+    let nested: String = section
+        .select(&sel("ol.thread > li > ol.thread > li article"))
+        .flat_map(|a| a.text())
+        .collect();
+    assert!(
+        nested.contains("Bob answers Alice"),
+        "nesting:\n{section_html}"
+    );
+    assert!(
+        !nested.contains("Hello from Alice"),
+        "nesting:\n{section_html}"
+    );
+    // Faces: two favourites and one boost, each with alt text.
+    assert_eq!(section.select(&sel(".faces img[alt]")).count(), 3);
+
+    // Nothing private anywhere: not in the output, not in the site's data
+    // (only the companion's own database, outside both, holds it).
+    for secret in ["SECRET-FOLLOWERS-ONLY", "SECRET-DIRECT-MENTION"] {
+        assert_eq!(
+            files_holding(&blog.root().join("public"), secret),
+            Vec::<String>::new()
+        );
+        let holding: Vec<String> = files_holding(&blog.root(), secret)
+            .into_iter()
+            .filter(|p| !p.starts_with("companion/"))
+            .collect();
+        assert_eq!(holding, Vec::<String>::new());
+    }
+    // No avatar is hot-linked: every image on every page is on the blog.
+    let out = blog.root().join("public");
+    for (path, bytes) in snapshot(&out) {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let h = scraper::Html::parse_document(&String::from_utf8_lossy(&bytes));
+        for img in h.select(&sel("img")) {
+            let src = img.value().attr("src").unwrap_or("");
+            assert!(
+                src.starts_with(&blog.base) || src.starts_with('/'),
+                "{path}: {src}"
+            );
+        }
+    }
+    // Alice's avatar is a small PNG on the blog; Bob's is the placeholder.
+    let alice_img = section
+        .select(&sel(".reply img.avatar"))
+        .next()
+        .and_then(|i| i.value().attr("src"))
+        .unwrap_or("")
+        .to_string();
+    let rel = alice_img
+        .trim_start_matches(&blog.base)
+        .trim_start_matches('/');
+    assert!(
+        rel.starts_with("avatars/") && rel.ends_with(".png"),
+        "{alice_img}"
+    );
+    let served = image::load_from_memory(&std::fs::read(out.join(rel)).expect("avatar file"))
+        .expect("a png");
+    assert_eq!((served.width(), served.height()), (96, 96));
+    assert!(
+        section_html.contains("avatars/placeholder.svg"),
+        "Bob's avatar: {section_html}"
+    );
+    assert!(out.join("avatars/placeholder.svg").is_file());
+
+    // The object's replies collection lists the public replies only.
+    let object: Value = serde_json::from_slice(
+        &std::fs::read(out.join("ap/posts/hello-world.json")).expect("object"),
+    )
+    .expect("json");
+    let ids: Vec<&str> = object["replies"]["orderedItems"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(ids, [a1.as_str(), format!("{bob}/statuses/1").as_str()]);
+    assert_eq!(object["replies"]["totalItems"], 2);
+
+    // Alice edits, Bob deletes, Alice takes her favourite back.
+    let mut edit = create(
+        &alice,
+        note(
+            &alice,
+            &a1,
+            &post,
+            "<p>EDITED by Alice</p>",
+            json!([PUBLIC]),
+            json!([]),
+        ),
+    );
+    edit["type"] = json!("Update");
+    edit["id"] = json!(format!("{a1}/update/1"));
+    assert_eq!(send(&peer, "alice", &blog, &edit).0, 202);
+    let delete = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob}/statuses/1#delete"), "type": "Delete", "actor": bob,
+        "object": {"id": format!("{bob}/statuses/1"), "type": "Tombstone"}});
+    assert_eq!(send(&peer, "bob", &blog, &delete).0, 202);
+    let undo = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{alice}/likes/0/undo"), "type": "Undo", "actor": alice,
+        "object": {"id": format!("{alice}/likes/0"), "type": "Like", "actor": alice, "object": post}});
+    assert_eq!(send(&peer, "alice", &blog, &undo).0, 202);
+    wait_counts(&blog, 3, 1, 1);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("EDITED by Alice"), "{html}");
+    assert!(!html.contains("Hello from Alice"), "{html}");
+    assert!(!html.contains("Bob answers Alice"), "{html}");
+    assert!(html.contains("1 favourite, 1 boost"), "{html}");
+}
+
+#[test]
+fn hostile_avatars_are_refused_and_the_placeholder_shown() {
+    let blog = start();
+    let peer = Peer::start(&["huge", "html", "slow"]);
+    let post = post_id(&blog);
+    let big = peer.serve_media(
+        "/media/huge.png",
+        "image/png",
+        vec![0u8; 3 * 1024 * 1024],
+        Duration::ZERO,
+    );
+    peer.set_profile("huge", json!({"icon": {"url": big}}));
+    let page_icon = peer.serve_media(
+        "/media/page.png",
+        "text/html",
+        b"<html><script>alert(1)</script></html>".to_vec(),
+        Duration::ZERO,
+    );
+    peer.set_profile("html", json!({"icon": {"url": page_icon}}));
+    let slow = peer.serve_media(
+        "/media/slow.png",
+        "image/png",
+        png(10, 10),
+        Duration::from_secs(8),
+    );
+    peer.set_profile("slow", json!({"icon": {"url": slow}}));
+    for name in ["huge", "html", "slow"] {
+        let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/likes/1", peer.actor(name)), "type": "Like",
+            "actor": peer.actor(name), "object": post});
+        assert_eq!(send(&peer, name, &blog, &like).0, 202);
+    }
+    wait_counts(&blog, 0, 3, 0);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("3 favourites, 0 boosts"), "{html}");
+    assert_eq!(html.matches("avatars/placeholder.svg").count(), 3, "{html}");
+    assert!(!html.contains("/media/"), "{html}");
+    assert!(
+        !blog.root().join("conversations/avatars").exists()
+            || std::fs::read_dir(blog.root().join("conversations/avatars"))
+                .expect("dir")
+                .next()
+                .is_none()
+    );
+}
+
+fn replies_cli(blog: &Companion, args: &[&str]) -> String {
+    let out = stoa_cmd()
+        .arg("replies")
+        .args(args)
+        .arg("--root")
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("stoa replies runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stoa replies {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn hidden_replies_and_blocked_authors_leave_the_page() {
+    let blog = start();
+    let peer = Peer::start(&["alice", "spam", "mallory"]);
+    let post = post_id(&blog);
+    let reply = |name: &str, text: &str| {
+        let actor = peer.actor(name);
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/1"),
+                &post,
+                text,
+                json!([PUBLIC]),
+                json!([]),
+            ),
+        )
+    };
+    for (name, text) in [
+        ("alice", "<p>A kind reply</p>"),
+        ("spam", "<p>BUY-CHEAP-PILLS</p>"),
+        ("mallory", "<p>MALLORY-TROLLING</p>"),
+    ] {
+        assert_eq!(send(&peer, name, &blog, &reply(name, text)).0, 202);
+    }
+    // A followers-only reply: the writer sees it, the blog never shows it.
+    let carol_only = {
+        let actor = peer.actor("alice");
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/2"),
+                &post,
+                "<p>FOR-FOLLOWERS</p>",
+                json!([format!("{actor}/followers")]),
+                json!([]),
+            ),
+        )
+    };
+    assert_eq!(send(&peer, "alice", &blog, &carol_only).0, 202);
+    wait_counts(&blog, 4, 0, 0);
+    let listed = replies_cli(&blog, &["list"]);
+    assert!(
+        listed.contains("BUY-CHEAP-PILLS") && !listed.contains("FOR-FOLLOWERS"),
+        "{listed}"
+    );
+    let all = replies_cli(&blog, &["list", "--all"]);
+    assert!(
+        all.contains("FOR-FOLLOWERS") && all.contains("not public"),
+        "{all}"
+    );
+
+    let spam = format!("{}/statuses/1", peer.actor("spam"));
+    let said = replies_cli(&blog, &["hide", &spam]);
+    assert!(said.contains("Hidden"), "{said}");
+    let said = replies_cli(
+        &blog,
+        &["block", &format!("{}/statuses/1", peer.actor("mallory"))],
+    );
+    assert!(said.contains("Blocked"), "{said}");
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("A kind reply"), "{html}");
+    assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
+    assert!(!html.contains("MALLORY-TROLLING"), "{html}");
+    assert!(!html.contains("FOR-FOLLOWERS"), "{html}");
+    // A blocked author's new replies are not even recorded.
+    let again = {
+        let actor = peer.actor("mallory");
+        create(
+            &actor,
+            note(
+                &actor,
+                &format!("{actor}/statuses/9"),
+                &post,
+                "<p>again</p>",
+                json!([PUBLIC]),
+                json!([]),
+            ),
+        )
+    };
+    assert_eq!(send(&peer, "mallory", &blog, &again).0, 202);
+    blog.wait_status("the queue to drain", |s| s["incoming_backlog"] == 0);
+    assert!(!replies_cli(&blog, &["list", "--all"]).contains("again"));
+
+    replies_cli(&blog, &["unhide", &spam]);
+    pull_and_build(&blog);
+    assert!(page(&blog).contains("BUY-CHEAP-PILLS"));
+
+    // Under `replies = "approved"`, only approved authors are shown.
+    let config = blog.root().join("stoa.toml");
+    let text = std::fs::read_to_string(&config).expect("stoa.toml");
+    std::fs::write(
+        &config,
+        format!("{text}\n[conversations]\nreplies = \"approved\"\n"),
+    )
+    .expect("write");
+    let mut blog = blog;
+    blog.terminate();
+    blog.launch();
+    replies_cli(&blog, &["approve", &peer.actor("alice")]);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    assert!(html.contains("A kind reply"), "{html}");
+    assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
+}
+
+#[test]
+fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
+    let blog = start();
+    let peer = Peer::start(&["alice"]);
+    let alice = peer.actor("alice");
+    blog.publish_ok(&[]); // the baseline: nothing is sent
+    let note_id = format!("{alice}/statuses/7");
+    let web = format!("{}/@alice/7", peer.base);
+    let mut n = note(
+        &alice,
+        &note_id,
+        &post_id(&blog),
+        "<p>Nice post!</p>",
+        json!([PUBLIC]),
+        json!([]),
+    );
+    n["url"] = json!(web);
+    assert_eq!(send(&peer, "alice", &blog, &create(&alice, n)).0, 202);
+    wait_counts(&blog, 1, 0, 0);
+
+    let out = stoa_cmd()
+        .args(["new", "Thanks, Alice", "--reply-to", &web, "--root"])
+        .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("stoa new runs");
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.ends_with("content/posts/thanks-alice.md"),
+        "{printed}"
+    );
+    let text = std::fs::read_to_string(&printed).expect("the new post");
+    assert!(text.contains("title = \"Thanks, Alice\""), "{text}");
+    assert!(text.contains("date = 20"), "{text}");
+    assert!(
+        text.contains(&format!("in_reply_to = \"{note_id}\"")),
+        "{text}"
+    );
+    let host = peer.base.trim_start_matches("http://");
+    assert!(text.contains(&format!("@alice@{host}")), "{text}");
+    std::fs::write(&printed, format!("{text}Glad you liked it.\n")).expect("write");
+
+    blog.publish_ok(&["--no-wait"]);
+    let arrived = peer.wait_for("the reply to Alice", 1, |a| {
+        let j = a.json();
+        j["type"] == "Create" && j["object"]["inReplyTo"] == note_id.as_str()
+    });
+    let object = &arrived[0].json()["object"];
+    let tags = object["tag"].as_array().cloned().unwrap_or_default();
+    assert!(
+        tags.iter()
+            .any(|t| t["type"] == "Mention" && t["href"] == alice.as_str()),
+        "{object}"
+    );
+    // The answer sits in the thread on the blog, under Alice's reply.
+    pull_and_build(&blog);
+    let html = page(&blog);
+    let doc = scraper::Html::parse_document(&html);
+    let sel =
+        scraper::Selector::parse("ol.thread > li > ol.thread > li article").expect("selector");
+    let nested: String = doc.select(&sel).flat_map(|a| a.text()).collect();
+    assert!(nested.contains("Glad you liked it."), "{html}");
+    assert!(nested.contains("@blog@"), "by the writer: {html}");
+}
+
+/// Fedify, an independent implementation, replies (once to the post, once
+/// to its own reply), favourites and boosts; after `stoa pull` and a build
+/// the page shows the thread nested and the counts, and Fedify walks the
+/// post's `replies` collection to the reply ids.
+#[test]
+fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
+    use crate::common::{Needs, peers_ready};
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = start();
+    let fedify = super::fedify::Fedify::start("rfc9421");
+    let post = post_id(&blog);
+    let with_post = json!({"target": blog.actor(), "object": post});
+    fedify.control("like", with_post.clone());
+    fedify.control("announce", with_post);
+    let first = fedify.control(
+        "reply",
+        json!({"target": blog.actor(), "object": post,
+               "content": "<p>FEDIFY-FIRST <script>alert(1)</script><a href=\"javascript:x()\" onclick=\"y()\">x</a></p>"}),
+    );
+    wait_counts(&blog, 1, 1, 1);
+    let second = fedify.control(
+        "reply",
+        json!({"target": blog.actor(), "object": first["id"],
+               "content": "<p>FEDIFY-NESTED</p>"}),
+    );
+    wait_counts(&blog, 2, 1, 1);
+    pull_and_build(&blog);
+    let html = page(&blog);
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
+    let section = doc
+        .select(&sel("section.conversation"))
+        .next()
+        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let section_html = section.html();
+    assert!(section_html.contains("FEDIFY-FIRST"), "{section_html}");
+    for bad in ["<script", "javascript:", "onclick", "alert("] {
+        assert!(!section_html.contains(bad), "{bad}:\n{section_html}");
+    }
+    let nested: String = section
+        .select(&sel("ol.thread > li > ol.thread > li article"))
+        .flat_map(|a| a.text())
+        .collect();
+    assert!(nested.contains("FEDIFY-NESTED"), "{section_html}");
+    let text: String = section.text().collect();
+    assert!(text.contains("1 favourite, 1 boost"), "{text}");
+
+    let walked = fedify.control("replies", json!({"object": post}));
+    assert_eq!(
+        walked["ids"],
+        json!([first["id"], second["id"]]),
+        "Fedify walked the replies collection"
+    );
+}
