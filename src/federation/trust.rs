@@ -47,23 +47,47 @@ pub enum TrustError {
     },
 }
 
-/// `scheme://host[:port]` of an http(s) URL, lowercased, the default port
-/// left out: what two ids must share to come from one server.
+/// `scheme://host[:port]` of an http(s) URL, lowercased, the port written as
+/// a number and left out when it is the scheme's default: what two ids must
+/// share to come from one server. `None` unless the authority is a non-empty
+/// host (a name or a bracketed IPv6 literal) and an optional decimal port,
+/// so the origin of an origin is itself.
 pub fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
+        "https" => 443,
+        "http" => 80,
         _ => return None,
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() || authority.contains(['@', ' ', '\\']) {
+    if authority.contains(['@', ' ', '\\']) {
         return None;
     }
     let authority = authority.to_ascii_lowercase();
-    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
-    Some(format!("{scheme}://{authority}"))
+    // The port follows the last `:`, except inside an IPv6 literal.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority.as_str(), None),
+    };
+    let well_formed = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && !ipv6.contains(['[', ']']),
+        None => !host.is_empty() && !host.contains([':', '[', ']']),
+    };
+    if !well_formed {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse::<u16>().ok()?).filter(|&p| p != default_port)
+        }
+        Some(_) => return None,
+    };
+    Some(match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 /// Whether two URLs are on the same origin (both must be http(s) URLs).
@@ -171,6 +195,54 @@ mod tests {
         ));
         assert_eq!(origin("javascript:alert(1)"), None);
         assert_eq!(origin("https:///x"), None);
+        assert_eq!(
+            origin("http://[::1]:8080/x").as_deref(),
+            Some("http://[::1]:8080")
+        );
+        assert_eq!(
+            origin("https://[::1]:443").as_deref(),
+            Some("https://[::1]")
+        );
+        assert_eq!(
+            origin("https://a.example:0443/x").as_deref(),
+            Some("https://a.example")
+        );
+    }
+
+    /// Found by the `trust` fuzz target (docs/reliability.md, F2): only a
+    /// trailing `:443` was cut, so a malformed authority gave an "origin"
+    /// whose own origin differed (`https://a:443:443` → `https://a:443` →
+    /// `https://a`), and `https://:443` gave the host-less `https://`.
+    #[test]
+    fn malformed_authorities_have_no_origin() {
+        for url in [
+            "https://a.example:443:443/u",
+            "https://:443/k",
+            "https://:8080",
+            "https://a.example:/u",
+            "https://a.example:https/u",
+            "https://a.example:99999/u",
+            "https://::1/u",
+            "https://[]:80/u",
+            "https://a.example]:80/u",
+        ] {
+            assert_eq!(origin(url), None, "{url}");
+            assert!(!same_origin(url, url), "{url}");
+        }
+        for url in [
+            "https://a.example/u",
+            "HTTP://A.Example:8080/u",
+            "https://[2001:db8::1]:8443/u",
+            "http://127.0.0.1:80/u",
+        ] {
+            let o = origin(url).expect(url);
+            assert_eq!(origin(&o).as_deref(), Some(o.as_str()), "{url}");
+        }
+        assert!(!host_allowed(
+            "blog.example:443:443",
+            "https",
+            &["https://blog.example".into()]
+        ));
     }
 
     #[test]
