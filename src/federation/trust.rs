@@ -15,6 +15,11 @@ use crate::federation::inbound::{Activity, Inbound};
 /// Why a verified request may still not change anything (answered with 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
+    /// The actor has no origin (it passed as an http(s) URL, but its
+    /// authority is not a host with an optional port), so no id can be on
+    /// its server.
+    #[error("the actor {0} is not on any server: its URL has no usable host")]
+    NoOrigin(String),
     /// An id in the activity is on another origin than its actor.
     #[error(
         "`{field}` ({id}) is not on the actor's server ({actor}); ids must be on their author's server"
@@ -95,10 +100,13 @@ pub fn same_origin(a: &str, b: &str) -> bool {
     matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Checks that every id the activity names is on its actor's origin, that a
-/// post is attributed to the actor, and that an Undo takes back the actor's
-/// own activity.
+/// Checks that the actor has an origin, that every id the activity names is
+/// on it, that a post is attributed to the actor, and that an Undo takes
+/// back the actor's own activity.
 pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
+    if origin(&a.actor).is_none() {
+        return Err(TrustError::NoOrigin(a.actor.clone()));
+    }
     let on_actor_origin = |field: &'static str, id: &str| {
         if same_origin(id, &a.actor) {
             Ok(())
@@ -282,6 +290,25 @@ mod tests {
             check_ids(&stolen),
             Err(TrustError::NotTheAuthor { .. })
         ));
+    }
+
+    /// Found by the `trust` fuzz target (docs/reliability.md, F3): an
+    /// activity naming no id but its actor passed whatever the actor's URL.
+    #[test]
+    fn an_actor_without_an_origin_is_refused() {
+        for actor in [
+            "http://:8080127.0.0.1:8001/users/carol",
+            "https://a.example:443:443/u",
+            "https://a.example\\b/u",
+        ] {
+            let accept = read(json!({"type":"Accept","actor":actor,
+                "object":"https://blog.example/ap/actor.json"}));
+            assert_eq!(
+                check_ids(&accept),
+                Err(TrustError::NoOrigin(actor.to_string())),
+                "{actor}"
+            );
+        }
     }
 
     #[test]
