@@ -23,7 +23,7 @@ mod deploy;
 mod doctor;
 pub mod error;
 pub mod federation;
-mod fetch;
+pub mod fetch;
 mod interrupt;
 mod live_server;
 mod output;

@@ -15,6 +15,11 @@ use crate::federation::inbound::{Activity, Inbound};
 /// Why a verified request may still not change anything (answered with 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
+    /// The actor has no origin (it passed as an http(s) URL, but its
+    /// authority is not a host with an optional port), so no id can be on
+    /// its server.
+    #[error("the actor {0} is not on any server: its URL has no usable host")]
+    NoOrigin(String),
     /// An id in the activity is on another origin than its actor.
     #[error(
         "`{field}` ({id}) is not on the actor's server ({actor}); ids must be on their author's server"
@@ -47,23 +52,47 @@ pub enum TrustError {
     },
 }
 
-/// `scheme://host[:port]` of an http(s) URL, lowercased, the default port
-/// left out: what two ids must share to come from one server.
+/// `scheme://host[:port]` of an http(s) URL, lowercased, the port written as
+/// a number and left out when it is the scheme's default: what two ids must
+/// share to come from one server. `None` unless the authority is a non-empty
+/// host (a name or a bracketed IPv6 literal) and an optional decimal port,
+/// so the origin of an origin is itself.
 pub fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
+        "https" => 443,
+        "http" => 80,
         _ => return None,
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() || authority.contains(['@', ' ', '\\']) {
+    if authority.contains(['@', ' ', '\\']) {
         return None;
     }
     let authority = authority.to_ascii_lowercase();
-    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
-    Some(format!("{scheme}://{authority}"))
+    // The port follows the last `:`, except inside an IPv6 literal.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (authority.as_str(), None),
+    };
+    let well_formed = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && !ipv6.contains(['[', ']']),
+        None => !host.is_empty() && !host.contains([':', '[', ']']),
+    };
+    if !well_formed {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse::<u16>().ok()?).filter(|&p| p != default_port)
+        }
+        Some(_) => return None,
+    };
+    Some(match port {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 /// Whether two URLs are on the same origin (both must be http(s) URLs).
@@ -71,11 +100,14 @@ pub fn same_origin(a: &str, b: &str) -> bool {
     matches!((origin(a), origin(b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Checks that every id the activity names is on its actor's origin, that a
-/// post (a created or edited one, or the quoting post of a QuoteRequest) is
-/// attributed to the actor, and that an Undo takes back the actor's own
-/// activity.
+/// Checks that the actor has an origin, that every id the activity names is
+/// on it, that a post (a created or edited one, or the quoting post of a
+/// QuoteRequest) is attributed to the actor, and that an Undo takes back
+/// the actor's own activity.
 pub fn check_ids(a: &Activity) -> Result<(), TrustError> {
+    if origin(&a.actor).is_none() {
+        return Err(TrustError::NoOrigin(a.actor.clone()));
+    }
     let on_actor_origin = |field: &'static str, id: &str| {
         if same_origin(id, &a.actor) {
             Ok(())
@@ -189,6 +221,54 @@ mod tests {
         ));
         assert_eq!(origin("javascript:alert(1)"), None);
         assert_eq!(origin("https:///x"), None);
+        assert_eq!(
+            origin("http://[::1]:8080/x").as_deref(),
+            Some("http://[::1]:8080")
+        );
+        assert_eq!(
+            origin("https://[::1]:443").as_deref(),
+            Some("https://[::1]")
+        );
+        assert_eq!(
+            origin("https://a.example:0443/x").as_deref(),
+            Some("https://a.example")
+        );
+    }
+
+    /// Found by the `trust` fuzz target (docs/reliability.md, F2): only a
+    /// trailing `:443` was cut, so a malformed authority gave an "origin"
+    /// whose own origin differed (`https://a:443:443` → `https://a:443` →
+    /// `https://a`), and `https://:443` gave the host-less `https://`.
+    #[test]
+    fn malformed_authorities_have_no_origin() {
+        for url in [
+            "https://a.example:443:443/u",
+            "https://:443/k",
+            "https://:8080",
+            "https://a.example:/u",
+            "https://a.example:https/u",
+            "https://a.example:99999/u",
+            "https://::1/u",
+            "https://[]:80/u",
+            "https://a.example]:80/u",
+        ] {
+            assert_eq!(origin(url), None, "{url}");
+            assert!(!same_origin(url, url), "{url}");
+        }
+        for url in [
+            "https://a.example/u",
+            "HTTP://A.Example:8080/u",
+            "https://[2001:db8::1]:8443/u",
+            "http://127.0.0.1:80/u",
+        ] {
+            let o = origin(url).expect(url);
+            assert_eq!(origin(&o).as_deref(), Some(o.as_str()), "{url}");
+        }
+        assert!(!host_allowed(
+            "blog.example:443:443",
+            "https",
+            &["https://blog.example".into()]
+        ));
     }
 
     #[test]
@@ -245,6 +325,25 @@ mod tests {
             check_ids(&stolen),
             Err(TrustError::NotTheAuthor { .. })
         ));
+    }
+
+    /// Found by the `trust` fuzz target (docs/reliability.md, F3): an
+    /// activity naming no id but its actor passed whatever the actor's URL.
+    #[test]
+    fn an_actor_without_an_origin_is_refused() {
+        for actor in [
+            "http://:8080127.0.0.1:8001/users/carol",
+            "https://a.example:443:443/u",
+            "https://a.example\\b/u",
+        ] {
+            let accept = read(json!({"type":"Accept","actor":actor,
+                "object":"https://blog.example/ap/actor.json"}));
+            assert_eq!(
+                check_ids(&accept),
+                Err(TrustError::NoOrigin(actor.to_string())),
+                "{actor}"
+            );
+        }
     }
 
     #[test]
