@@ -262,6 +262,31 @@ const HUGO_ONLY: &[&str] = &[
     "weight",
 ];
 
+/// The fix for a field that Hugo, Jekyll or Micro.blog write but stoa has
+/// no place for (so it is refused rather than dropped in silence).
+fn foreign_field(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "author" | "authors" => {
+            "every post is by the blog's author (`author` in stoa.toml): remove the field, or name a guest author in the text"
+        }
+        "expiryDate" | "expirydate" | "unpublishdate" => {
+            "stoa does not unpublish posts by date: remove the field, and set `draft` to true (or delete the file) when the post should go"
+        }
+        "weight" => "posts are ordered by date and pages by address: remove `weight`",
+        "type" => {
+            "a post is a file under content/posts/, a page any other file: remove `type` and move the file if needed"
+        }
+        "keywords" => "stoa has no meta keywords: move them to `tags`, or remove the field",
+        "photos" | "photos_with_metadata" | "featured_image" | "image" | "cover" => {
+            "list the pictures under `images`, each with its alt text: images = [{ src = \"photo.jpg\", alt = \"What it shows\" }] (in YAML: images: [{ src: photo.jpg, alt: \"What it shows\" }])"
+        }
+        "toc" | "showToc" | "comments" | "math" | "series" | "menu" | "headless" | "sitemap" => {
+            "this is a setting of a Hugo or Jekyll theme that stoa's theme does not have: remove the field"
+        }
+        _ => return None,
+    })
+}
+
 /// Layouts that say nothing more than where the file is.
 const PLAIN_LAYOUTS: &[&str] = &["post", "posts", "page", "default", "single"];
 
@@ -283,7 +308,12 @@ fn parse_fields(
     let raw: Raw = toml::from_str(fm).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         let message = toml_message(&e);
-        let hint = if message.contains("unknown field") {
+        let unknown = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split('`').next());
+        let hint = if let Some(fix) = unknown.and_then(foreign_field) {
+            Some(fix.to_string())
+        } else if message.contains("unknown field") {
             Some("remove the field or fix its spelling; the fields (and those of Hugo, Jekyll and Micro.blog that stoa understands) are listed in the README under \"Front matter\"".to_string())
         } else if message.contains("ImageRef") || message.contains("`src`") {
             Some(format!(
