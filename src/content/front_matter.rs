@@ -670,6 +670,88 @@ fn yaml_value(v: serde_norway::Value) -> Option<toml::Value> {
     })
 }
 
+/// Writes `meta` as stoa's TOML front matter (the lines between `+++`),
+/// every field under its stoa name: what `stoa import` writes.
+pub fn to_toml(meta: &FrontMatter) -> String {
+    fn s(v: &str) -> String {
+        toml::Value::String(v.to_string()).to_string()
+    }
+    fn list(v: &[String]) -> String {
+        toml::Value::Array(v.iter().map(|t| toml::Value::String(t.clone())).collect()).to_string()
+    }
+    fn day(d: &PostDate) -> String {
+        if d.has_time {
+            d.at.to_string()
+        } else {
+            jiff::tz::TimeZone::UTC.to_datetime(d.at).date().to_string()
+        }
+    }
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+    if let Some(t) = &meta.title {
+        line("title", s(t));
+    }
+    if let Some(d) = &meta.date {
+        line("date", day(d));
+    }
+    if let Some(d) = &meta.updated {
+        line("updated", day(d));
+    }
+    if !meta.tags.is_empty() {
+        line("tags", list(&meta.tags));
+    }
+    if meta.draft {
+        line("draft", "true".into());
+    }
+    if let Some(v) = &meta.slug {
+        line("slug", s(v));
+    }
+    if let Some(v) = &meta.description {
+        line("description", s(v));
+    }
+    if let Some(v) = &meta.summary {
+        line("content_warning", s(v));
+    }
+    if !meta.aliases.is_empty() {
+        line("aliases", list(&meta.aliases));
+    }
+    if meta.sensitive {
+        line("sensitive", "true".into());
+    }
+    if !meta.images.is_empty() {
+        let images: Vec<String> = meta
+            .images
+            .iter()
+            .map(|i| format!("{{ src = {}, alt = {} }}", s(&i.src), s(&i.alt)))
+            .collect();
+        line("images", format!("[{}]", images.join(", ")));
+    }
+    if let Some(v) = &meta.in_reply_to {
+        line("in_reply_to", s(v));
+    }
+    if let Some(v) = &meta.language {
+        line("language", s(v));
+    }
+    if meta.pinned {
+        line("pinned", "true".into());
+    }
+    if meta.fediverse == ObjectKind::Article {
+        line("fediverse", s("article"));
+    }
+    if let Some(v) = meta.quote_policy {
+        let v = toml::Value::try_from(v)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        if !v.is_empty() {
+            line("quote_policy", v);
+        }
+    }
+    if let Some(v) = &meta.quote {
+        line("quote", s(v));
+    }
+    out
+}
+
 /// Accepts TOML dates and datetimes, and the same written as strings.
 /// Dates and local times without an offset are read as UTC.
 pub fn parse_date(v: &toml::Value) -> Option<PostDate> {
@@ -890,5 +972,12 @@ mod tests {
         );
         let e = p("quote_policy = \"friends\"\n").unwrap_err().to_string();
         assert!(e.contains("anyone") || e.contains("friends"), "{e}");
+    }
+
+    #[test]
+    fn imported_front_matter_reads_back_the_same() {
+        let f = y("title: \"A \\\"quoted\\\" one\"\ndate: 2024-05-01 09:30:00 +0200\nlastmod: 2024-06-01\nsummary: Ex.\ncategories: [b]\ntags: [a]\naliases: [/old/]\ncw: spiders\nimages:\n  - { src: a.jpg, alt: \"An A\" }\nlang: fr\n").unwrap();
+        let back = p(&to_toml(&f)).unwrap();
+        assert_eq!(back, f);
     }
 }

@@ -255,7 +255,7 @@ fn read_entry(source: &Source) -> Result<Entry, SiteError> {
 /// give the slug `my-post`, and the date when the front matter has none.
 /// Only for YAML front matter: Jekyll writes YAML, and a stoa blog whose
 /// TOML posts are named so keeps the addresses it has published.
-fn jekyll_name(meta: &mut FrontMatter, format: front_matter::Format, rel: &Path) {
+pub(crate) fn jekyll_name(meta: &mut FrontMatter, format: front_matter::Format, rel: &Path) {
     if format != front_matter::Format::Yaml {
         return;
     }

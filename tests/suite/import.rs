@@ -193,3 +193,136 @@ fn an_old_address_cannot_be_a_page() {
         "{err}"
     );
 }
+
+#[test]
+fn stoa_import_hugo_writes_stoa_posts_that_build() {
+    let old = TempSite::with(&[
+        (
+            "content/posts/ridgeway.md",
+            "---\ntitle: Ridgeway\ndate: 2024-05-01T06:40:00+01:00\nsummary: Chalk hills.\ncategories: [Cycling]\naliases: [/2024/ridgeway/]\n---\n\nDawn {{< figure src=\"/img/sun.jpg\" alt=\"The sun\" >}}\n\n{{< tweet user=\"x\" id=\"1\" >}}\n",
+        ),
+        (
+            "content/posts/trip/index.md",
+            "+++\ntitle = \"Trip\"\ndate = 2024-04-01\nlastmod = 2024-04-02\nsummary = \"A trip.\"\n+++\n\n![Map](map.png)\n",
+        ),
+        ("content/posts/trip/map.png", "not really a png"),
+        ("content/posts/_index.md", "---\ntitle: Posts\n---\n"),
+        ("content/about.md", "---\ntitle: About\n---\n\nMe.\n"),
+        ("static/img/sun.jpg", "jpeg"),
+    ]);
+    let site = TempSite::with(&[("stoa.toml", CONFIG)]);
+    let o = crate::common::stoa()
+        .args(["import", "hugo"])
+        .arg(old.root())
+        .arg("--root")
+        .arg(site.root())
+        .output()
+        .expect("runs");
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("{{< tweet user=\"x\" id=\"1\" >}}"),
+        "unconverted shortcodes are listed: {out}"
+    );
+    assert!(err.contains("_index.md"), "{err}");
+    let post =
+        std::fs::read_to_string(site.root().join("content/posts/ridgeway.md")).expect("post");
+    assert!(post.starts_with("+++\n"), "{post}");
+    assert!(
+        post.contains("description = \"Chalk hills.\"") && !post.contains("summary"),
+        "{post}"
+    );
+    assert!(post.contains("![The sun](/img/sun.jpg)"), "{post}");
+    let trip =
+        std::fs::read_to_string(site.root().join("content/posts/trip/index.md")).expect("bundle");
+    assert!(
+        trip.contains("description = \"A trip.\"") && trip.contains("updated = 2024-04-02"),
+        "{trip}"
+    );
+    assert!(site.root().join("content/posts/trip/map.png").is_file());
+    assert!(site.root().join("static/img/sun.jpg").is_file());
+    assert!(site.root().join("content/about.md").is_file());
+
+    let built = site.out();
+    let o = build(site.root(), &built, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(object(&built, "ridgeway").get("summary").is_none());
+    assert!(built.join("2024/ridgeway/index.html").is_file());
+    assert!(built.join("posts/trip/map.png").is_file());
+
+    // A second import changes nothing and says why.
+    let o = crate::common::stoa()
+        .args(["import", "hugo"])
+        .arg(old.root())
+        .arg("--root")
+        .arg(site.root())
+        .output()
+        .expect("runs");
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success() && err.contains("already there"),
+        "{out}{err}"
+    );
+}
+
+#[test]
+fn stoa_import_jekyll_dry_run_then_import() {
+    let old = TempSite::with(&[
+        (
+            "_posts/2024-05-01-my-post.md",
+            "---\nlayout: post\ntitle: My post\ntags: a b\n---\n\nSee [the other]({{ site.baseurl }}{% post_url 2024-04-01-other %}).\n{% include box.html %}\n",
+        ),
+        (
+            "_posts/2024-04-01-other.md",
+            "---\ntitle: Other\n---\n\nHi.\n",
+        ),
+        (
+            "_drafts/later.md",
+            "---\ntitle: Later\ndate: 2024-06-01\n---\n\nSoon.\n",
+        ),
+        (
+            "about.md",
+            "---\nlayout: page\ntitle: About\npermalink: /about-me/\n---\n\nMe.\n",
+        ),
+        ("assets/pic.png", "png"),
+        ("_config.yml", "title: x\n"),
+    ]);
+    let site = TempSite::with(&[("stoa.toml", CONFIG)]);
+    let run = |extra: &[&str]| {
+        crate::common::stoa()
+            .args(["import", "jekyll"])
+            .arg(old.root())
+            .arg("--root")
+            .arg(site.root())
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let o = run(&["--dry-run"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        !site.root().join("content/posts").exists(),
+        "--dry-run writes nothing"
+    );
+    let o = run(&[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("{% include box.html %}"), "{out}");
+    let post = std::fs::read_to_string(site.root().join("content/posts/my-post.md")).expect("post");
+    assert!(
+        post.contains("date = 2024-05-01\n") && post.contains("slug = \"my-post\""),
+        "{post}"
+    );
+    assert!(post.contains("[the other](/posts/other/)"), "{post}");
+    let draft = std::fs::read_to_string(site.root().join("content/posts/later.md")).expect("draft");
+    assert!(draft.contains("draft = true"), "{draft}");
+    assert!(site.root().join("static/assets/pic.png").is_file());
+    let built = site.out();
+    let o = build(site.root(), &built, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(built.join("posts/my-post/index.html").is_file());
+    assert!(
+        built.join("about-me/index.html").is_file(),
+        "the old page address redirects"
+    );
+}
