@@ -23,7 +23,7 @@ mod doctor;
 pub mod error;
 pub mod federation;
 mod fetch;
-pub mod import;
+mod import;
 mod interrupt;
 mod live_server;
 mod output;
