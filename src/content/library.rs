@@ -198,6 +198,20 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         "page address",
         &mut errors,
     );
+    // An old address that is the new one too (`url: /about/` on the about
+    // page) needs no redirect.
+    for p in &mut posts {
+        let own = crate::render::output_path(&p.path());
+        p.meta
+            .aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
+    }
+    for p in &mut pages {
+        let own = crate::render::output_path(&p.path);
+        p.meta
+            .aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
+    }
     check_aliases(&posts, &pages, &mut errors);
     SiteError::collect(errors)?;
     posts.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));

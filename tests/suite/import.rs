@@ -284,6 +284,10 @@ fn stoa_import_jekyll_dry_run_then_import() {
             "about.md",
             "---\nlayout: page\ntitle: About\npermalink: /about-me/\n---\n\nMe.\n",
         ),
+        (
+            "now.md",
+            "---\ntitle: Now\npermalink: /now/\n---\n\nThis week.\n",
+        ),
         ("assets/pic.png", "png"),
         ("_config.yml", "title: x\n"),
     ]);
@@ -325,4 +329,8 @@ fn stoa_import_jekyll_dry_run_then_import() {
         built.join("about-me/index.html").is_file(),
         "the old page address redirects"
     );
+    // A permalink that is the page's address already is no redirect (nor a clash).
+    let now = std::fs::read_to_string(built.join("now/index.html")).expect("now page");
+    assert!(!now.contains("http-equiv=\"refresh\""), "{now}");
+    assert!(!read(&built, "_redirects").contains("/now/"));
 }
