@@ -151,13 +151,20 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
                 body,
                 is_post: true,
                 line,
+                format,
             }) => {
                 let Some(date) = meta.date else {
+                    let example = match format {
+                        front_matter::Format::Toml => "date = 2024-05-01T09:30:00Z",
+                        front_matter::Format::Yaml => "date: 2024-05-01T09:30:00Z",
+                    };
                     errors.push(SiteError::Content(Located::new(
                         &source.rel,
                         line,
                         "this post has no date".into(),
-                        Some("add `date = 2024-05-01T09:30:00Z` (or just the day) to the front matter".into()),
+                        Some(format!(
+                            "add `{example}` (or just the day) to the front matter"
+                        )),
                     )));
                     continue;
                 };
@@ -234,6 +241,11 @@ pub fn reread(root: &Path, source: &Path) -> Result<(FrontMatter, String), SiteE
     let (mut meta, format, body) = front_matter::read(&text, source)?;
     if source.starts_with(Path::new(CONTENT_DIR).join(POSTS_DIR)) {
         jekyll_name(&mut meta, format, source);
+        // As `load` does: an old address that is the post's own is none.
+        let slug = meta.slug.clone().unwrap_or_else(|| slug_from_path(source));
+        let own = crate::render::output_path(&format!("/posts/{slug}/"));
+        meta.aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
     }
     Ok((meta, body.to_string()))
 }
@@ -244,6 +256,7 @@ struct Entry {
     body: String,
     is_post: bool,
     line: usize,
+    format: front_matter::Format,
 }
 
 fn read_entry(source: &Source) -> Result<Entry, SiteError> {
@@ -257,6 +270,7 @@ fn read_entry(source: &Source) -> Result<Entry, SiteError> {
         meta,
         body: body.to_string(),
         line: 1,
+        format,
         source: Source {
             rel: source.rel.clone(),
             abs: source.abs.clone(),

@@ -159,9 +159,17 @@ fn bad_yaml_names_the_file_and_line() {
             "+++\ntitle = \"Hugo in TOML\"\ndate = 2024-05-01\nlastmod = 2024-05-02\nsummary = \"An excerpt\"\n+++\n\nHello.\n",
         ),
     ]);
+    site.write(
+        "content/posts/undated.md",
+        "---\ntitle: No date\n---\n\nHi.\n",
+    );
     let o = build(site.root(), &site.out(), &[]);
     assert!(!o.status.success());
     let (_, err) = text(&o);
+    assert!(
+        err.contains("content/posts/undated.md:1:") && err.contains("`date: 2024-05-01"),
+        "{err}"
+    );
     assert!(
         err.contains("content/posts/bad.md:4:") && err.contains("author"),
         "{err}"
