@@ -24,6 +24,7 @@ mod doctor;
 pub mod error;
 pub mod federation;
 pub mod fetch;
+mod import;
 mod interrupt;
 mod live_server;
 mod output;

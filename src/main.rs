@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::New(a) => cmd::new::run(&a),
         Command::Backup(a) => cmd::backup::run(&a),
         Command::Doctor(a) => cmd::doctor::run(&a),
+        Command::Import(a) => cmd::import::run(&a),
     };
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,

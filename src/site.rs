@@ -438,6 +438,10 @@ fn copy_statics(
             if rel.split('/').any(|p| p.starts_with('.')) && !rel.starts_with(".well-known/") {
                 continue;
             }
+            if rel == "_redirects" {
+                // Merged into the generated `_redirects` (theirs first).
+                continue;
+            }
             site_files.push((rel, entry.path().to_path_buf()));
         }
     }

@@ -49,6 +49,32 @@ pub enum Command {
     Backup(BackupArgs),
     /// Check the live deployment the way a fediverse server would.
     Doctor(DoctorArgs),
+    /// Bring a Hugo or Jekyll blog in: posts, pages, bundles and static files, with stoa front matter.
+    Import(ImportArgs),
+}
+
+/// Where `stoa import` reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFrom {
+    /// A Hugo site folder (content/, static/).
+    Hugo,
+    /// A Jekyll site folder (_posts/, _drafts/, pages, asset folders).
+    Jekyll,
+}
+
+/// `stoa import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What kind of site DIR is.
+    pub from: ImportFrom,
+    /// The old site's folder.
+    pub dir: PathBuf,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Say what would be imported, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `stoa doctor`.

@@ -8,6 +8,7 @@ pub(crate) mod common;
 pub mod deliveries;
 pub mod doctor;
 pub mod followers;
+pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod keygen;

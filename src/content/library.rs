@@ -153,13 +153,20 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
                 body,
                 is_post: true,
                 line,
+                format,
             }) => {
                 let Some(date) = meta.date else {
+                    let example = match format {
+                        front_matter::Format::Toml => "date = 2024-05-01T09:30:00Z",
+                        front_matter::Format::Yaml => "date: 2024-05-01T09:30:00Z",
+                    };
                     errors.push(SiteError::Content(Located::new(
                         &source.rel,
                         line,
                         "this post has no date".into(),
-                        Some("add `date = 2024-05-01T09:30:00Z` (or just the day) to the front matter".into()),
+                        Some(format!(
+                            "add `{example}` (or just the day) to the front matter"
+                        )),
                     )));
                     continue;
                 };
@@ -200,6 +207,21 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
         "page address",
         &mut errors,
     );
+    // An old address that is the new one too (`url: /about/` on the about
+    // page) needs no redirect.
+    for p in &mut posts {
+        let own = crate::render::output_path(&p.path());
+        p.meta
+            .aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
+    }
+    for p in &mut pages {
+        let own = crate::render::output_path(&p.path);
+        p.meta
+            .aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
+    }
+    check_aliases(&posts, &pages, &mut errors);
     SiteError::collect(errors)?;
     posts.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
     pages.sort_by(|a, b| a.path.cmp(&b.path));
@@ -219,8 +241,16 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
 pub fn reread(root: &Path, source: &Path) -> Result<(FrontMatter, String), SiteError> {
     let abs = root.join(source);
     let text = std::fs::read_to_string(&abs).map_err(|e| SiteError::io(source, e))?;
-    let (fm, body, _) = front_matter::split(&text, source)?;
-    Ok((front_matter::parse(fm, source)?, body.to_string()))
+    let (mut meta, format, body) = front_matter::read(&text, source)?;
+    if source.starts_with(Path::new(CONTENT_DIR).join(POSTS_DIR)) {
+        jekyll_name(&mut meta, format, source);
+        // As `load` does: an old address that is the post's own is none.
+        let slug = meta.slug.clone().unwrap_or_else(|| slug_from_path(source));
+        let own = crate::render::output_path(&format!("/posts/{slug}/"));
+        meta.aliases
+            .retain(|a| alias_file(a).as_deref() != Some(own.as_str()));
+    }
+    Ok((meta, body.to_string()))
 }
 
 struct Entry {
@@ -229,23 +259,67 @@ struct Entry {
     body: String,
     is_post: bool,
     line: usize,
+    format: front_matter::Format,
 }
 
 fn read_entry(source: &Source) -> Result<Entry, SiteError> {
     let text = std::fs::read_to_string(&source.abs).map_err(|e| SiteError::io(&source.rel, e))?;
-    let (fm, body, _) = front_matter::split(&text, &source.rel)?;
-    let meta = front_matter::parse(fm, &source.rel)?;
+    let (mut meta, format, body) = front_matter::read(&text, &source.rel)?;
+    if source.is_post {
+        jekyll_name(&mut meta, format, &source.rel);
+    }
     Ok(Entry {
         is_post: source.is_post,
         meta,
         body: body.to_string(),
         line: 1,
+        format,
         source: Source {
             rel: source.rel.clone(),
             abs: source.abs.clone(),
             is_post: source.is_post,
         },
     })
+}
+
+/// Jekyll's post names (`2024-05-01-my-post.md`, or a folder named so)
+/// give the slug `my-post`, and the date when the front matter has none.
+/// Only for YAML front matter: Jekyll writes YAML, and a stoa blog whose
+/// TOML posts are named so keeps the addresses it has published.
+pub(crate) fn jekyll_name(meta: &mut FrontMatter, format: front_matter::Format, rel: &Path) {
+    if format != front_matter::Format::Yaml {
+        return;
+    }
+    let Some((day, rest)) = date_prefix(&slug_from_path(rel)) else {
+        return;
+    };
+    if meta.slug.is_none() && !rest.is_empty() {
+        meta.slug = Some(rest);
+    }
+    if meta.date.is_none() {
+        meta.date = front_matter::parse_date(&toml::Value::String(day));
+    }
+}
+
+/// `2024-05-01-my-post` → (`2024-05-01`, `my-post`).
+fn date_prefix(name: &str) -> Option<(String, String)> {
+    let (day, rest) = (name.get(..10)?, name.get(10..)?);
+    let shaped = day.bytes().enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    });
+    if !shaped || day.parse::<jiff::civil::Date>().is_err() {
+        return None;
+    }
+    let rest = match rest.strip_prefix('-') {
+        Some(r) => r,
+        None if rest.is_empty() => "",
+        None => return None,
+    };
+    Some((day.to_string(), rest.to_string()))
 }
 
 /// `content/posts/hello.md` → `hello`; `content/posts/trip/index.md` → `trip`.
@@ -289,6 +363,59 @@ fn page_path(rel: &Path, slug: Option<&str>) -> String {
         "/".to_string()
     } else {
         format!("/{}/", parts.join("/"))
+    }
+}
+
+/// The file an old address is answered from: `/2019/old/` and `/2019/old`
+/// → `2019/old/index.html`; `/2019/old.html` → `2019/old.html`; `None`
+/// for other file names (`/old.php`), which only host rules can redirect.
+pub fn alias_file(alias: &str) -> Option<String> {
+    let trimmed = alias.trim_matches('/');
+    let last = trimmed.rsplit('/').next().unwrap_or("");
+    if alias.ends_with('/') || !last.contains('.') {
+        Some(format!("{trimmed}/index.html"))
+    } else if last.ends_with(".html") || last.ends_with(".htm") {
+        Some(trimmed.to_string())
+    } else {
+        None
+    }
+}
+
+/// Old addresses must not be the address of a post or page, nor the old
+/// address of another one.
+fn check_aliases(posts: &[Post], pages: &[Page], errors: &mut Vec<SiteError>) {
+    let mut taken: HashMap<String, String> = HashMap::new();
+    for p in posts {
+        taken.insert(
+            crate::render::output_path(&p.path()),
+            p.source.display().to_string(),
+        );
+    }
+    for p in pages {
+        taken.insert(
+            crate::render::output_path(&p.path),
+            p.source.display().to_string(),
+        );
+    }
+    let owners = posts
+        .iter()
+        .map(|p| (&p.meta, &p.source))
+        .chain(pages.iter().map(|p| (&p.meta, &p.source)));
+    for (meta, source) in owners {
+        for alias in &meta.aliases {
+            let key =
+                alias_file(alias).unwrap_or_else(|| alias.trim_start_matches('/').to_string());
+            if let Some(other) = taken.get(&key) {
+                errors.push(SiteError::Content(Located::new(
+                    source,
+                    1,
+                    format!("the old address `{alias}` is also the address of {other}"),
+                    Some("remove it from `aliases` (or `redirect_from`, `url`, `permalink`): two pages cannot live at one address".into()),
+                )));
+            } else {
+                taken.insert(key, source.display().to_string());
+            }
+        }
     }
 }
 
@@ -354,6 +481,21 @@ pub fn tag_slugs(post: &Post) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jekyll_date_prefix() {
+        assert_eq!(
+            date_prefix("2024-05-01-my-post"),
+            Some(("2024-05-01".into(), "my-post".into()))
+        );
+        assert_eq!(date_prefix("2024-13-01-x"), None);
+        assert_eq!(date_prefix("2024-05-01x"), None);
+        assert_eq!(date_prefix("hello"), None);
+        assert_eq!(alias_file("/old/").as_deref(), Some("old/index.html"));
+        assert_eq!(alias_file("/a/old").as_deref(), Some("a/old/index.html"));
+        assert_eq!(alias_file("/a/x.html").as_deref(), Some("a/x.html"));
+        assert_eq!(alias_file("/x.php"), None);
+    }
 
     #[test]
     fn paths_and_slugs() {

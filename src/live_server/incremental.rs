@@ -137,7 +137,9 @@ impl Preview {
             let same_place = meta.date == post.meta.date
                 && meta.slug == post.meta.slug
                 && meta.tags == post.meta.tags
-                && meta.draft == post.meta.draft;
+                && meta.draft == post.meta.draft
+                // Old addresses are pages and `_redirects` lines of their own.
+                && meta.aliases == post.meta.aliases;
             if !same_place {
                 return Ok(None);
             }

@@ -610,13 +610,64 @@ impl Renderer<'_> {
             write(sink, doc)?;
         }
         put(sink, "_headers", crate::content_types::netlify_headers())?;
-        put(
-            sink,
-            "_redirects",
-            crate::content_types::netlify_redirects(self.config),
-        )
+        // The writer's own `static/_redirects` comes first (the first
+        // matching rule wins on Netlify and Cloudflare Pages), then ours.
+        let mut redirects = String::new();
+        if let Some(dir) = self.static_dirs.first() {
+            let theirs = dir.join("_redirects");
+            if theirs.is_file() {
+                let text =
+                    std::fs::read_to_string(&theirs).map_err(|e| SiteError::io(&theirs, e))?;
+                redirects.push_str("# From static/_redirects.\n");
+                redirects.push_str(&text);
+                if !text.ends_with('\n') {
+                    redirects.push('\n');
+                }
+            }
+        }
+        redirects.push_str(&crate::content_types::netlify_redirects(self.config));
+        let moved = self.old_addresses();
+        if !moved.is_empty() {
+            redirects.push_str("# Old addresses (`aliases` in front matter).\n");
+        }
+        for (alias, target) in &moved {
+            redirects.push_str(&format!("{alias}  {target}  301\n"));
+            if let Some(file) = crate::content::library::alias_file(alias) {
+                put(sink, &file, redirect_page(&self.config.url(target)))?;
+            }
+        }
+        put(sink, "_redirects", redirects)
+    }
+
+    /// Every old address of a post or page and where it lives now, sorted.
+    fn old_addresses(&self) -> Vec<(String, String)> {
+        let lib = self.library;
+        let mut out: Vec<(String, String)> = lib
+            .posts
+            .iter()
+            .flat_map(|p| p.meta.aliases.iter().map(move |a| (a.clone(), p.path())))
+            .chain(lib.pages.iter().flat_map(|p| {
+                p.meta
+                    .aliases
+                    .iter()
+                    .map(move |a| (a.clone(), p.path.clone()))
+            }))
+            .collect();
+        out.sort();
+        out
     }
 }
+
+/// A page at an old address that sends browsers and search engines to
+/// `url`: it works on every host, without host rules.
+fn redirect_page(url: &str) -> String {
+    let u = crate::text::escape(url);
+    format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>Moved</title>\n<link rel=\"canonical\" href=\"{u}\">\n<meta name=\"robots\" content=\"noindex\">\n<meta http-equiv=\"refresh\" content=\"0; url={u}\">\n</head>\n<body>\n<p>This page has moved to <a href=\"{u}\">{u}</a>.</p>\n</body>\n</html>\n"
+    )
+}
+
+impl Renderer<'_> {}
 
 /// Hands a text file to the sink.
 fn put(sink: &dyn Sink, path: &str, text: String) -> Result<(), SiteError> {

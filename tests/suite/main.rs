@@ -15,6 +15,7 @@ mod deploy;
 mod doctor;
 mod federation;
 mod first_hour;
+mod import;
 mod init;
 mod interop_fedify;
 pub(crate) mod interop_snac;
