@@ -147,14 +147,10 @@ async fn receive(
         )
     };
     let mut refreshed = false;
-    let key = match fetch_key(app, &key_id, false).await {
-        Ok(k) => k,
-        Err(e) if is_self_delete(&activity) && is_gone(&e) => {
-            return queue_if_gone(app, &presented, &activity, &key_id, body)
-                .await
-                .map(Answer::Queued);
-        }
-        Err(e) => return Err(key_refusal(e)),
+    let lookup = |refresh: bool| lookup_key(app, &presented, &activity, &key_id, body, refresh);
+    let key = match lookup(false).await? {
+        Lookup::Key(k) => k,
+        Lookup::Answered(a) => return Ok(a),
     };
     let key = match verify(&key.key) {
         Ok(()) => key,
@@ -164,14 +160,9 @@ async fn receive(
         Err(_) => {
             // Maybe the actor rotated its key: fetch it again, once.
             refreshed = true;
-            let fresh = match fetch_key(app, &key_id, true).await {
-                Ok(k) => k,
-                Err(e) if is_self_delete(&activity) && is_gone(&e) => {
-                    return queue_if_gone(app, &presented, &activity, &key_id, body)
-                        .await
-                        .map(Answer::Queued);
-                }
-                Err(e) => return Err(key_refusal(e)),
+            let fresh = match lookup(true).await? {
+                Lookup::Key(k) => k,
+                Lookup::Answered(a) => return Ok(a),
             };
             verify(&fresh.key).map_err(unauthorized)?;
             fresh
@@ -294,6 +285,34 @@ fn check_addressing(app: &App, activity: &Activity) -> Result<(), Refusal> {
 
 fn is_self_delete(a: &Activity) -> bool {
     matches!(&a.what, Inbound::Delete { object } if *object == a.actor)
+}
+
+/// A key to verify with, or the answer already given (a deleted account's
+/// Delete, queued on its own server's word).
+enum Lookup {
+    Key(crate::companion::key_cache::Key),
+    Answered(Answer),
+}
+
+/// The key for `key_id` (`refresh`: fetched again); when it is gone and the
+/// activity deletes its own actor, the deleted-account path answers instead.
+async fn lookup_key(
+    app: &Arc<App>,
+    presented: &Presented,
+    activity: &Activity,
+    key_id: &str,
+    body: &Bytes,
+    refresh: bool,
+) -> Result<Lookup, Refusal> {
+    match fetch_key(app, key_id, refresh).await {
+        Ok(k) => Ok(Lookup::Key(k)),
+        Err(e) if is_self_delete(activity) && is_gone(&e) => {
+            queue_if_gone(app, presented, activity, key_id, body)
+                .await
+                .map(|q| Lookup::Answered(Answer::Queued(q)))
+        }
+        Err(e) => Err(key_refusal(e)),
+    }
 }
 
 /// Whether a key lookup failed because the key's document is gone (410) or
