@@ -77,10 +77,8 @@ fn sigterm_stops_gracefully() {
     assert!(blog.log().contains("shutting down"), "{}", blog.log());
 }
 
-/// The writer's laptop has the site and the admin token but no database:
-/// `stoa followers` asks the companion through its admin API.
-#[test]
-fn followers_from_the_writers_machine_through_the_admin_api() {
+/// A blog that approves followers by hand, with alice and bob asking.
+fn two_follows_waiting_for_approval() -> (Companion, Peer) {
     let blog = Companion::start(&Setup {
         allow_private: true,
         manual_approval: true,
@@ -93,6 +91,14 @@ fn followers_from_the_writers_machine_through_the_admin_api() {
             202
         );
     }
+    (blog, peer)
+}
+
+/// The writer's laptop has the site and the admin token but no database:
+/// `stoa followers` asks the companion through its admin API.
+#[test]
+fn followers_from_the_writers_machine_through_the_admin_api() {
+    let (blog, peer) = two_follows_waiting_for_approval();
     blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
     let laptop = tempfile::tempdir().expect("temp");
     std::fs::copy(
@@ -149,18 +155,7 @@ fn followers_from_the_writers_machine_through_the_admin_api() {
 
 #[test]
 fn manual_approval_from_the_command_line() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        manual_approval: true,
-        ..Setup::default()
-    });
-    let peer = Peer::start(&["alice", "bob"]);
-    for (n, name) in ["alice", "bob"].iter().enumerate() {
-        assert_eq!(
-            send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32)).0,
-            202
-        );
-    }
+    let (blog, peer) = two_follows_waiting_for_approval();
     let s = blog.wait_status("two pending follows", |s| s["followers"]["pending"] == 2);
     // An Accept would have been queued with the follow, in one transaction.
     assert_eq!(
