@@ -153,16 +153,7 @@ pub fn progress(conn: &Connection, publish_id: Option<i64>) -> rusqlite::Result<
             r.get::<_, Option<String>>(4)?,
         ))
     })?;
-    let mut per_host: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for f in crate::companion::store::followers::list(
-        conn,
-        Some(crate::companion::store::followers::FollowState::Accepted),
-    )? {
-        let inbox = f.shared_inbox.as_deref().unwrap_or(&f.inbox);
-        if let Some(host) = crate::config::url_host(inbox) {
-            *per_host.entry(host).or_default() += 1;
-        }
-    }
+    let per_host = crate::companion::store::followers::count_by_host(conn)?;
     let mut p = Progress::default();
     for row in rows {
         let (host, state, attempts, next, error) = row?;

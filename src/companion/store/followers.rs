@@ -1,5 +1,7 @@
 //! Who follows the blog.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -142,6 +144,25 @@ pub fn list(conn: &Connection, state: Option<FollowState>) -> rusqlite::Result<V
     ))?;
     let rows = stmt.query_map([state.map(FollowState::as_str)], row)?;
     rows.collect()
+}
+
+/// Accepted followers by the host of the inbox posts reach them at (the
+/// shared inbox when their server has one): one row per inbox is read, not
+/// one per follower, since `stoa publish` asks for it while it watches.
+pub fn count_by_host(conn: &Connection) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT coalesce(shared_inbox, inbox), count(*) FROM followers
+         WHERE state = 'accepted' GROUP BY 1",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut by_host = HashMap::new();
+    for row in rows {
+        let (inbox, n) = row?;
+        if let Some(host) = crate::config::url_host(&inbox) {
+            *by_host.entry(host).or_default() += n;
+        }
+    }
+    Ok(by_host)
 }
 
 /// How many followers are in a state.
