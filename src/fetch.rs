@@ -22,6 +22,11 @@ use crate::content_types::ACTIVITY_JSON;
 use crate::signatures::cavage;
 use crate::signatures::keys::SigningKey;
 
+/// `stoa/VERSION (+BASE_URL)`: who is asking, as servers log it.
+pub fn user_agent(config: &crate::config::Config) -> String {
+    format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url)
+}
+
 /// Largest document read from a peer.
 pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024;
 /// Longest a whole request may take (Mastodon reads for 10 s).
@@ -107,6 +112,15 @@ impl Client {
     /// A client that signs as `signer`; `allow_private` turns the SSRF guard off.
     pub fn new(signer: Arc<Signer>, allow_private: bool, user_agent: &str) -> Client {
         Client::build(Some(signer), allow_private, user_agent)
+    }
+
+    /// The unsigned client a site's commands use (WebFinger, quoted posts,
+    /// the post `stoa new` answers): the site's user agent and SSRF setting.
+    pub fn for_site(config: &crate::config::Config) -> Client {
+        Client::unsigned(
+            config.companion.allow_private_addresses,
+            &user_agent(config),
+        )
     }
 
     /// A client without a key, for unsigned lookups (WebFinger at publish).

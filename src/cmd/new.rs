@@ -112,10 +112,7 @@ fn resolve(
     {
         return (r.id.clone(), Some(h.clone()));
     }
-    let client = crate::fetch::Client::unsigned(
-        config.companion.allow_private_addresses,
-        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
-    );
+    let client = crate::fetch::Client::for_site(config);
     let Ok(doc) = client.get_document(url) else {
         return (url.to_string(), None);
     };

@@ -157,11 +157,7 @@ pub async fn run(
             .ok_or_else(|| StartError::Key("not an RSA public key".into()))?,
     };
     let urls = Urls::new(&options.config);
-    let user_agent = format!(
-        "stoa/{} (+{})",
-        env!("CARGO_PKG_VERSION"),
-        options.config.base_url
-    );
+    let user_agent = crate::fetch::user_agent(&options.config);
     let client = Client::new(
         Arc::new(options.signer),
         options.config.companion.allow_private_addresses,

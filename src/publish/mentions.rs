@@ -59,10 +59,7 @@ pub fn resolve(
     if ask.is_empty() {
         return lookups;
     }
-    let client = Client::unsigned(
-        config.companion.allow_private_addresses,
-        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
-    );
+    let client = Client::for_site(config);
     for handle in ask {
         match client.webfinger(&handle) {
             Ok(m) => {
@@ -106,10 +103,7 @@ pub fn resolve_quoted(
     if wanted.is_empty() {
         return missing;
     }
-    let client = Client::unsigned(
-        config.companion.allow_private_addresses,
-        &format!("stoa/{} (+{})", env!("CARGO_PKG_VERSION"), config.base_url),
-    );
+    let client = Client::for_site(config);
     for url in wanted {
         match quoted_post(&client, &url) {
             Ok(q) => {
