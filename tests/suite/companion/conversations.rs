@@ -47,22 +47,7 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 
 /// `stoa pull` then `stoa build` on the blog's site.
 fn pull_and_build(blog: &Companion) -> String {
-    let out = stoa_cmd()
-        .arg("pull")
-        .arg("--root")
-        .arg(blog.root())
-        .arg("--companion")
-        .arg(&blog.base)
-        .env("STOA_ADMIN_TOKEN", TOKEN)
-        .output()
-        .expect("stoa pull runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "pull failed:\n{stdout}\n{}\nlog:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        blog.log()
-    );
+    let stdout = blog.admin_cli("pull", &[]);
     let out = stoa_cmd()
         .arg("build")
         .arg("--root")
@@ -398,23 +383,7 @@ fn hostile_avatars_are_refused_and_the_placeholder_shown() {
 }
 
 fn replies_cli(blog: &Companion, args: &[&str]) -> String {
-    let out = stoa_cmd()
-        .arg("replies")
-        .args(args)
-        .arg("--root")
-        .arg(blog.root())
-        .arg("--companion")
-        .arg(&blog.base)
-        .env("STOA_ADMIN_TOKEN", TOKEN)
-        .output()
-        .expect("stoa replies runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "stoa replies {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    blog.admin_cli("replies", args)
 }
 
 #[test]

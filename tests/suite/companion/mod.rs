@@ -356,6 +356,30 @@ impl Companion {
             .expect("remove post");
     }
 
+    /// Runs `stoa COMMAND ARGS` on this site through the admin API (as from
+    /// the writer's machine) and returns its output; panics, with the
+    /// companion's log, if it fails.
+    pub fn admin_cli(&self, command: &str, args: &[&str]) -> String {
+        let out = stoa_cmd()
+            .arg(command)
+            .args(args)
+            .arg("--root")
+            .arg(self.root())
+            .arg("--companion")
+            .arg(&self.base)
+            .env("STOA_ADMIN_TOKEN", TOKEN)
+            .output()
+            .expect("stoa runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "stoa {command} {args:?} failed:\n{stdout}\n{}\nlog:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        stdout
+    }
+
     /// Runs `stoa publish --no-deploy ARGS` against this companion.
     pub fn publish(&self, args: &[&str]) -> (bool, String, String) {
         let out = stoa_cmd()

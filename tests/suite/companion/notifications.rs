@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Companion, Peer, Setup, TOKEN, follow, send, stoa_cmd};
+use super::{Companion, Peer, Setup, follow, send};
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
@@ -32,23 +32,7 @@ fn with_notify(blog: &mut Companion, command: &str) {
 }
 
 fn notifications_cli(blog: &Companion, args: &[&str]) -> String {
-    let out = stoa_cmd()
-        .arg("notifications")
-        .args(args)
-        .arg("--root")
-        .arg(blog.root())
-        .arg("--companion")
-        .arg(&blog.base)
-        .env("STOA_ADMIN_TOKEN", TOKEN)
-        .output()
-        .expect("stoa notifications runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    blog.admin_cli("notifications", args)
 }
 
 fn reply(actor: &str, n: u32, object: &str, text: &str, to: Value) -> Value {
