@@ -49,7 +49,7 @@ pub enum Command {
     Backup(BackupArgs),
     /// Check the live deployment the way a fediverse server would.
     Doctor(DoctorArgs),
-    /// Bring a Hugo or Jekyll blog in: posts, pages, bundles and static files, with stoa front matter.
+    /// Bring a blog or account in: Hugo, Jekyll, a Mastodon archive, a feed; nothing is announced.
     Import(ImportArgs),
 }
 
@@ -60,21 +60,29 @@ pub enum ImportFrom {
     Hugo,
     /// A Jekyll site folder (_posts/, _drafts/, pages, asset folders).
     Jekyll,
+    /// A Mastodon archive ("Request your archive"): the .zip or its folder.
+    Mastodon,
+    /// An RSS, Atom or JSON Feed: a URL or a file (a Micro.blog or WordPress export).
+    Feed,
 }
 
 /// `stoa import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// What kind of site DIR is.
+    /// What kind of source SOURCE is.
     pub from: ImportFrom,
-    /// The old site's folder.
-    pub dir: PathBuf,
+    /// The old site's folder, the archive, or the feed's URL or file.
+    pub source: String,
     /// Site folder (the one holding stoa.toml).
     #[arg(short, long, default_value = ".")]
     pub root: PathBuf,
     /// Say what would be imported, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Mastodon: also take the profile over (name, bio, fields, avatar,
+    /// header) where stoa.toml does not set it yet.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// `stoa doctor`.

@@ -157,7 +157,7 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     let actor_path = site.output.join("ap").join("actor.json");
     let actor =
         std::fs::read(&actor_path).with_context(|| format!("reading {}", actor_path.display()))?;
-    let request = plan::request(&local, &remote, &actor, args.quiet_updates)
+    let request = plan::request(config, &local, &remote, &log, &actor, args.quiet_updates)
         .context("reading the built objects")?;
     verify_deploy(args, config, &remote, &request)?;
     let response = client.publish(&request)?;
@@ -291,6 +291,7 @@ fn print_changes(config: &Config, r: &PublishResponse) {
     };
     for (verb, ids) in [
         ("new", &r.created),
+        ("imported", &r.imported),
         ("edited", &r.updated),
         ("deleted", &r.deleted),
     ] {

@@ -3,7 +3,7 @@
 //! writer's client (`client.rs`) reads them back, so a field renamed on one
 //! side cannot silently read as zero on the other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -107,6 +107,10 @@ pub struct PublishRequest {
     /// upgrade changed every post, followers need not hear of it).
     #[serde(default)]
     pub quiet_updates: bool,
+    /// New posts that `stoa import` brought in: recorded as published,
+    /// announced to no one (their followers saw them where they came from).
+    #[serde(default)]
+    pub imported: BTreeSet<String>,
 }
 
 /// What the companion did with a [`PublishRequest`].
@@ -118,6 +122,9 @@ pub struct PublishResponse {
     pub baseline: bool,
     /// Posts sent as Create.
     pub created: Vec<String>,
+    /// Imported posts recorded without a Create.
+    #[serde(default)]
+    pub imported: Vec<String>,
     /// Posts sent as Update.
     pub updated: Vec<String>,
     /// Posts sent as Delete.

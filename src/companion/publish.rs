@@ -161,9 +161,12 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         )
     };
     let mut created = Vec::new();
+    let mut imported = Vec::new();
     let mut updated = Vec::new();
     for (id, hash) in &req.manifest {
         match known.get(id) {
+            // Imported posts are recorded, announced to no one.
+            None if req.imported.contains(id) => imported.push(id.clone()),
             None => created.push(id.clone()),
             Some(k) if !k.live => {
                 return Err((
@@ -188,6 +191,7 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         && let Some(missing) = created
             .iter()
             .chain(&updated)
+            .chain(&imported)
             .find(|id| !req.objects.contains_key(*id))
     {
         return Err((
@@ -312,7 +316,8 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         }
     }
     for (id, hash) in &req.manifest {
-        let changed = baseline || created.contains(id) || updated.contains(id);
+        let changed =
+            baseline || created.contains(id) || updated.contains(id) || imported.contains(id);
         if changed {
             let body = req
                 .objects
@@ -334,6 +339,7 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         publish_id,
         baseline,
         created,
+        imported,
         updated,
         deleted,
         actor_updated,

@@ -119,8 +119,8 @@ struct Raw {
     quote: Option<Spanned<String>>,
 }
 
-/// Parsed, validated front matter.
-#[derive(Debug, Clone, PartialEq)]
+/// Parsed, validated front matter (the default: nothing set, as importers start).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FrontMatter {
     /// Optional title; untitled posts are micro-posts.
     pub title: Option<String>,

@@ -323,7 +323,7 @@ fn date_prefix(name: &str) -> Option<(String, String)> {
 }
 
 /// `content/posts/hello.md` → `hello`; `content/posts/trip/index.md` → `trip`.
-fn slug_from_path(rel: &Path) -> String {
+pub fn slug_from_path(rel: &Path) -> String {
     let stem = rel
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

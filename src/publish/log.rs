@@ -28,6 +28,9 @@ pub struct PublishLog {
     pub updated: BTreeMap<String, Timestamp>,
     /// When a published post was removed.
     pub deleted: BTreeMap<String, Timestamp>,
+    /// Posts `stoa import` brought in, with when: a publish adds them to
+    /// what the companion knows without announcing them, and keeps their dates.
+    pub imported: BTreeMap<String, Timestamp>,
     /// `@user@host` accounts found by WebFinger (by lowercase `user@host`).
     pub mentions: Mentions,
     /// How many followers the companion had at the last publish (the
@@ -208,6 +211,7 @@ impl PublishLog {
                 "published" => &mut log.published,
                 "updated" => &mut log.updated,
                 "deleted" => &mut log.deleted,
+                "imported" => &mut log.imported,
                 other => return Err(bad(1, format!("unknown section [{other}]"))),
             };
             let Some(entries) = value.as_table() else {
@@ -232,8 +236,8 @@ impl PublishLog {
     /// The file's text: sorted, stable, with a header saying what it is.
     pub fn to_text(&self) -> String {
         let mut out = String::from(
-            "# Written by `stoa publish`: when posts reached the fediverse, so rebuilds\n\
-             # give the same bytes. Keep it with your content (commit it).\n",
+            "# Written by `stoa publish` (and `stoa import`): when posts reached the\n\
+             # fediverse, so rebuilds give the same bytes. Keep it with your content (commit it).\n",
         );
         if self.followers > 0 {
             out.push_str(&format!("followers = {}\n", self.followers));
@@ -242,6 +246,7 @@ impl PublishLog {
             ("published", &self.published),
             ("updated", &self.updated),
             ("deleted", &self.deleted),
+            ("imported", &self.imported),
         ] {
             if map.is_empty() {
                 continue;
@@ -379,6 +384,8 @@ mod tests {
             .insert("hello".into(), "2026-11-26T07:30:00Z".parse().unwrap());
         log.deleted
             .insert("odd slug".into(), "2026-11-27T08:00:00Z".parse().unwrap());
+        log.imported
+            .insert("107".into(), "2026-11-28T08:00:00Z".parse().unwrap());
         log.followers = 12;
         log.unresolved.insert(
             "ghost@nowhere.example".into(),

@@ -9,6 +9,8 @@
 //! - An edited post gets the time of the edit as `updated` (Mastodon
 //!   ignores an Update without a later one), unless updates are quiet.
 //! - A post that left the site is recorded as deleted (its Tombstone stays).
+//! - A post `stoa import` brought in keeps its date and goes to the
+//!   companion as imported: recorded, announced to no one.
 //! - A post may not take the address of one deleted before, and more than
 //!   [`UPDATE_FLOOD_LIMIT`] edits at once need the writer's word.
 
@@ -98,7 +100,12 @@ pub fn decide(
             None => {
                 let stale = !post.date.has_time
                     || now.duration_since(post.date.at) > SignedDuration::from_hours(1);
-                if stale && !options.keep_dates && !log.published.contains_key(&post.slug) {
+                let imported = log.imported.contains_key(&post.slug);
+                if stale
+                    && !options.keep_dates
+                    && !imported
+                    && !log.published.contains_key(&post.slug)
+                {
                     log.published.insert(post.slug.clone(), now);
                 }
             }
@@ -127,10 +134,13 @@ pub fn decide(
 }
 
 /// What to send the companion: the whole manifest, the objects it has not
-/// seen in this version, and the actor.
+/// seen in this version, the imported ones it is to record without
+/// announcing (from `log`), and the actor.
 pub fn request(
+    config: &Config,
     local: &BTreeMap<String, Built>,
     remote: &Manifest,
+    log: &PublishLog,
     actor: &[u8],
     quiet_updates: bool,
 ) -> Result<PublishRequest, serde_json::Error> {
@@ -149,6 +159,12 @@ pub fn request(
         actor: serde_json::from_slice(&actor.bytes).ok(),
         actor_hash: Some(actor.hash),
         quiet_updates,
+        imported: log
+            .imported
+            .keys()
+            .map(|slug| Urls::object(config, slug))
+            .filter(|id| local.contains_key(id) && !remote.objects.contains_key(id))
+            .collect(),
     })
 }
 
@@ -257,6 +273,36 @@ mod tests {
     }
 
     #[test]
+    fn imported_posts_keep_their_dates() {
+        let mut log = PublishLog::default();
+        let at: Timestamp = "2026-12-01T00:00:00Z".parse().expect("a time");
+        log.imported.insert("old".into(), at);
+        let before = log.clone();
+        let posts = [
+            post("old", "2020-01-01T00:00:00Z", false),
+            post("new", "2020-01-01T00:00:00Z", false),
+        ];
+        let local = [(id("old"), built("old")), (id("new"), built("new"))].into();
+        let remote = Manifest {
+            baseline: true,
+            ..Manifest::default()
+        };
+        decide(
+            &config(),
+            &posts,
+            &remote,
+            &local,
+            &mut log,
+            at,
+            Options::default(),
+        )
+        .expect("a plan");
+        assert!(!log.published.contains_key("old"), "{log:?}");
+        assert_eq!(log.published.get("new"), Some(&at), "{log:?}");
+        assert_eq!(log.imported, before.imported);
+    }
+
+    #[test]
     fn reused_ids_and_floods_stop_the_publish() {
         let config = config();
         let now = Timestamp::now();
@@ -318,9 +364,24 @@ mod tests {
             objects: [(id("a"), built("a").hash)].into(),
             ..Manifest::default()
         };
-        let r = request(&local, &remote, b"{\"type\":\"Person\"}", false).expect("a request");
+        let mut log = PublishLog::default();
+        let at: Timestamp = "2026-12-02T10:00:00Z".parse().expect("a time");
+        for slug in ["a", "b", "gone"] {
+            log.imported.insert(slug.into(), at);
+        }
+        let r = request(
+            &config(),
+            &local,
+            &remote,
+            &log,
+            b"{\"type\":\"Person\"}",
+            false,
+        )
+        .expect("a request");
         assert_eq!(r.manifest.len(), 2);
         assert_eq!(r.objects.keys().collect::<Vec<_>>(), vec![&id("b")]);
         assert_eq!(r.actor.expect("the actor")["type"], "Person");
+        // Only the imported posts the companion has not recorded yet.
+        assert_eq!(r.imported.iter().collect::<Vec<_>>(), vec![&id("b")]);
     }
 }

@@ -3,12 +3,12 @@
 //! name, see the README's front matter table), page bundles and static
 //! files copied, shortcodes converted where stoa has the same thing and
 //! listed per file where it has not. Nothing is announced: the imported
-//! posts are files like any other, and the first `stoa publish` of a new
-//! blog records them without sending anything.
+//! posts are recorded as imported in `published.toml` (see [`super::Writer`]).
 
 use std::path::{Path, PathBuf};
 
-use crate::content::front_matter::{self, Format};
+use super::{Report, Writer, files};
+use crate::content::front_matter::{self, Format, FrontMatter};
 use crate::content::library::{self, CONTENT_DIR, POSTS_DIR};
 use crate::error::SiteError;
 
@@ -21,32 +21,10 @@ pub enum Kind {
     Jekyll,
 }
 
-/// One Markdown file written (or that would be, with `--dry-run`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Imported {
-    /// The file in the old site, relative to it.
-    pub from: PathBuf,
-    /// The file in the stoa site, relative to its root.
-    pub to: PathBuf,
-    /// Shortcodes and Liquid tags left as they were written.
-    pub unconverted: Vec<String>,
-}
-
-/// What an import did.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// Posts and pages written.
-    pub imported: Vec<Imported>,
-    /// Files left out, and why (a front matter error, a file already there).
-    pub skipped: Vec<(PathBuf, String)>,
-    /// Other files copied (bundle media, static files).
-    pub copied: usize,
-}
-
 /// Imports the site at `from` into the stoa site at `root`. Never
 /// overwrites a file; with `dry_run`, writes nothing.
 pub fn run(kind: Kind, from: &Path, root: &Path, dry_run: bool) -> Result<Report, SiteError> {
-    let mut report = Report::default();
+    let mut writer = Writer::new(root, dry_run);
     let mut markdown: Vec<(PathBuf, PathBuf, bool)> = Vec::new(); // (abs, dest rel, is_post)
     let mut others: Vec<(PathBuf, PathBuf)> = Vec::new();
     let content = Path::new(CONTENT_DIR);
@@ -66,10 +44,10 @@ pub fn run(kind: Kind, from: &Path, root: &Path, dry_run: bool) -> Result<Report
                 };
                 if is_markdown(&rel) {
                     if rel.file_name().is_some_and(|n| n == "_index.md") {
-                        report.skipped.push((
-                            Path::new("content").join(&rel),
-                            "a Hugo section page: stoa makes its own lists".into(),
-                        ));
+                        writer.skip(
+                            Path::new("content").join(&rel).display().to_string(),
+                            "a Hugo section page: stoa makes its own lists",
+                        );
                     } else {
                         markdown.push((abs, dest.with_extension("md"), is_post));
                     }
@@ -127,41 +105,23 @@ pub fn run(kind: Kind, from: &Path, root: &Path, dry_run: bool) -> Result<Report
     }
     for (abs, dest, is_post) in markdown {
         let from_rel = abs.strip_prefix(from).unwrap_or(&abs).to_path_buf();
+        let label = from_rel.display().to_string();
         match convert(kind, &abs, &from_rel, &dest, is_post) {
-            Ok((dest, text, unconverted)) => {
-                if root.join(&dest).exists() {
-                    report
-                        .skipped
-                        .push((from_rel, format!("{} is already there", dest.display())));
-                    continue;
-                }
-                if !dry_run {
-                    write(&root.join(&dest), text.as_bytes())?;
-                }
-                report.imported.push(Imported {
-                    from: from_rel,
-                    to: dest,
-                    unconverted,
-                });
+            Ok((dest, meta, body, unconverted)) => {
+                let warnings = unconverted
+                    .into_iter()
+                    .map(|s| format!("left as written (no stoa equivalent): {s}"))
+                    .collect();
+                writer.markdown(&label, dest, &meta, &body, is_post, warnings)?;
             }
-            Err(e) => report.skipped.push((from_rel, e.to_string())),
+            Err(e) => writer.skip(label, e.to_string()),
         }
     }
     for (abs, dest) in others {
-        if root.join(&dest).exists() {
-            let from_rel = abs.strip_prefix(from).unwrap_or(&abs).to_path_buf();
-            report
-                .skipped
-                .push((from_rel, format!("{} is already there", dest.display())));
-            continue;
-        }
-        if !dry_run {
-            let bytes = std::fs::read(&abs).map_err(|e| SiteError::io(&abs, e))?;
-            write(&root.join(&dest), &bytes)?;
-        }
-        report.copied += 1;
+        let label = abs.strip_prefix(from).unwrap_or(&abs).display().to_string();
+        writer.copy(&label, &abs, dest)?;
     }
-    Ok(report)
+    writer.finish()
 }
 
 fn is_markdown(rel: &Path) -> bool {
@@ -169,42 +129,15 @@ fn is_markdown(rel: &Path) -> bool {
         .is_some_and(|e| e == "md" || e == "markdown")
 }
 
-/// Every file under `dir` (none when it is missing), with its path in it,
-/// sorted; hidden files are left out.
-fn files(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, SiteError> {
-    let mut out = Vec::new();
-    if !dir.is_dir() {
-        return Ok(out);
-    }
-    for e in walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-    {
-        let e = e.map_err(|e| SiteError::io(dir, e.into()))?;
-        if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(dir).unwrap_or(e.path()).to_path_buf();
-            out.push((e.path().to_path_buf(), rel));
-        }
-    }
-    Ok(out)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), SiteError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| SiteError::io(parent, e))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| SiteError::io(path, e))
-}
-
-/// One file in stoa's form: (where it goes, its text, unconverted shortcodes).
+/// One file in stoa's form: (where it goes, its front matter, its body,
+/// unconverted shortcodes).
 fn convert(
     kind: Kind,
     abs: &Path,
     from_rel: &Path,
     dest: &Path,
     is_post: bool,
-) -> Result<(PathBuf, String, Vec<String>), SiteError> {
+) -> Result<(PathBuf, FrontMatter, String, Vec<String>), SiteError> {
     let text = std::fs::read_to_string(abs).map_err(|e| SiteError::io(from_rel, e))?;
     let (format, fm, body, _) = front_matter::split(&text, from_rel)?;
     let mut meta = match format {
@@ -227,11 +160,7 @@ fn convert(
         }
     }
     let (body, unconverted) = shortcodes(kind, body);
-    Ok((
-        dest,
-        format!("+++\n{}+++\n{body}", front_matter::to_toml(&meta)),
-        unconverted,
-    ))
+    Ok((dest, meta, body, unconverted))
 }
 
 /// Hugo TOML front matter with `summary = …` written as `description`
