@@ -573,7 +573,10 @@ fn import_note(
             } else {
                 format!("{what}: {}", alt.replace(['[', ']'], ""))
             };
-            links.push_str(&format!("\n[{text}]({name})\n"));
+            // A full address: notes are shown whole on list pages too.
+            let slug = bundle.file_name().unwrap_or_default().to_string_lossy();
+            let url = config.url(&format!("/posts/{slug}/{name}"));
+            links.push_str(&format!("\n[{text}]({url})\n"));
         }
     }
     let body = format!("\n{body}{links}");

@@ -1,12 +1,12 @@
 //! `stoa build` on content-example and small sites: links, feeds, HTML
 //! validity, drafts, determinism, incremental writes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use quick_xml::events::Event;
 
-use crate::common::{TempSite, build, example_copy, snapshot, text};
+use crate::common::{TempSite, assert_links_and_html, build, example_copy, snapshot, text};
 
 const BASE: &str = "https://blog.example.com";
 
@@ -23,73 +23,10 @@ fn build_example() -> (tempfile::TempDir, tempfile::TempDir) {
     (site, out)
 }
 
-/// Maps a link found in a page to the file that must exist for it.
-fn target_file(out: &Path, page: &str, link: &str) -> Option<std::path::PathBuf> {
-    let path = if let Some(rest) = link.strip_prefix(BASE) {
-        rest.to_string()
-    } else if link.starts_with('/') && !link.starts_with("//") {
-        link.to_string()
-    } else if link.contains(':') || link.starts_with('#') || link.starts_with("//") {
-        return None;
-    } else {
-        // Relative to the page's folder.
-        let dir = page.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        format!("/{dir}/{link}")
-    };
-    let path = path.split(['#', '?']).next().unwrap_or("").to_string();
-    let path = if path.is_empty() {
-        "/".to_string()
-    } else {
-        path
-    };
-    let rel = path.trim_start_matches('/');
-    let p = out.join(rel);
-    Some(if path.ends_with('/') {
-        p.join("index.html")
-    } else {
-        p
-    })
-}
-
 #[test]
 fn every_internal_link_resolves_and_html_parses() {
     let (_site, out) = build_example();
-    let files = snapshot(out.path());
-    let mut checked = 0;
-    let mut broken = BTreeSet::new();
-    for (rel, bytes) in &files {
-        if !rel.ends_with(".html") {
-            continue;
-        }
-        let html = String::from_utf8(bytes.clone()).expect("utf-8");
-        let doc = scraper::Html::parse_document(&html);
-        assert!(
-            doc.errors.is_empty(),
-            "{rel} has HTML parse errors: {:?}",
-            doc.errors
-        );
-        assert!(html.starts_with("<!doctype html>"), "{rel} lacks a doctype");
-        let sel = scraper::Selector::parse("a[href], link[href], img[src], script[src]")
-            .expect("selector");
-        for el in doc.select(&sel) {
-            let link = el
-                .value()
-                .attr("href")
-                .or_else(|| el.value().attr("src"))
-                .unwrap_or("");
-            if let Some(file) = target_file(out.path(), rel, link) {
-                checked += 1;
-                if !file.is_file() {
-                    broken.insert(format!("{rel} → {link}"));
-                }
-            }
-        }
-    }
-    assert!(
-        broken.is_empty(),
-        "broken internal links:\n{}",
-        broken.into_iter().collect::<Vec<_>>().join("\n")
-    );
+    let checked = assert_links_and_html(out.path(), BASE);
     assert!(
         checked > 200,
         "only {checked} links checked: is the example site complete?"

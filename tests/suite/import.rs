@@ -342,3 +342,336 @@ fn stoa_import_jekyll_dry_run_then_import() {
     assert!(!now.contains("http-equiv=\"refresh\""), "{now}");
     assert!(!read(&built, "_redirects").contains("/now/"));
 }
+
+/// A small PNG (real bytes: the build reads image sizes).
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]))
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("a png");
+    bytes.into_inner()
+}
+
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+const OLD: &str = "https://old.example/users/ada";
+
+/// One `Create` of Mastodon's outbox.json, as its serializers write it.
+fn create(n: u32, to: &[&str], cc: &[&str], extra: serde_json::Value) -> serde_json::Value {
+    let mut note = serde_json::json!({
+        "id": format!("{OLD}/statuses/{n}"),
+        "type": "Note",
+        "summary": null,
+        "inReplyTo": null,
+        "published": format!("2023-04-0{}T06:07:08Z", n % 10),
+        "url": format!("https://old.example/@ada/{n}"),
+        "attributedTo": OLD,
+        "to": to,
+        "cc": cc,
+        "sensitive": false,
+        "atomUri": format!("{OLD}/statuses/{n}"),
+        "conversation": "tag:old.example,2023-04-05:objectId=1:objectType=Conversation",
+        "content": format!("<p>Post {n}</p>"),
+        "contentMap": {"en": format!("<p>Post {n}</p>")},
+        "attachment": [],
+        "tag": [],
+        "replies": {"id": format!("{OLD}/statuses/{n}/replies"), "type": "Collection"}
+    });
+    if let (Some(note), Some(extra)) = (note.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            note.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::json!({
+        "id": format!("{OLD}/statuses/{n}/activity"),
+        "type": "Create",
+        "actor": OLD,
+        "published": note["published"],
+        "to": to,
+        "cc": cc,
+        "object": note
+    })
+}
+
+/// The files of a Mastodon archive ("Request your archive"): outbox.json
+/// with a public post (content warning, hashtag, German, an image with alt
+/// text), an unlisted self-reply with a video, a followers-only and a
+/// direct post, a boost; actor.json with name, bio, fields, avatar, header.
+fn mastodon_archive() -> Vec<(String, Vec<u8>)> {
+    let followers = format!("{OLD}/followers");
+    let items = vec![
+        create(
+            1001,
+            &[PUBLIC],
+            &[&followers],
+            serde_json::json!({
+                "summary": "Spoilers",
+                "sensitive": true,
+                "content": "<p>Hello <a href=\"https://old.example/tags/rust\" class=\"mention hashtag\" rel=\"tag\">#<span>rust</span></a> world &amp; <a href=\"https://example.com/x_y\" rel=\"nofollow noopener\" target=\"_blank\"><span class=\"invisible\">https://</span><span class=\"\">example.com/x_y</span><span class=\"invisible\"></span></a></p>",
+                "contentMap": {"de": "<p>Hallo</p>"},
+                "tag": [{"type": "Hashtag", "href": "https://old.example/tags/rust", "name": "#rust"}],
+                "attachment": [{"type": "Document", "mediaType": "image/png", "url": "/media_attachments/files/000/000/001/original/pic.png", "name": "A red square", "blurhash": "U00000fQfQfQfQfQfQfQfQfQfQfQ", "width": 4, "height": 3}]
+            }),
+        ),
+        create(
+            1002,
+            &[&followers],
+            &[PUBLIC],
+            serde_json::json!({
+                "inReplyTo": format!("{OLD}/statuses/1001"),
+                "content": "<p>Second in the thread</p>",
+                "attachment": [{"type": "Document", "mediaType": "video/mp4", "url": "media_attachments/files/000/000/002/original/clip.mp4", "name": "A clip"}]
+            }),
+        ),
+        create(1003, &[&followers], &[], serde_json::json!({})),
+        create(
+            1004,
+            &["https://other.example/users/bob"],
+            &[],
+            serde_json::json!({"tag": [{"type": "Mention", "href": "https://other.example/users/bob", "name": "@bob@other.example"}]}),
+        ),
+        serde_json::json!({
+            "id": format!("{OLD}/statuses/1005/activity"),
+            "type": "Announce",
+            "actor": OLD,
+            "published": "2023-04-06T00:00:00Z",
+            "to": [PUBLIC],
+            "cc": [followers],
+            "object": "https://other.example/users/bob/statuses/9"
+        }),
+    ];
+    let outbox = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "outbox.json",
+        "type": "OrderedCollection",
+        "totalItems": items.len(),
+        "orderedItems": items
+    });
+    let actor = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/activitystreams"],
+        "id": OLD,
+        "type": "Person",
+        "preferredUsername": "ada",
+        "name": "Ada Old",
+        "summary": "<p>Cyclist &amp; cook</p><p>Bristol</p>",
+        "attachment": [
+            {"type": "PropertyValue", "name": "Site", "value": "<a href=\"https://ada.example\" target=\"_blank\" rel=\"nofollow noopener me\"><span class=\"invisible\">https://</span><span class=\"\">ada.example</span><span class=\"invisible\"></span></a>"},
+            {"type": "PropertyValue", "name": "Pronouns", "value": "she/her"}
+        ],
+        "icon": {"type": "Image", "mediaType": "image/png", "url": "avatar.png"},
+        "image": {"type": "Image", "mediaType": "image/png", "url": "header.png"},
+        "outbox": "outbox.json"
+    });
+    vec![
+        ("outbox.json".into(), outbox.to_string().into_bytes()),
+        ("actor.json".into(), actor.to_string().into_bytes()),
+        (
+            "media_attachments/files/000/000/001/original/pic.png".into(),
+            png(4, 3),
+        ),
+        (
+            "media_attachments/files/000/000/002/original/clip.mp4".into(),
+            b"not really a video".to_vec(),
+        ),
+        ("avatar.png".into(), png(2, 2)),
+        ("header.png".into(), png(6, 2)),
+        ("likes.json".into(), b"{}".to_vec()),
+    ]
+}
+
+fn write_zip(path: &std::path::Path, entries: &[(String, Vec<u8>)]) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).expect("zip file");
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        zip.start_file(name.as_str(), options).expect("entry");
+        zip.write_all(bytes).expect("write entry");
+    }
+    zip.finish().expect("zip written");
+}
+
+fn import(
+    kind: &str,
+    source: &std::path::Path,
+    site: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    crate::common::stoa()
+        .args(["import", kind])
+        .arg(source)
+        .arg("--root")
+        .arg(site)
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn stoa_import_mastodon_archive_zip_with_profile() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let zip = dir.path().join("archive-20261202-abc.zip");
+    write_zip(&zip, &mastodon_archive());
+    let site = TempSite::with(&[("stoa.toml", CONFIG)]);
+    let config_before = read(site.root(), "stoa.toml");
+
+    let o = import("mastodon", &zip, site.root(), &["--dry-run", "--profile"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("Would import 2 posts"), "{out}");
+    assert!(
+        !site.root().join("content").exists(),
+        "--dry-run writes nothing"
+    );
+    assert!(!site.root().join("published.toml").exists());
+    assert_eq!(read(site.root(), "stoa.toml"), config_before);
+
+    let o = import("mastodon", &zip, site.root(), &["--profile"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("Imported 2 posts and pages, 4 other files; 3 skipped"),
+        "{out}"
+    );
+    for why in ["a boost", "followers-only", "direct"] {
+        assert!(err.contains(why), "{why}: {err}");
+    }
+    let first = read(site.root(), "content/posts/1001/index.md");
+    for line in [
+        "date = 2023-04-01T06:07:08Z",
+        "tags = [\"rust\"]",
+        "content_warning = \"Spoilers\"",
+        "sensitive = true",
+        "images = [{ src = \"pic.png\", alt = \"A red square\" }]",
+        "language = \"de\"",
+        "Hello #rust world & <https://example.com/x_y>",
+    ] {
+        assert!(first.contains(line), "{line}: {first}");
+    }
+    assert_eq!(
+        std::fs::read(site.root().join("content/posts/1001/pic.png")).expect("media"),
+        png(4, 3)
+    );
+    let second = read(site.root(), "content/posts/1002/index.md");
+    assert!(
+        second.contains("in_reply_to = \"https://blog.example.com/ap/posts/1001.json\""),
+        "a self-reply points at the imported post: {second}"
+    );
+    assert!(
+        second.contains("[video: A clip](https://blog.example.com/posts/1002/clip.mp4)"),
+        "{second}"
+    );
+    assert!(site.root().join("content/posts/1002/clip.mp4").is_file());
+    for skipped in ["1003", "1004", "1005"] {
+        assert!(
+            !site
+                .root()
+                .join(format!("content/posts/{skipped}.md"))
+                .exists()
+        );
+    }
+    let log = read(site.root(), "published.toml");
+    assert!(
+        log.contains("[imported]\n1001 = ") && log.contains("\n1002 = "),
+        "{log}"
+    );
+
+    // The profile, where stoa.toml left it open.
+    let config = read(site.root(), "stoa.toml");
+    for line in [
+        "display_name = \"Ada Old\"",
+        "bio = \"\"\"\nCyclist & cook\n\nBristol\"\"\"",
+        "avatar = \"/avatar.png\"",
+        "header = \"/header.png\"",
+        "also_known_as = [\"https://old.example/users/ada\"]",
+        "[[links]]\nname = \"Site\"\nurl = \"https://ada.example\"",
+    ] {
+        assert!(config.contains(line), "{line}: {config}");
+    }
+    assert!(err.contains("Pronouns") && err.contains("no link"), "{err}");
+    assert_eq!(
+        std::fs::read(site.root().join("static/avatar.png")).expect("avatar"),
+        png(2, 2)
+    );
+
+    let built = site.out();
+    let o = build(site.root(), &built, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let obj = object(&built, "1001");
+    assert_eq!(obj["published"], "2023-04-01T06:07:08Z");
+    assert_eq!(obj["summary"], "Spoilers");
+    assert_eq!(obj["sensitive"], true);
+    assert_eq!(obj["attachment"][0]["name"], "A red square");
+    assert!(
+        obj["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("world &amp;"),
+        "{obj}"
+    );
+    assert_eq!(obj["tag"][0]["name"], "#rust", "{obj}");
+    assert_eq!(
+        object(&built, "1002")["inReplyTo"],
+        "https://blog.example.com/ap/posts/1001.json"
+    );
+    let actor: serde_json::Value =
+        serde_json::from_str(&read(&built, "ap/actor.json")).expect("actor");
+    assert_eq!(actor["name"], "Ada Old");
+    crate::common::assert_links_and_html(&built, "https://blog.example.com");
+
+    // Again: nothing overwritten, and said so.
+    let o = import("mastodon", &zip, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success() && out.contains("Imported 0 posts"),
+        "{out}{err}"
+    );
+    assert!(err.contains("already there"), "{err}");
+}
+
+#[test]
+fn a_forged_mastodon_archive_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let site = TempSite::with(&[("stoa.toml", CONFIG)]);
+    // Zip slip: an entry that would land outside the archive.
+    let mut entries = mastodon_archive();
+    entries.push(("../../escape.txt".into(), b"x".to_vec()));
+    let zip = dir.path().join("forged.zip");
+    write_zip(&zip, &entries);
+    let o = import("mastodon", &zip, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}{err}");
+    assert!(
+        err.contains("../../escape.txt") && err.contains("help:"),
+        "{err}"
+    );
+    assert!(!site.root().join("content").exists());
+    assert!(!site.root().join("published.toml").exists());
+
+    // An attachment whose path climbs out of an unpacked archive.
+    let folder = dir.path().join("unpacked");
+    std::fs::create_dir_all(&folder).expect("dir");
+    std::fs::write(dir.path().join("secret.txt"), "secret").expect("secret");
+    let outbox = serde_json::json!({"type": "OrderedCollection", "orderedItems": [create(
+        7,
+        &[PUBLIC],
+        &[],
+        serde_json::json!({"attachment": [{"type": "Document", "mediaType": "image/png", "url": "../secret.txt", "name": "x"}]}),
+    )]});
+    std::fs::write(folder.join("outbox.json"), outbox.to_string()).expect("outbox");
+    let o = import("mastodon", &folder, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("points outside the archive"), "{out}");
+    let post = read(site.root(), "content/posts/7.md");
+    assert!(!post.contains("secret"), "{post}");
+    assert!(!site.root().join("content/posts/7").exists());
+
+    // Not an archive at all.
+    let o = import("mastodon", &dir.path().join("secret.txt"), site.root(), &[]);
+    let (_, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("not a readable zip"),
+        "{err}"
+    );
+}
