@@ -2,7 +2,8 @@
 //! (a Micro.blog or WordPress export, any blog's feed) as stoa posts, with
 //! their date, title, tags and text (HTML turned into Markdown). Images in
 //! the text are downloaded through the site's fetcher ([`crate::fetch`]:
-//! the SSRF guard, a size cap, image types only) and put beside the post;
+//! the SSRF guard, a size cap, image types only) into
+//! `static/images/<slug>/`;
 //! one that cannot be fetched stays a link to where it was, with a warning.
 //! The feed is read with `quick-xml` (XML) or `serde_json` (JSON Feed):
 //! only the few elements a post needs are looked at.
@@ -165,7 +166,9 @@ fn import_item(
         }
         match client.get_image(&absolute, MAX_IMAGE_BYTES) {
             Ok(bytes) => {
-                let name = file_name(&absolute, images.len());
+                // Under static/, so the site path works on every page that
+                // shows the post (a note is shown whole on list pages).
+                let name = format!("images/{slug}/{}", file_name(&absolute, images.len()));
                 images.insert(src, (name, bytes));
             }
             Err(e) => warnings.push(format!(
@@ -173,7 +176,12 @@ fn import_item(
             )),
         }
     }
-    let body = html::to_markdown(&html, &mut |src| images.get(src).map(|(n, _)| n.clone()));
+    let body = html::to_markdown(&html, &mut |src| match images.get(src) {
+        Some((name, _)) => html::ImageTarget::Local(format!("/{name}")),
+        None => {
+            html::ImageTarget::Link(absolute(src, &item.url).unwrap_or_else(|| src.to_string()))
+        }
+    });
     let title = html::to_text(&item.title);
     let title_is_text = {
         let words: String = title.chars().filter(|c| c.is_alphanumeric()).collect();
@@ -194,16 +202,11 @@ fn import_item(
         language: None,
         ..FrontMatter::default()
     };
-    let to = if images.is_empty() {
-        file
-    } else {
-        bundle.join("index.md")
-    };
-    if !writer.markdown(label, to, &meta, &format!("\n{body}"), true, warnings)? {
+    if !writer.markdown(label, file, &meta, &format!("\n{body}"), true, warnings)? {
         return Ok(());
     }
     for (_, (name, bytes)) in images {
-        writer.bytes(label, bundle.join(name), &bytes)?;
+        writer.bytes(label, Path::new("static").join(&name), &bytes)?;
     }
     Ok(())
 }
@@ -560,7 +563,9 @@ mod tests {
         let items = parse(json).expect("json feed");
         assert_eq!(items[0].tags, ["life"]);
         assert_eq!(
-            html::to_markdown(&text_to_html(&items[0].text), &mut |_| None),
+            html::to_markdown(&text_to_html(&items[0].text), &mut |s| {
+                html::ImageTarget::Link(s.to_string())
+            }),
             "Line\n\nTwo \\<3\n"
         );
         assert!(parse("<html></html>").is_err());

@@ -164,9 +164,17 @@ struct Link {
     text: String,
 }
 
-/// Converts HTML to Markdown. `image` maps an image's `src` to where the
-/// import put it (`None`: the image stays a link to where it was).
-pub fn to_markdown(html: &str, image: &mut dyn FnMut(&str) -> Option<String>) -> String {
+/// Where an image of the HTML goes in the Markdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageTarget {
+    /// Shown, from here (the file the import put beside the post).
+    Local(String),
+    /// Not brought over: a link to this address.
+    Link(String),
+}
+
+/// Converts HTML to Markdown. `image` says where each image's `src` goes.
+pub fn to_markdown(html: &str, image: &mut dyn FnMut(&str) -> ImageTarget) -> String {
     let mut c = Converter::default();
     for t in tokens(html) {
         c.token(t, image);
@@ -269,7 +277,7 @@ impl Converter {
         }
     }
 
-    fn token(&mut self, t: Token<'_>, image: &mut dyn FnMut(&str) -> Option<String>) {
+    fn token(&mut self, t: Token<'_>, image: &mut dyn FnMut(&str) -> ImageTarget) {
         match t {
             Token::Text(text) => {
                 if self.skip > 0 {
@@ -334,11 +342,11 @@ impl Converter {
                         return;
                     }
                     let md = match image(src) {
-                        Some(local) => format!("![{alt}]({})", destination(&local)),
-                        None => format!(
+                        ImageTarget::Local(local) => format!("![{alt}]({})", destination(&local)),
+                        ImageTarget::Link(url) => format!(
                             "[{}]({})",
                             if alt.is_empty() { "image" } else { &alt },
-                            destination(src)
+                            destination(&url)
                         ),
                     };
                     self.buf().push_str(&md);
@@ -498,7 +506,7 @@ mod tests {
     use super::*;
 
     fn md(html: &str) -> String {
-        to_markdown(html, &mut |_| None)
+        to_markdown(html, &mut |src| ImageTarget::Link(src.to_string()))
     }
 
     #[test]
@@ -528,7 +536,11 @@ mod tests {
             ["https://x.example/a.png", "https://x.example/b.png"]
         );
         let out = to_markdown(html, &mut |src| {
-            src.ends_with("a.png").then(|| "a.png".to_string())
+            if src.ends_with("a.png") {
+                ImageTarget::Local("a.png".into())
+            } else {
+                ImageTarget::Link(src.to_string())
+            }
         });
         assert_eq!(out, "![An A](a.png) [image](https://x.example/b.png)\n");
     }

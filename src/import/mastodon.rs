@@ -510,7 +510,9 @@ fn import_note(
             Some(parent_slug) => Urls::object(config, parent_slug),
             None => parent.clone(),
         });
-    let mut body = html::to_markdown(&note.content, &mut |_| None);
+    let mut body = html::to_markdown(&note.content, &mut |src| {
+        html::ImageTarget::Link(src.to_string())
+    });
     for option in note.one_of.iter().chain(&note.any_of) {
         if let Some(name) = option.get("name").and_then(Value::as_str) {
             body.push_str(&format!("\n- {name}"));

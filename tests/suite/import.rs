@@ -675,3 +675,174 @@ fn a_forged_mastodon_archive_changes_nothing() {
         "{err}"
     );
 }
+
+/// RSS and JSON Feed served from a loopback server with their images: a
+/// good one, one over the size cap, one that is no image; a site whose
+/// SSRF guard is on refuses the loopback image and keeps it as a link.
+#[test]
+fn stoa_import_feed_rss_and_json_feed_with_images() {
+    let peer = crate::companion::Peer::start(&[]);
+    let base = peer.base.clone();
+    let no_delay = std::time::Duration::ZERO;
+    peer.serve_media("/img/sun.png", "image/png", png(5, 4), no_delay);
+    let huge = vec![0u8; 20 * 1024 * 1024 + 1];
+    peer.serve_media("/img/huge.png", "image/png", huge, no_delay);
+    peer.serve_media(
+        "/img/page.png",
+        "text/html",
+        b"<html></html>".to_vec(),
+        no_delay,
+    );
+    let rss = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Old blog</title><link>{base}/</link>\
+<item><title>Tea &amp; cake</title><link>{base}/2024/05/tea-cake/</link><guid isPermaLink=\"true\">{base}/2024/05/tea-cake/</guid><pubDate>Wed, 01 May 2024 09:30:00 +0200</pubDate><category>food</category><category>baking</category><description>Short.</description>\
+<content:encoded><![CDATA[<p>A <strong>good</strong> day.</p><p><img src=\"/img/sun.png\" alt=\"The sun\"> <img src=\"{base}/img/huge.png\" alt=\"Huge\"> <img src=\"/img/page.png\" alt=\"Page\"></p>]]></content:encoded></item>\
+<item><link>{base}/2024/05/02/note.html</link><pubDate>Thu, 02 May 2024 10:00:00 +0000</pubDate><description>&lt;p&gt;Just a note. &lt;img src=\"/img/sun.png\" alt=\"Sun again\"&gt;&lt;/p&gt;</description></item>\
+<item><title>Undated</title><link>{base}/undated/</link></item>\
+</channel></rss>"
+    );
+    let feed_url = peer.serve_media(
+        "/feed.xml",
+        "application/rss+xml",
+        rss.clone().into_bytes(),
+        no_delay,
+    );
+    let json_feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Micro",
+        "items": [{
+            "id": "https://micro.example/2024/06/01/100000.html",
+            "url": "https://micro.example/2024/06/01/100000.html",
+            "content_html": "<p>Sunny <a href=\"https://micro.example/tags/weather\">walk</a>.</p>",
+            "date_published": "2024-06-01T10:00:00+00:00",
+            "tags": ["weather"]
+        }]
+    });
+    let json_url = peer.serve_media(
+        "/feed.json",
+        "application/feed+json",
+        json_feed.to_string().into_bytes(),
+        no_delay,
+    );
+    let config = format!("{CONFIG}[companion]\nallow_private_addresses = true\n");
+    let site = TempSite::with(&[("stoa.toml", &config)]);
+    let run = |source: &str, root: &std::path::Path, extra: &[&str]| {
+        crate::common::stoa()
+            .args(["import", "feed", source, "--root"])
+            .arg(root)
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let o = run(&feed_url, site.root(), &["--dry-run"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        !site.root().join("content").exists(),
+        "--dry-run writes nothing"
+    );
+
+    let o = run(&feed_url, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("Imported 2 posts and pages, 2 other files; 1 skipped"),
+        "{out}"
+    );
+    assert!(
+        err.contains("Undated") || err.contains("/undated/"),
+        "{err}"
+    );
+    assert!(err.contains("no date"), "{err}");
+    assert!(
+        out.contains("huge.png was not downloaded") && out.contains("larger than"),
+        "{out}"
+    );
+    assert!(
+        out.contains("page.png was not downloaded") && out.contains("text/html"),
+        "{out}"
+    );
+    let tea = read(site.root(), "content/posts/tea-cake.md");
+    for line in [
+        "title = \"Tea & cake\"",
+        "date = 2024-05-01T07:30:00Z",
+        "tags = [\"food\", \"baking\"]",
+        "aliases = [\"/2024/05/tea-cake/\"]",
+        "A **good** day.",
+        "![The sun](/images/tea-cake/1-sun.png)",
+    ] {
+        assert!(tea.contains(line), "{line}: {tea}");
+    }
+    assert!(
+        tea.contains(&format!("[Huge]({base}/img/huge.png)")),
+        "{tea}"
+    );
+    assert_eq!(
+        std::fs::read(site.root().join("static/images/tea-cake/1-sun.png")).expect("image"),
+        png(5, 4)
+    );
+    assert!(
+        !site
+            .root()
+            .join("content/posts/tea-cake/2-huge.png")
+            .exists()
+    );
+    let note = read(site.root(), "content/posts/note.md");
+    assert!(!note.contains("title"), "a note stays untitled: {note}");
+    assert!(
+        note.contains("![Sun again](/images/note/1-sun.png)"),
+        "{note}"
+    );
+    assert!(
+        note.contains("date = 2024-05-02T10:00:00Z") && note.contains("Just a note."),
+        "{note}"
+    );
+
+    let o = run(&json_url, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    let micro = read(site.root(), "content/posts/100000.md");
+    for line in [
+        "date = 2024-06-01T10:00:00Z",
+        "tags = [\"weather\"]",
+        "Sunny [walk](https://micro.example/tags/weather).",
+    ] {
+        assert!(micro.contains(line), "{line}: {micro}");
+    }
+    let log = read(site.root(), "published.toml");
+    for slug in ["tea-cake", "note", "100000"] {
+        assert!(log.contains(&format!("\n{slug} = ")), "{slug}: {log}");
+    }
+
+    let built = site.out();
+    let o = build(site.root(), &built, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let obj = object(&built, "tea-cake");
+    assert_eq!(obj["published"], "2024-05-01T07:30:00Z");
+    assert!(built.join("images/tea-cake/1-sun.png").is_file());
+    assert!(
+        built.join("2024/05/tea-cake/index.html").is_file(),
+        "the old address redirects"
+    );
+    crate::common::assert_links_and_html(&built, "https://blog.example.com");
+
+    // The SSRF guard on (the default): the loopback image is refused, and
+    // stays a link; the feed is read from a file.
+    let guarded = TempSite::with(&[("stoa.toml", CONFIG)]);
+    let file = guarded.root().join("feed.xml");
+    std::fs::write(&file, &rss).expect("feed file");
+    let o = crate::common::stoa()
+        .args(["import", "feed"])
+        .arg(&file)
+        .arg("--root")
+        .arg(guarded.root())
+        .output()
+        .expect("runs");
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("refused to contact"), "{out}");
+    let tea = read(guarded.root(), "content/posts/tea-cake.md");
+    assert!(
+        tea.contains(&format!("[The sun]({base}/img/sun.png)")),
+        "{tea}"
+    );
+}
