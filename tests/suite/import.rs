@@ -846,3 +846,95 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
         "{tea}"
     );
 }
+
+fn write_folder(dir: &std::path::Path, entries: &[(String, Vec<u8>)]) {
+    for (name, bytes) in entries {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("dir");
+        std::fs::write(path, bytes).expect("entry");
+    }
+}
+
+/// Imports never reach followers: into a new blog (its first publish
+/// records everything), and into a blog that has published before, where
+/// the next publish records the imported posts without a Create while a
+/// post written since is announced as usual. Checked by Fedify as follower.
+#[test]
+fn publish_after_an_import_announces_only_new_posts_to_fedify() {
+    use crate::common::{Needs, peers_ready};
+    use crate::companion::fedify::Fedify;
+    use crate::companion::{Companion, Setup};
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    fedify.control("follow", serde_json::json!({"target": blog.actor()}));
+    fedify.wait_received("Accept");
+    let dir = tempfile::tempdir().expect("tmp");
+
+    // 1. Into the new blog: the first publish sends nothing.
+    let first = dir.path().join("first");
+    write_folder(&first, &mastodon_archive());
+    let o = import("mastodon", &first, &blog.root(), &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let out = blog.publish_ok(&[]);
+    assert!(out.contains("First publish"), "{out}");
+
+    // 2. Into the blog that has published: imported posts and one new post.
+    let second = dir.path().join("second");
+    let outbox = serde_json::json!({"type": "OrderedCollection", "orderedItems": [
+        create(2001, &[PUBLIC], &[], serde_json::json!({"content": "<p>Old toot one</p>"})),
+        create(2002, &[PUBLIC], &[], serde_json::json!({"content": "<p>Old toot two</p>"})),
+    ]});
+    write_folder(
+        &second,
+        &[("outbox.json".into(), outbox.to_string().into_bytes())],
+    );
+    let o = import("mastodon", &second, &blog.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(
+        o.status.success() && out.contains("Imported 2 posts"),
+        "{out}{err}"
+    );
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post("written-today", &format!("date = {today}"), "Brand new.");
+    let out = blog.publish_ok(&[]);
+    assert!(
+        out.contains("imported  2001") && out.contains("imported  2002"),
+        "{out}"
+    );
+    let new_id = format!("{}/ap/posts/written-today.json", blog.base);
+    let create = fedify.wait_received("Create");
+    assert_eq!(create["objectId"], new_id, "{create}");
+    // publish_ok waited until every delivery of this publish was tried.
+    let creates: Vec<serde_json::Value> = fedify
+        .received()
+        .into_iter()
+        .filter(|a| a["type"] == "Create")
+        .map(|a| a["objectId"].clone())
+        .collect();
+    assert_eq!(
+        creates,
+        [serde_json::json!(new_id)],
+        "only the new post is announced"
+    );
+    // The companion knows the imported posts (a later edit is an Update).
+    let manifest = blog.admin("manifest");
+    for slug in ["2001", "2002", "1001", "1002"] {
+        let id = format!("{}/ap/posts/{slug}.json", blog.base);
+        assert!(manifest["objects"].get(&id).is_some(), "{id}: {manifest}");
+    }
+    // The imported posts keep their dates.
+    let object: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(blog.root().join("public/ap/posts/2001.json")).expect("object"),
+    )
+    .expect("json");
+    assert_eq!(object["published"], "2023-04-01T06:07:08Z");
+    // A third publish has nothing to send.
+    let out = blog.publish_ok(&[]);
+    assert!(out.contains("Nothing new to send"), "{out}");
+}
