@@ -1,6 +1,6 @@
 //! The HTML of a toot or a feed item, as Markdown a writer can go on
 //! editing. A small converter for what those carry (paragraphs, line
-//! breaks, links, hashtag and mention links, emphasis, lists, quotes,
+//! breaks, headings, links, hashtag and mention links, emphasis, lists, quotes,
 //! code, images); any other tag is dropped and its text kept, `<script>`
 //! and `<style>` with their text. Text is escaped so that it reads back as
 //! the same text, never as Markdown or HTML.
@@ -295,7 +295,13 @@ impl Converter {
             }
             Token::Open(name, attrs) => match name.as_str() {
                 "script" | "style" => self.skip += 1,
-                "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => self.blank_line(),
+                "p" | "div" => self.blank_line(),
+                "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                    self.blank_line();
+                    let level = name[1..].parse().unwrap_or(2);
+                    self.out.push_str(&"#".repeat(level));
+                    self.out.push(' ');
+                }
                 "br" if self.link.is_none() => self.out.push_str("\\\n"),
                 "a" => {
                     self.link = Some(Link {
@@ -524,7 +530,7 @@ mod tests {
             md(
                 "<h2>Title</h2><ul><li>one</li><li>two <em>2</em></li></ul><ol><li>a</li><li>b</li></ol><blockquote><p>quoted</p><p>more</p></blockquote><pre><code>let x = 1 * 2;\n</code></pre><p>1. not a list</p><script>alert(1)</script>"
             ),
-            "Title\n\n- one\n- two *2*\n\n1. a\n2. b\n\n> quoted\n>\n> more\n\n```\nlet x = 1 * 2;\n```\n\n1\\. not a list\n"
+            "## Title\n\n- one\n- two *2*\n\n1. a\n2. b\n\n> quoted\n>\n> more\n\n```\nlet x = 1 * 2;\n```\n\n1\\. not a list\n"
         );
     }
 

@@ -759,6 +759,42 @@ mod tests {
     }
 
     #[test]
+    fn entries_over_their_cap_are_refused_by_name() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("outbox.json"), "0123456789").expect("write");
+        let mut folder = Archive::open(dir.path()).expect("a folder");
+        let err = folder
+            .read(Path::new("outbox.json"), 5)
+            .expect_err("over the cap");
+        assert!(err.to_string().contains("outbox.json is larger than 5 bytes"), "{err}");
+        assert_eq!(
+            folder.read(Path::new("outbox.json"), 10).expect("within"),
+            Some(b"0123456789".to_vec())
+        );
+        assert_eq!(folder.read(Path::new("missing"), 10).expect("absent"), None);
+
+        let zip_path = dir.path().join("a.zip");
+        let mut zip = zip::ZipWriter::new(File::create(&zip_path).expect("create"));
+        zip.start_file("media_attachments/big.png", zip::write::SimpleFileOptions::default())
+            .expect("entry");
+        zip.write_all(&[7u8; 64]).expect("write");
+        zip.finish().expect("finish");
+        let mut archive = Archive::open(&zip_path).expect("a zip");
+        let err = archive
+            .read(Path::new("media_attachments/big.png"), 63)
+            .expect_err("over the cap");
+        assert!(err.to_string().contains("media_attachments/big.png is larger than 63 bytes"), "{err}");
+        assert_eq!(
+            archive
+                .read(Path::new("media_attachments/big.png"), 64)
+                .expect("within")
+                .map(|b| b.len()),
+            Some(64)
+        );
+    }
+
+    #[test]
     fn the_slug_is_the_status_id() {
         assert_eq!(
             slug_of("https://m.example/users/ada/statuses/1093").as_deref(),

@@ -72,6 +72,8 @@ pub struct Writer {
     root: PathBuf,
     dry_run: bool,
     taken: BTreeSet<PathBuf>,
+    /// Folders made (or found) so far: one `mkdir` per folder, not per file.
+    folders: BTreeSet<PathBuf>,
     /// What was done so far.
     pub report: Report,
 }
@@ -88,6 +90,7 @@ impl Writer {
             root: root.to_path_buf(),
             dry_run,
             taken: BTreeSet::new(),
+            folders: BTreeSet::new(),
             report: Report::default(),
         }
     }
@@ -136,7 +139,7 @@ impl Writer {
         }
         if !self.dry_run {
             let dest = self.root.join(&to);
-            make_parent(&dest)?;
+            self.make_parent(&dest)?;
             std::fs::copy(source, &dest).map_err(|e| SiteError::io(source, e))?;
         }
         self.report.copied += 1;
@@ -177,21 +180,24 @@ impl Writer {
         true
     }
 
-    fn put(&self, to: &Path, bytes: &[u8]) -> Result<(), SiteError> {
+    fn put(&mut self, to: &Path, bytes: &[u8]) -> Result<(), SiteError> {
         if self.dry_run {
             return Ok(());
         }
         let path = self.root.join(to);
-        make_parent(&path)?;
+        self.make_parent(&path)?;
         std::fs::write(&path, bytes).map_err(|e| SiteError::io(&path, e))
     }
-}
 
-fn make_parent(path: &Path) -> Result<(), SiteError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| SiteError::io(parent, e))?;
+    fn make_parent(&mut self, path: &Path) -> Result<(), SiteError> {
+        if let Some(parent) = path.parent()
+            && !self.folders.contains(parent)
+        {
+            std::fs::create_dir_all(parent).map_err(|e| SiteError::io(parent, e))?;
+            self.folders.insert(parent.to_path_buf());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Records `slugs` as imported in the site's `published.toml`: `stoa

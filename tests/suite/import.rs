@@ -343,6 +343,13 @@ fn stoa_import_jekyll_dry_run_then_import() {
     assert!(!read(&built, "_redirects").contains("/now/"));
 }
 
+/// Fails naming the first of `parts` that `text` lacks, and the text.
+fn assert_contains_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+}
+
 /// A small PNG (real bytes: the build reads image sizes).
 fn png(w: u32, h: u32) -> Vec<u8> {
     let mut bytes = std::io::Cursor::new(Vec::new());
@@ -537,7 +544,9 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
         assert!(err.contains(why), "{why}: {err}");
     }
     let first = read(site.root(), "content/posts/1001/index.md");
-    for line in [
+    assert_contains_all(
+        &first,
+        &[
         "date = 2023-04-01T06:07:08Z",
         "tags = [\"rust\"]",
         "content_warning = \"Spoilers\"",
@@ -545,9 +554,8 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
         "images = [{ src = \"pic.png\", alt = \"A red square\" }]",
         "language = \"de\"",
         "Hello #rust world & <https://example.com/x_y>",
-    ] {
-        assert!(first.contains(line), "{line}: {first}");
-    }
+        ],
+    );
     assert_eq!(
         std::fs::read(site.root().join("content/posts/1001/pic.png")).expect("media"),
         png(4, 3)
@@ -578,16 +586,17 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
 
     // The profile, where stoa.toml left it open.
     let config = read(site.root(), "stoa.toml");
-    for line in [
+    assert_contains_all(
+        &config,
+        &[
         "display_name = \"Ada Old\"",
         "bio = \"\"\"\nCyclist & cook\n\nBristol\"\"\"",
         "avatar = \"/avatar.png\"",
         "header = \"/header.png\"",
         "also_known_as = [\"https://old.example/users/ada\"]",
         "[[links]]\nname = \"Site\"\nurl = \"https://ada.example\"",
-    ] {
-        assert!(config.contains(line), "{line}: {config}");
-    }
+        ],
+    );
     assert!(err.contains("Pronouns") && err.contains("no link"), "{err}");
     assert_eq!(
         std::fs::read(site.root().join("static/avatar.png")).expect("avatar"),
@@ -762,16 +771,17 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
         "{out}"
     );
     let tea = read(site.root(), "content/posts/tea-cake.md");
-    for line in [
+    assert_contains_all(
+        &tea,
+        &[
         "title = \"Tea & cake\"",
         "date = 2024-05-01T07:30:00Z",
         "tags = [\"food\", \"baking\"]",
         "aliases = [\"/2024/05/tea-cake/\"]",
         "A **good** day.",
         "![The sun](/images/tea-cake/1-sun.png)",
-    ] {
-        assert!(tea.contains(line), "{line}: {tea}");
-    }
+        ],
+    );
     assert!(
         tea.contains(&format!("[Huge]({base}/img/huge.png)")),
         "{tea}"
@@ -801,13 +811,14 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
     let micro = read(site.root(), "content/posts/100000.md");
-    for line in [
+    assert_contains_all(
+        &micro,
+        &[
         "date = 2024-06-01T10:00:00Z",
         "tags = [\"weather\"]",
         "Sunny [walk](https://micro.example/tags/weather).",
-    ] {
-        assert!(micro.contains(line), "{line}: {micro}");
-    }
+        ],
+    );
     let log = read(site.root(), "published.toml");
     for slug in ["tea-cake", "note", "100000"] {
         assert!(log.contains(&format!("\n{slug} = ")), "{slug}: {log}");
@@ -861,19 +872,9 @@ fn write_folder(dir: &std::path::Path, entries: &[(String, Vec<u8>)]) {
 /// post written since is announced as usual. Checked by Fedify as follower.
 #[test]
 fn publish_after_an_import_announces_only_new_posts_to_fedify() {
-    use crate::common::{Needs, peers_ready};
-    use crate::companion::fedify::Fedify;
-    use crate::companion::{Companion, Setup};
-    if !peers_ready(&[Needs::Fedify]) {
+    let Some((blog, fedify)) = crate::companion::fedify::followed_blog() else {
         return;
-    }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
-    let fedify = Fedify::start("rfc9421");
-    fedify.control("follow", serde_json::json!({"target": blog.actor()}));
-    fedify.wait_received("Accept");
+    };
     let dir = tempfile::tempdir().expect("tmp");
 
     // 1. Into the new blog: the first publish sends nothing.

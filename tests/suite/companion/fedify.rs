@@ -96,6 +96,22 @@ impl Fedify {
     }
 }
 
+/// A blog whose companion Fedify follows (the Accept received), or `None`
+/// when Fedify is not installed (the calling test then checks nothing).
+pub(crate) fn followed_blog() -> Option<(Companion, Fedify)> {
+    if !peers_ready(&[Needs::Fedify]) {
+        return None;
+    }
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    let fedify = Fedify::start("rfc9421");
+    fedify.control("follow", json!({"target": blog.actor()}));
+    fedify.wait_received("Accept");
+    Some((blog, fedify))
+}
+
 fn follow_interact_unfollow(first_knock: &str) {
     if !peers_ready(&[Needs::Fedify]) {
         return;
@@ -232,16 +248,9 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
 /// whose object carries `quoteAuthorization`, verified by Fedify.
 #[test]
 fn a_post_quoting_fedify_asks_gets_a_stamp_and_the_next_publish_carries_it() {
-    if !peers_ready(&[Needs::Fedify]) {
+    let Some((blog, fedify)) = followed_blog() else {
         return;
-    }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
-    let fedify = Fedify::start("rfc9421");
-    fedify.control("follow", json!({"target": blog.actor()}));
-    fedify.wait_received("Accept");
+    };
     blog.publish_ok(&[]); // the baseline: nothing is sent
     let note = fedify.control("post", json!({"content": "<p>Quote me</p>"}))["id"]
         .as_str()
