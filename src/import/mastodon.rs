@@ -767,7 +767,11 @@ mod tests {
         let err = folder
             .read(Path::new("outbox.json"), 5)
             .expect_err("over the cap");
-        assert!(err.to_string().contains("outbox.json is larger than 5 bytes"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("outbox.json is larger than 5 bytes"),
+            "{err}"
+        );
         assert_eq!(
             folder.read(Path::new("outbox.json"), 10).expect("within"),
             Some(b"0123456789".to_vec())
@@ -776,15 +780,22 @@ mod tests {
 
         let zip_path = dir.path().join("a.zip");
         let mut zip = zip::ZipWriter::new(File::create(&zip_path).expect("create"));
-        zip.start_file("media_attachments/big.png", zip::write::SimpleFileOptions::default())
-            .expect("entry");
+        zip.start_file(
+            "media_attachments/big.png",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .expect("entry");
         zip.write_all(&[7u8; 64]).expect("write");
         zip.finish().expect("finish");
         let mut archive = Archive::open(&zip_path).expect("a zip");
         let err = archive
             .read(Path::new("media_attachments/big.png"), 63)
             .expect_err("over the cap");
-        assert!(err.to_string().contains("media_attachments/big.png is larger than 63 bytes"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("media_attachments/big.png is larger than 63 bytes"),
+            "{err}"
+        );
         assert_eq!(
             archive
                 .read(Path::new("media_attachments/big.png"), 64)

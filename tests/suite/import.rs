@@ -547,13 +547,13 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
     assert_contains_all(
         &first,
         &[
-        "date = 2023-04-01T06:07:08Z",
-        "tags = [\"rust\"]",
-        "content_warning = \"Spoilers\"",
-        "sensitive = true",
-        "images = [{ src = \"pic.png\", alt = \"A red square\" }]",
-        "language = \"de\"",
-        "Hello #rust world & <https://example.com/x_y>",
+            "date = 2023-04-01T06:07:08Z",
+            "tags = [\"rust\"]",
+            "content_warning = \"Spoilers\"",
+            "sensitive = true",
+            "images = [{ src = \"pic.png\", alt = \"A red square\" }]",
+            "language = \"de\"",
+            "Hello #rust world & <https://example.com/x_y>",
         ],
     );
     assert_eq!(
@@ -589,12 +589,12 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
     assert_contains_all(
         &config,
         &[
-        "display_name = \"Ada Old\"",
-        "bio = \"\"\"\nCyclist & cook\n\nBristol\"\"\"",
-        "avatar = \"/avatar.png\"",
-        "header = \"/header.png\"",
-        "also_known_as = [\"https://old.example/users/ada\"]",
-        "[[links]]\nname = \"Site\"\nurl = \"https://ada.example\"",
+            "display_name = \"Ada Old\"",
+            "bio = \"\"\"\nCyclist & cook\n\nBristol\"\"\"",
+            "avatar = \"/avatar.png\"",
+            "header = \"/header.png\"",
+            "also_known_as = [\"https://old.example/users/ada\"]",
+            "[[links]]\nname = \"Site\"\nurl = \"https://ada.example\"",
         ],
     );
     assert!(err.contains("Pronouns") && err.contains("no link"), "{err}");
@@ -774,12 +774,12 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
     assert_contains_all(
         &tea,
         &[
-        "title = \"Tea & cake\"",
-        "date = 2024-05-01T07:30:00Z",
-        "tags = [\"food\", \"baking\"]",
-        "aliases = [\"/2024/05/tea-cake/\"]",
-        "A **good** day.",
-        "![The sun](/images/tea-cake/1-sun.png)",
+            "title = \"Tea & cake\"",
+            "date = 2024-05-01T07:30:00Z",
+            "tags = [\"food\", \"baking\"]",
+            "aliases = [\"/2024/05/tea-cake/\"]",
+            "A **good** day.",
+            "![The sun](/images/tea-cake/1-sun.png)",
         ],
     );
     assert!(
@@ -814,9 +814,9 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
     assert_contains_all(
         &micro,
         &[
-        "date = 2024-06-01T10:00:00Z",
-        "tags = [\"weather\"]",
-        "Sunny [walk](https://micro.example/tags/weather).",
+            "date = 2024-06-01T10:00:00Z",
+            "tags = [\"weather\"]",
+            "Sunny [walk](https://micro.example/tags/weather).",
         ],
     );
     let log = read(site.root(), "published.toml");
