@@ -93,9 +93,13 @@ fn print(report: &Report, dry_run: bool) {
 
 /// The reason of a skip without its details, for the summary's counts.
 fn reason_kind(why: &str) -> &str {
+    let head = why.split([':', '(']).next().unwrap_or(why).trim();
     if why.ends_with("is already there") {
         "already in the site"
+    } else if head.contains(['/', '.']) {
+        // An error naming a file (a front matter problem): listed above.
+        "an error in the file (see above)"
     } else {
-        why.split([':', '(']).next().unwrap_or(why).trim()
+        head
     }
 }

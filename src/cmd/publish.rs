@@ -161,6 +161,13 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         .context("reading the built objects")?;
     verify_deploy(args, config, &remote, &request)?;
     let response = client.publish(&request)?;
+    // The companion has recorded the imported posts: a post written later
+    // under one of their slugs is a new post, announced.
+    if !log.imported.is_empty() {
+        let before = log.clone();
+        log.imported.clear();
+        save_if_changed(&root, &log, &before)?;
+    }
     if response.baseline {
         outln!(
             "First publish: recorded {} posts as already published; nothing was sent. From now on new posts, edits and deletions go to your followers.",

@@ -28,8 +28,9 @@ pub struct PublishLog {
     pub updated: BTreeMap<String, Timestamp>,
     /// When a published post was removed.
     pub deleted: BTreeMap<String, Timestamp>,
-    /// Posts `stoa import` brought in, with when: a publish adds them to
-    /// what the companion knows without announcing them, and keeps their dates.
+    /// Posts `stoa import` brought in, with when: the next publish adds
+    /// them to what the companion knows without announcing them, keeps their
+    /// dates, and then forgets them here.
     pub imported: BTreeMap<String, Timestamp>,
     /// `@user@host` accounts found by WebFinger (by lowercase `user@host`).
     pub mentions: Mentions,

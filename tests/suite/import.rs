@@ -935,6 +935,11 @@ fn publish_after_an_import_announces_only_new_posts_to_fedify() {
     )
     .expect("json");
     assert_eq!(object["published"], "2023-04-01T06:07:08Z");
+    let log = std::fs::read_to_string(blog.root().join("published.toml")).unwrap_or_default();
+    assert!(
+        !log.contains("[imported]"),
+        "recorded, then forgotten: {log}"
+    );
     // A third publish has nothing to send.
     let out = blog.publish_ok(&[]);
     assert!(out.contains("Nothing new to send"), "{out}");
