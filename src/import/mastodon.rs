@@ -114,7 +114,8 @@ impl Archive {
         if path.is_dir() {
             return Ok(Archive::Folder(path.to_path_buf()));
         }
-        if !path.is_file() {
+        let name = path.to_string_lossy();
+        if !path.is_file() || name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             return Err(ArchiveError::NotAnArchive(path.to_path_buf()).into());
         }
         let file = File::open(path).map_err(|e| SiteError::io(path, e))?;

@@ -944,3 +944,43 @@ fn publish_after_an_import_announces_only_new_posts_to_fedify() {
     let out = blog.publish_ok(&[]);
     assert!(out.contains("Nothing new to send"), "{out}");
 }
+
+/// `--profile` fills only what stoa.toml leaves open and names what it kept.
+#[test]
+fn the_profile_takeover_keeps_the_writers_settings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write_folder(dir.path(), &mastodon_archive());
+    let config = "base_url = \"https://blog.example.com\"\ntitle = \"Test\"\n\n[[links]]\nname = \"Code\"\nurl = \"https://code.example\"\n\n[fediverse]\nusername = \"test\"\ndisplay_name = \"Mine\"\navatar = \"/me.png\"\n";
+    let site = TempSite::with(&[("stoa.toml", config)]);
+    let o = import("mastodon", dir.path(), site.root(), &["--profile"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        err.contains("kept your display_name (\"Mine\")") && err.contains("\"Ada Old\""),
+        "{err}"
+    );
+    assert!(err.contains("kept your avatar (\"/me.png\")"), "{err}");
+    assert!(err.contains("kept your [[links]]"), "{err}");
+    let written = read(site.root(), "stoa.toml");
+    assert_contains_all(
+        &written,
+        &[
+            "display_name = \"Mine\"",
+            "avatar = \"/me.png\"",
+            "header = \"/header.png\"",
+            "name = \"Code\"",
+        ],
+    );
+    assert!(
+        !written.contains("Ada Old") && !written.contains("ada.example"),
+        "{written}"
+    );
+    assert!(!site.root().join("static/avatar.png").exists());
+
+    // An older Mastodon's .tar.gz is named, with the fix.
+    let tar = dir.path().join("archive-2020.tar.gz");
+    std::fs::write(&tar, b"\x1f\x8b").expect("tar");
+    let o = import("mastodon", &tar, site.root(), &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success() && err.contains("tar xzf"), "{err}");
+}
