@@ -38,7 +38,7 @@ pub enum Command {
     Deliveries(DeliveriesArgs),
     /// Create a post file (date now, slug from the title; --reply-to answers a post).
     New(NewArgs),
-    /// Follows, replies, mentions, favourites, boosts and failed deliveries since you last looked.
+    /// Follows, replies, mentions, favourites, boosts, quotes and failed deliveries since you last looked.
     Notifications(NotificationsArgs),
     /// See replies; hide or show one; approve or block its author.
     Replies(RepliesArgs),
@@ -344,6 +344,9 @@ pub struct QuotesArgs {
     /// Site folder (the one holding stoa.toml).
     #[arg(short, long, default_value = ".", global = true)]
     pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long, global = true)]
+    pub companion: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub action: QuotesAction,
@@ -354,7 +357,11 @@ pub struct QuotesArgs {
 pub enum QuotesAction {
     /// One line per quote: date, the quoting post, the blog's post, and
     /// whether it was revoked.
-    List,
+    List {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Take back the approval of a quote: the quoting server gets a Delete
     /// of the stamp, and the stamp's URL answers 410 Gone from now on.
     Revoke {

@@ -59,6 +59,14 @@ pub fn line(n: &Notification) -> String {
         "unfollow" => format!("{who} unfollowed the blog"),
         "like" => format!("{who} favourited {about}"),
         "boost" => format!("{who} boosted {about}"),
+        "quote" => format!(
+            "{who} quoted {about}{}\n    {link}",
+            if n.public {
+                ""
+            } else {
+                " (not public: never shown on the blog)"
+            }
+        ),
         "reply" | "mention" => format!(
             "{who} {}{}: {}\n    {link}",
             if n.kind == "reply" {

@@ -328,3 +328,37 @@ pub struct MarkedRead {
     /// How many became read.
     pub read: usize,
 }
+
+/// `GET /admin/quotes`: one quote of the blog's posts the companion
+/// approved, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteEntry {
+    /// The quoting post's id.
+    pub instrument: String,
+    /// Its author.
+    pub actor: String,
+    /// The blog's post it quotes.
+    pub object: String,
+    /// The stamp's URL (answers 410 once revoked).
+    pub stamp: String,
+    /// When it was approved (ms).
+    pub created_at: i64,
+    /// False once revoked.
+    pub live: bool,
+}
+
+/// `POST /admin/quotes/revoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeQuote {
+    /// The quoting post's id, the stamp's URL, or the quoting author.
+    pub quote: String,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRevoked {
+    /// `revoked` or `already_revoked`.
+    pub outcome: String,
+    /// The quoting post.
+    pub instrument: String,
+}

@@ -150,7 +150,8 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
                     Inbound::Create(_)
                     | Inbound::Update(_)
                     | Inbound::Like { .. }
-                    | Inbound::Announce { .. },
+                    | Inbound::Announce { .. }
+                    | Inbound::QuoteRequest(_),
                 ..
             },
             _,
@@ -185,11 +186,7 @@ fn resolve_instrument(app: &App, i: &Instrument) -> Option<Instrument> {
         return Some(i.clone());
     }
     match app.client.get_json(&i.id) {
-        Ok(doc) => Some(Instrument {
-            id: i.id.clone(),
-            attributed_to: doc.get("attributedTo").and_then(inbound::id_of),
-            quote: quotes::quoted_by(&doc),
-        }),
+        Ok(doc) => Some(Instrument::read(i.id.clone(), &doc)),
         Err(e) => {
             tracing::warn!(instrument = %i.id, error = %e, "cannot fetch the quoting post");
             None
@@ -452,7 +449,7 @@ fn apply(
                     "the quoting post is not theirs or quotes another post",
                 ));
             }
-            answer_quote(app, conn, a, q, &inbox)
+            answer_quote(app, conn, a, q, instrument, &inbox)
         }
         Inbound::Answer {
             accepted, object, ..
@@ -497,6 +494,7 @@ fn answer_quote(
     conn: &rusqlite::Connection,
     a: &Activity,
     q: &inbound::QuoteRequest,
+    instrument: &Instrument,
     inbox: &str,
 ) -> Result<Applied, rusqlite::Error> {
     let policy = post_object(app, conn, &q.object)?
@@ -541,16 +539,27 @@ fn answer_quote(
                 actor: a.actor.clone(),
                 object: q.object.clone(),
                 content: None,
-                url: None,
+                url: instrument.url.clone(),
                 published: None,
                 created_at: now,
                 updated_at: None,
-                // Not shown on the blog (yet): quotes are listed by `stoa quotes`.
-                public: false,
+                // Shown under the post ("quoted by") only when public.
+                public: is_public(&instrument.audience),
                 in_reply_to: None,
                 hidden: false,
             },
         )?;
+        if known.is_none() {
+            note_for_writer(
+                conn,
+                "quote",
+                &a.actor,
+                Some(&q.object),
+                Some(instrument.url.as_deref().unwrap_or(&instrument.id)),
+                None,
+                is_public(&instrument.audience),
+            )?;
+        }
         (
             quotes::accept(&app.urls, &request, &stamp_id, now),
             Applied::Changed("quote approved"),

@@ -12,7 +12,9 @@ use crate::companion::api::{
     Moderate, Moderated, Progress, PublishRequest, PublishResponse, Purged, ReplyInfo, Retrying,
     Status,
 };
-use crate::companion::api::{MarkRead, MarkedRead, Notification};
+use crate::companion::api::{
+    MarkRead, MarkedRead, Notification, QuoteEntry, QuoteRevoked, RevokeQuote,
+};
 
 /// Why the companion could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +113,21 @@ impl CompanionClient {
     /// Hides, shows, approves or blocks.
     pub fn moderate(&self, request: &Moderate) -> Result<Moderated, ClientError> {
         self.post("replies/moderate", request)
+    }
+
+    /// The quotes the companion approved, newest first.
+    pub fn quotes(&self) -> Result<Vec<QuoteEntry>, ClientError> {
+        self.get("quotes")
+    }
+
+    /// Revokes one quote.
+    pub fn revoke_quote(&self, quote: &str) -> Result<QuoteRevoked, ClientError> {
+        self.post(
+            "quotes/revoke",
+            &RevokeQuote {
+                quote: quote.to_string(),
+            },
+        )
     }
 
     /// Notifications, newest first: unread, or all.

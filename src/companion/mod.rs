@@ -18,6 +18,7 @@ pub(crate) mod key_cache;
 mod notify;
 mod profiles;
 pub(crate) mod publish;
+mod quotes;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -224,6 +225,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/notifications", get(admin::list_notifications))
         .route("/admin/notifications/read", post(admin::read_notifications))
         .route("/admin/replies/moderate", post(admin::moderate))
+        .route("/admin/quotes", get(admin::list_quotes))
+        .route("/admin/quotes/revoke", post(admin::revoke_quote))
         .route("/admin/manifest", get(publish::manifest))
         .route(
             "/admin/publish",

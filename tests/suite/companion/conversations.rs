@@ -45,23 +45,6 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// `stoa pull` then `stoa build` on the blog's site.
-fn pull_and_build(blog: &Companion) -> String {
-    let stdout = blog.admin_cli("pull", &[]);
-    let out = stoa_cmd()
-        .arg("build")
-        .arg("--root")
-        .arg(blog.root())
-        .output()
-        .expect("stoa build runs");
-    assert!(
-        out.status.success(),
-        "build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 fn page(blog: &Companion) -> String {
     std::fs::read_to_string(blog.root().join("public/posts/hello-world/index.html")).expect("page")
 }
@@ -182,7 +165,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
     assert_eq!(send(&peer, "carol", &blog, &boost).0, 202);
     wait_counts(&blog, 4, 2, 1);
 
-    let said = pull_and_build(&blog);
+    let said = blog.pull_and_build();
     assert!(said.contains("2 replies"), "{said}");
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
@@ -327,7 +310,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
         "object": {"id": format!("{alice}/likes/0"), "type": "Like", "actor": alice, "object": post}});
     assert_eq!(send(&peer, "alice", &blog, &undo).0, 202);
     wait_counts(&blog, 3, 1, 1);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("EDITED by Alice"), "{html}");
     assert!(!html.contains("Hello from Alice"), "{html}");
@@ -368,7 +351,7 @@ fn hostile_avatars_are_refused_and_the_placeholder_shown() {
         assert_eq!(send(&peer, name, &blog, &like).0, 202);
     }
     wait_counts(&blog, 0, 3, 0);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("3 favourites, 0 boosts"), "{html}");
     assert_eq!(html.matches("avatars/placeholder.svg").count(), 3, "{html}");
@@ -448,7 +431,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
         &["block", &format!("{}/statuses/1", peer.actor("mallory"))],
     );
     assert!(said.contains("Blocked"), "{said}");
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("A kind reply"), "{html}");
     assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
@@ -474,7 +457,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
     assert!(!replies_cli(&blog, &["list", "--all"]).contains("again"));
 
     replies_cli(&blog, &["unhide", &spam]);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     assert!(page(&blog).contains("BUY-CHEAP-PILLS"));
 
     // Under `replies = "approved"`, only approved authors are shown.
@@ -489,7 +472,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
     blog.terminate();
     blog.launch();
     replies_cli(&blog, &["approve", &peer.actor("alice")]);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("A kind reply"), "{html}");
     assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
@@ -557,7 +540,7 @@ fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
         "{object}"
     );
     // The answer sits in the thread on the blog, under Alice's reply.
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel =
@@ -595,7 +578,7 @@ fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
                "content": "<p>FEDIFY-NESTED</p>"}),
     );
     wait_counts(&blog, 2, 1, 1);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");

@@ -206,15 +206,31 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
     assert_eq!(stamp["interactingObject"], asked["note"], "{stamp}");
     assert_eq!(stamp["interactionTarget"], post, "{stamp}");
     blog.wait_status("the quote recorded", |s| s["interactions"]["quote"] == 1);
+    // The stamp as served, and the Tombstone after the revocation, keep
+    // every term through JSON-LD expansion (checked together below).
+    let documents = tempfile::tempdir().expect("temp dir");
+    let keep = |name: &str| {
+        // Read the body whatever the status (the Tombstone comes with 410).
+        let body = agent()
+            .get(&stamp_url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("GET the stamp")
+            .body_mut()
+            .read_to_string()
+            .expect("body");
+        let dir = documents.path().join("ap");
+        std::fs::create_dir_all(&dir).expect("ap folder");
+        std::fs::write(dir.join(name), body).expect("write");
+    };
+    keep("stamp.json");
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .args(["quotes", "revoke"])
-        .arg(asked["note"].as_str().unwrap_or_default())
-        .arg("--root")
-        .arg(blog.root())
-        .output()
-        .expect("stoa quotes runs");
-    assert!(out.status.success(), "{out:?}");
+    blog.admin_cli(
+        "quotes",
+        &["revoke", asked["note"].as_str().unwrap_or_default()],
+    );
     let delete = fedify.wait_received("Delete");
     assert_eq!(delete["actor"], blog.actor(), "{delete}");
     assert_eq!(delete["objectId"], stamp_url, "{delete}");
@@ -224,6 +240,11 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(status, 410);
+    keep("revoked-stamp.json");
+    crate::interop_fedify::assert_no_term_dropped(
+        documents.path(),
+        &["ap/stamp.json", "ap/revoked-stamp.json"],
+    );
 }
 
 /// A blog post quotes a Fedify post: `stoa publish` sends Fedify a

@@ -380,6 +380,24 @@ impl Companion {
         stdout
     }
 
+    /// `stoa pull` (through the admin API) then `stoa build` on the blog's
+    /// site; returns what pull printed.
+    pub fn pull_and_build(&self) -> String {
+        let stdout = self.admin_cli("pull", &[]);
+        let out = stoa_cmd()
+            .arg("build")
+            .arg("--root")
+            .arg(self.root())
+            .output()
+            .expect("stoa build runs");
+        assert!(
+            out.status.success(),
+            "build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     /// Runs `stoa publish --no-deploy ARGS` against this companion.
     pub fn publish(&self, args: &[&str]) -> (bool, String, String) {
         let out = stoa_cmd()
