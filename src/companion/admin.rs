@@ -134,6 +134,7 @@ pub fn entry(f: &followers::Follower) -> FollowerEntry {
             followers::FollowState::Pending => "pending".into(),
         },
         created_at: f.created_at,
+        moved_from: f.moved_from.clone(),
     }
 }
 
