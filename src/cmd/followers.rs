@@ -118,7 +118,7 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 let came = f
                     .moved_from
                     .as_deref()
-                    .map(|old| format!("  (followed just after {old} moved here)"))
+                    .map(|old| format!("  (followed after {old} pointed to the blog)"))
                     .unwrap_or_default();
                 outln!(
                     "{}  {}  {}{}{}",
@@ -142,7 +142,7 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 *moved.entry(old).or_default() += 1;
             }
             for (old, n) in moved {
-                outln!("{n} of them followed just after {old} moved here");
+                outln!("{n} of them followed after {old} pointed to the blog");
             }
         }
         FollowersAction::Export => {

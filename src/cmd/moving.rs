@@ -14,14 +14,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
 use crate::cmd::cli::{MoveArgs, PublishArgs};
 use crate::cmd::common::{admin_client, load_config, load_signer};
 use crate::companion::api::MoveOrder;
 use crate::config::Config;
-use crate::federation::Urls;
 use crate::federation::inbound::id_of;
+use crate::federation::{Urls, remote_actor};
 use crate::{errln, outln};
 
 /// Runs `stoa move`.
@@ -170,7 +169,7 @@ fn check_target(root: &Path, config: &Config, urls: &Urls, wanted: &str) -> Resu
             "{wanted} has itself moved to {moved}\n  help: move the blog to the account people can follow ({moved}), after listing the blog in its aliases"
         );
     }
-    if !also_known_as(&doc).iter().any(|a| *a == urls.actor) {
+    if !remote_actor::also_known_as(&doc).contains(&urls.actor) {
         bail!(
             "{wanted} does not list this blog among its aliases (its alsoKnownAs), so no server would accept the move\n  help: on the new account, add the alias {} (or @{}@{}), then run this again:\n    Mastodon: Preferences > Account > Moving from a different account > Create an account alias\n    GoToSocial: Settings > Migration > Also known as\n    snac: snac alias DATA_DIR USER {0}\n  nothing was changed or sent",
             urls.actor,
@@ -179,15 +178,6 @@ fn check_target(root: &Path, config: &Config, urls: &Urls, wanted: &str) -> Resu
         );
     }
     Ok(actor)
-}
-
-/// `alsoKnownAs` as a list of ids (servers send a string or a list).
-fn also_known_as(doc: &Value) -> Vec<String> {
-    match doc.get("alsoKnownAs") {
-        Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
-        Some(one) => id_of(one).into_iter().collect(),
-        None => Vec::new(),
-    }
 }
 
 /// Writes or removes `moved_to` under `[fediverse]` in stoa.toml, keeping
@@ -286,17 +276,5 @@ mod tests {
             ),
             "[fediverse]\nusername = \"a\"\nmoved_to = \"https://n.example/a\"\n"
         );
-    }
-
-    #[test]
-    fn also_known_as_reads_a_string_or_a_list() {
-        let one = serde_json::json!({"alsoKnownAs": "https://a.example/u"});
-        assert_eq!(also_known_as(&one), vec!["https://a.example/u"]);
-        let many = serde_json::json!({"alsoKnownAs": ["https://a.example/u", {"id": "https://b.example/u"}]});
-        assert_eq!(
-            also_known_as(&many),
-            vec!["https://a.example/u", "https://b.example/u"]
-        );
-        assert!(also_known_as(&serde_json::json!({})).is_empty());
     }
 }

@@ -9,7 +9,8 @@
 //! **In**: a Follow carries no mark of the Move that caused it, and the
 //! Move itself goes to the old account's followers, not to the blog. What
 //! the companion can know: whether an earlier account of the writer
-//! (`also_known_as`) now says `movedTo` the blog. It looks when a Follow
+//! (`also_known_as`) now points to the blog
+//! ([`remote_actor::points_to`]). It looks when a Follow
 //! arrives (at most once a minute per account), records when it first saw
 //! the move, and marks followers who arrive within [`MOVE_IN_WINDOW_MS`] of
 //! that with the old account, so `stoa followers` can say who came after the
@@ -21,7 +22,7 @@ use crate::companion::App;
 use crate::companion::api::{MoveCancelled, MoveOrder};
 use crate::companion::store::deliveries;
 use crate::companion::store::objects::{meta, set_meta};
-use crate::federation::{Urls, outbound};
+use crate::federation::{Urls, outbound, remote_actor};
 
 /// How long after the companion first saw an earlier account's move a new
 /// follower counts as having come with it: servers process a Move at once,
@@ -126,11 +127,7 @@ pub fn arrived_with_move(app: &App, now_ms: i64) -> Option<String> {
                     continue;
                 }
                 let moved_here = match app.client.get_json(old) {
-                    Ok(doc) => {
-                        doc.get("movedTo")
-                            .and_then(crate::federation::inbound::id_of)
-                            == Some(app.urls.actor.clone())
-                    }
+                    Ok(doc) => remote_actor::points_to(&doc, &app.urls.actor),
                     Err(e) => {
                         tracing::warn!(account = %old, error = %e, "cannot fetch an earlier account of the blog");
                         false
