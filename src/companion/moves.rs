@@ -61,20 +61,19 @@ pub fn announce(
 }
 
 /// Records where the published profile says the blog moved to (`None`: it
-/// has not moved), which decides whether Follows are refused.
+/// has not moved, recorded as empty), which decides whether Follows are
+/// refused.
 pub fn record_profile(conn: &Connection, moved_to: Option<&str>) -> rusqlite::Result<()> {
-    match moved_to {
-        Some(target) => set_meta(conn, MOVED_TO, target),
-        None => {
-            conn.execute("DELETE FROM meta WHERE key = ?1", [MOVED_TO])?;
-            Ok(())
-        }
-    }
+    set_meta(conn, MOVED_TO, moved_to.unwrap_or(""))
 }
 
-/// The account the blog moved to, as last published (or configured).
+/// The account the blog moved to, as last published; before any publish
+/// said, the companion's own stoa.toml (`moved_to`).
 pub fn moved_to(app: &App, conn: &Connection) -> rusqlite::Result<Option<String>> {
-    Ok(meta(conn, MOVED_TO)?.or_else(|| app.config.fediverse.moved_to.clone()))
+    Ok(match meta(conn, MOVED_TO)? {
+        Some(published) => Some(published).filter(|t| !t.is_empty()),
+        None => app.config.fediverse.moved_to.clone(),
+    })
 }
 
 /// Drops the deliveries of the recorded Move that have not arrived yet.

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Needs, peers_ready};
 use crate::companion::fedify::Fedify;
-use crate::companion::{Companion, Setup, free_port};
+use crate::companion::{Companion, Peer, Setup, follow, free_port, send, signed_by_blog};
 use crate::interop_snac::{LOCAL_USER, Snac, SnacServer};
 
 /// Polls `check` for up to 30 s; panics with `what` and `context()`.
@@ -260,4 +260,100 @@ fn snac_migrate_brings_its_follower_to_the_blog_and_the_companion_says_so() {
         )),
         "{out}"
     );
+}
+
+/// Followers who come with a move are treated like any other: held for
+/// approval when the blog approves followers by hand, refused when blocked.
+/// The old account here says `movedTo` the blog, as Mastodon's does.
+#[test]
+fn followers_after_a_move_in_wait_for_approval_and_blocked_ones_are_refused() {
+    let peer = Peer::start(&["old", "fan", "troll"]);
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        manual_approval: true,
+        blocked_actors: vec![peer.actor("troll")],
+        also_known_as: vec![peer.actor("old")],
+        ..Setup::default()
+    });
+    peer.set_profile("old", json!({"movedTo": blog.actor()}));
+    for (n, name) in ["fan", "troll"].iter().enumerate() {
+        let (status, text) = send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32));
+        assert_eq!(status, 202, "{text}");
+    }
+    blog.wait_status("the fan's follow held", |s| s["followers"]["pending"] == 1);
+    let reject = peer.wait_for("the troll's Reject", 1, |a| a.json()["type"] == "Reject");
+    assert_eq!(reject[0].json()["object"]["actor"], peer.actor("troll"));
+    let followers = blog.admin("followers");
+    assert_eq!(followers.as_array().map(Vec::len), Some(1), "{followers}");
+    assert_eq!(followers[0]["actor"], peer.actor("fan"));
+    assert_eq!(followers[0]["state"], "pending");
+    assert_eq!(followers[0]["moved_from"], peer.actor("old"));
+
+    let (ok, out, err) = blog.followers_cli(&["approve", &peer.actor("fan")]);
+    assert!(ok, "{out}{err}");
+    peer.wait_for("the fan's Accept", 1, |a| a.json()["type"] == "Accept");
+    let (_, out, _) = blog.followers_cli(&["list"]);
+    assert!(
+        out.contains(&format!(
+            "{}  (followed after {} pointed to the blog)",
+            peer.actor("fan"),
+            peer.actor("old")
+        )),
+        "{out}"
+    );
+}
+
+/// `stoa move --delay 1` sends the profile's Update at once and holds the
+/// Move for a minute; `--cancel` drops it, publishes the profile without
+/// `movedTo`, and the blog takes followers again.
+#[test]
+fn a_move_held_back_is_cancelled_before_it_is_sent() {
+    let peer = Peer::start(&["alice", "newhome", "bob"]);
+    let blog = Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    });
+    peer.set_profile("newhome", json!({"alsoKnownAs": [blog.actor()]}));
+    let (status, text) = send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1));
+    assert_eq!(status, 202, "{text}");
+    blog.wait_status("alice follows", |s| s["followers"]["accepted"] == 1);
+    let (ok, out, err) = blog.publish(&[]);
+    assert!(ok, "first publish: {out}{err}");
+
+    let target = peer.actor("newhome");
+    let (ok, out, err) = blog.deploying("move", &[&target, "--delay", "1", "--no-wait"]);
+    assert!(ok, "stoa move: {out}\n{err}\n{}", blog.log());
+    assert!(out.contains("1 delivery queued"), "{out}");
+    let updates = peer.wait_for("the profile's Update", 1, |a| {
+        a.json()["type"] == "Update" && a.json()["object"]["movedTo"] == target.as_str()
+    });
+    assert!(signed_by_blog(&blog, &updates[0]));
+    blog.wait_status("the Move waiting", |s| s["deliveries"]["pending"] == 1);
+
+    let (ok, out, err) = blog.deploying("move", &["--cancel"]);
+    assert!(ok, "stoa move --cancel: {out}\n{err}\n{}", blog.log());
+    assert!(
+        out.contains(&format!(
+            "Move to {target}: 1 delivery dropped before they arrived, 0 arrived already"
+        )),
+        "{out}"
+    );
+    let config = std::fs::read_to_string(blog.root().join("stoa.toml")).expect("stoa.toml");
+    assert!(!config.contains("\nmoved_to ="), "{config}");
+    peer.wait_for("the profile's Update without movedTo", 1, |a| {
+        let v = a.json();
+        v["type"] == "Update"
+            && v["object"]["type"] == "Person"
+            && v["object"].get("movedTo").is_none()
+    });
+    blog.wait_status("nothing left to send", |s| s["deliveries"]["pending"] == 0);
+    assert!(
+        !peer.arrivals().iter().any(|a| a.json()["type"] == "Move"),
+        "the Move never left"
+    );
+
+    // Not moved any more: a new Follow is accepted.
+    let (status, text) = send(&peer, "bob", &blog, &follow(&peer, "bob", &blog, 2));
+    assert_eq!(status, 202, "{text}");
+    blog.wait_status("bob follows", |s| s["followers"]["accepted"] == 2);
 }
