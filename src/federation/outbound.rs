@@ -1,6 +1,6 @@
 //! The activities `stoa publish` sends: Create for a new post (the same
 //! activity the outbox lists), Update for an edit and for a changed profile,
-//! Delete with a Tombstone for a removed post. Pure. Ids are derived from
+//! Delete with a Tombstone for a removed post, and Move (`stoa move`). Pure. Ids are derived from
 //! the object and its content hash, so publishing the same thing twice
 //! yields the same ids and the delivery queue sends nothing twice.
 
