@@ -104,6 +104,8 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
             )?,
             unavailable_hosts: hosts::unavailable(c)?.into_keys().collect(),
             now_ms: crate::companion::store::now_ms(),
+            moved_in: followers::count_moved_in(c)?,
+            moved_to: crate::companion::moves::moved_to(app, c)?,
         })
     })
     .await;

@@ -35,6 +35,13 @@ pub struct Status {
     /// an older companion), to compare with the writer's.
     #[serde(default)]
     pub now_ms: i64,
+    /// Followers who came after an earlier account pointed to the blog, by
+    /// that account (`companion::moves`).
+    #[serde(default)]
+    pub moved_in: BTreeMap<String, i64>,
+    /// Where the published profile says the blog moved (`stoa move`).
+    #[serde(default)]
+    pub moved_to: Option<String>,
 }
 
 /// The `type` of the deployment self-test that `stoa doctor` POSTs to the

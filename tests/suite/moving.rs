@@ -178,6 +178,7 @@ fn stoa_move_takes_snac_followers_to_the_new_account_and_fedify_verifies_the_mov
         || snac_follows(&snac, LOCAL_USER, &new_home, false).then_some(()),
     );
 
+    assert_eq!(blog.admin("status")["moved_to"], new_home.as_str());
     // A moved blog takes no new followers: a Follow is answered with Reject.
     fedify.control("follow", json!({"target": blog.actor()}));
     let reject = fedify.wait_received("Reject");
@@ -251,6 +252,11 @@ fn snac_migrate_brings_its_follower_to_the_blog_and_the_companion_says_so() {
             "{reader}  (followed after {old_home} pointed to the blog)"
         )),
         "{out}"
+    );
+    assert_eq!(
+        blog.admin("status")["moved_in"][&old_home],
+        1,
+        "what stoa doctor reports"
     );
     let (ok, out, err) = blog.followers_cli(&["count"]);
     assert!(ok, "{err}");

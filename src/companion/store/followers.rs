@@ -179,3 +179,15 @@ pub fn count(conn: &Connection, state: FollowState) -> rusqlite::Result<i64> {
         |r| r.get(0),
     )
 }
+
+/// Followers marked with the earlier account they came after, counted per
+/// account (`companion::moves`).
+pub fn count_moved_in(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::BTreeMap<String, i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT moved_from, COUNT(*) FROM followers WHERE moved_from IS NOT NULL GROUP BY moved_from",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
