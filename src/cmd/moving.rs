@@ -254,7 +254,12 @@ mod tests {
             "title = \"t\"\n\n[fediverse]\nusername = \"ada\"\n# moved_to = \"https://…\"\nmoved_to = \"https://new.example/users/ada\"\n\n[publish]\nmoved_to_x = 1\n"
         );
         let again = with_moved_to(&set, Some("https://other.example/u/\"q\""));
-
+        let parsed: toml::Table = toml::from_str(&again).expect("still TOML");
+        assert_eq!(
+            parsed["fediverse"]["moved_to"].as_str(),
+            Some("https://other.example/u/\"q\""),
+            "{again}"
+        );
         assert_eq!(again.matches("\nmoved_to =").count(), 1, "{again}");
         let removed = with_moved_to(&again, None);
         assert_eq!(
