@@ -141,6 +141,10 @@ fn stoa_move_takes_snac_followers_to_the_new_account_and_fedify_verifies_the_mov
     let (ok, out, err) = blog.deploying("move", &[&new_home]);
     assert!(ok, "stoa move: {out}\n{err}\n{}", logs(&server, &blog));
     assert!(out.contains("Moved to"), "{out}");
+    assert!(
+        out.contains("2 deliveries queued") && out.contains("Reached 2 of 2 followers"),
+        "progress as stoa publish reports it: {out}"
+    );
     let config = std::fs::read_to_string(blog.root().join("stoa.toml")).expect("stoa.toml");
     assert!(
         config.contains(&format!("moved_to = \"{new_home}\"")),
@@ -179,6 +183,10 @@ fn stoa_move_takes_snac_followers_to_the_new_account_and_fedify_verifies_the_mov
     );
 
     assert_eq!(blog.admin("status")["moved_to"], new_home.as_str());
+    // Again: nothing is sent twice.
+    let (ok, out, err) = blog.deploying("move", &[&new_home]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("0 deliveries queued"), "{out}");
     // A moved blog takes no new followers: a Follow is answered with Reject.
     fedify.control("follow", json!({"target": blog.actor()}));
     let reject = fedify.wait_received("Reject");
