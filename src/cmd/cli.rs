@@ -51,6 +51,45 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Bring a Hugo or Jekyll blog in: posts, pages, bundles and static files, with stoa front matter.
     Import(ImportArgs),
+    /// Move the blog's followers to a new account (it must list the blog in its aliases).
+    Move(MoveArgs),
+}
+
+/// `stoa move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The new account: `@user@host` or its actor URL.
+    #[arg(required_unless_present = "cancel")]
+    pub target: Option<String>,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Check the new account and say what would happen; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take the move back: drop the Move where it has not arrived yet,
+    /// remove `moved_to` and publish the profile again.
+    #[arg(long, conflicts_with_all = ["target", "dry_run"])]
+    pub cancel: bool,
+    /// Minutes the Move waits after the profile's Update (time for --cancel).
+    #[arg(long, default_value_t = 0)]
+    pub delay: u64,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+    /// Skip the deploy step (the site is already where readers get it).
+    #[arg(long)]
+    pub no_deploy: bool,
+    /// Do not wait for the deliveries; `stoa deliveries` shows them later.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest to wait for every follower's server to be tried once.
+    #[arg(long, default_value_t = 120)]
+    pub wait_secs: u64,
+    /// Longest to wait for the deployed site to serve the new profile
+    /// (default: `verify_secs` under [publish], 300).
+    #[arg(long)]
+    pub verify_secs: Option<u64>,
 }
 
 /// Where `stoa import` reads from.

@@ -57,6 +57,9 @@ pub fn line(n: &Notification) -> String {
         "follow" => format!("{who} followed the blog"),
         "follow_request" => format!("{who} asks to follow the blog"),
         "unfollow" => format!("{who} unfollowed the blog"),
+        "follow_refused_moved" => {
+            format!("{who} tried to follow the blog, refused: it has moved to {about}")
+        }
         "like" => format!("{who} favourited {about}"),
         "boost" => format!("{who} boosted {about}"),
         "quote" => format!(

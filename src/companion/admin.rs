@@ -104,6 +104,8 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
             )?,
             unavailable_hosts: hosts::unavailable(c)?.into_keys().collect(),
             now_ms: crate::companion::store::now_ms(),
+            moved_in: followers::count_moved_in(c)?,
+            moved_to: crate::companion::moves::moved_to(app, c)?,
         })
     })
     .await;
@@ -134,6 +136,7 @@ pub fn entry(f: &followers::Follower) -> FollowerEntry {
             followers::FollowState::Pending => "pending".into(),
         },
         created_at: f.created_at,
+        moved_from: f.moved_from.clone(),
     }
 }
 

@@ -93,6 +93,9 @@ struct Prepared {
     /// The profile of someone who replied, favourited or boosted, when it
     /// was unknown or old.
     person: Option<store::people::Person>,
+    /// For a Follow: the writer's earlier account that had just moved to the
+    /// blog (`companion::moves`).
+    moved_from: Option<String>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -168,6 +171,18 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         }
         _ => None,
     };
+    let moved_from = match &read {
+        Some((
+            a @ Activity {
+                what: Inbound::Follow { .. },
+                ..
+            },
+            _,
+        )) if !app.is_blocked(&a.actor) => {
+            crate::companion::moves::arrived_with_move(app, now_ms())
+        }
+        _ => None,
+    };
     Prepared {
         queued,
         read,
@@ -175,6 +190,7 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         person,
         instrument,
         stamp,
+        moved_from,
     }
 }
 
@@ -243,6 +259,21 @@ fn apply(
                 followers::refuse(conn, &app.urls, &follow_json, &ep.inbox)?;
                 return Ok(Applied::Changed("follow refused"));
             }
+            // A moved account takes no followers (Mastodon's Follow handler
+            // rejects them: docs/interop.md, "Moving accounts").
+            if let Some(target) = crate::companion::moves::moved_to(app, conn)? {
+                followers::refuse(conn, &app.urls, &follow_json, &ep.inbox)?;
+                note_for_writer(
+                    conn,
+                    "follow_refused_moved",
+                    &a.actor,
+                    Some(&target),
+                    None,
+                    None,
+                    false,
+                )?;
+                return Ok(Applied::Changed("follow refused"));
+            }
             if let Some(existing) = store::followers::get(conn, &a.actor)?
                 && existing.follow_id == *id
                 && existing.state == FollowState::Accepted
@@ -258,6 +289,7 @@ fn apply(
                 follow_json,
                 state: FollowState::Pending,
                 created_at: now_ms(),
+                moved_from: prepared.moved_from.clone(),
             };
             if app.config.fediverse.manually_approves_followers
                 && store::followers::get(conn, &a.actor)?

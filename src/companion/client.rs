@@ -174,6 +174,11 @@ impl CompanionClient {
         self.post("deliveries/purge", &serde_json::json!({}))
     }
 
+    /// Drops the Move deliveries that have not arrived yet (`stoa move --cancel`).
+    pub fn cancel_move(&self) -> Result<crate::companion::api::MoveCancelled, ClientError> {
+        self.post("move/cancel", &serde_json::json!({}))
+    }
+
     /// `GET /admin/<path>`.
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}/admin/{path}", self.base);

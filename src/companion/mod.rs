@@ -15,6 +15,7 @@ pub(crate) mod http;
 mod inbox;
 mod intake;
 pub(crate) mod key_cache;
+pub(crate) mod moves;
 mod notify;
 mod profiles;
 pub(crate) mod publish;
@@ -236,6 +237,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/deliveries", get(publish::all_deliveries))
         .route("/admin/deliveries/retry", post(publish::retry))
         .route("/admin/deliveries/purge", post(publish::purge))
+        .route("/admin/move/cancel", post(publish::cancel_move))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             admin::require_token,

@@ -155,7 +155,12 @@ impl Snac {
 
     /// The JSON files of one folder of the local user's data.
     fn user_folder(&self, name: &str) -> Vec<Value> {
-        let dir = self.data.join("user").join(LOCAL_USER).join(name);
+        self.folder_of(LOCAL_USER, name)
+    }
+
+    /// The JSON files of one folder of `user`'s data.
+    fn folder_of(&self, user: &str, name: &str) -> Vec<Value> {
+        let dir = self.data.join("user").join(user).join(name);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
@@ -477,6 +482,47 @@ impl Snac {
     /// Accept arrives, then the Accept (snac(5), `following/`).
     pub(crate) fn following(&self) -> Vec<Value> {
         self.user_folder("following")
+    }
+
+    /// What snac stored for the accounts `user` follows (as [`Snac::following`]).
+    pub(crate) fn following_of(&self, user: &str) -> Vec<Value> {
+        self.folder_of(user, "following")
+    }
+
+    /// Adds another local user.
+    pub(crate) fn add_user(&self, user: &str) {
+        let added = self.run(&["adduser", "{data}", user]);
+        assert!(
+            self.data.join("user").join(user).join("key.json").is_file(),
+            "snac adduser {user} failed: {added:?}"
+        );
+    }
+
+    /// Drops snac's cached copy of `actor` (`object/`), so the next fetch
+    /// is served fresh: snac serves its own accounts from this cache, and
+    /// its command-line `alias` leaves the old copy there.
+    pub(crate) fn forget_cached(&self, actor: &str) {
+        let Ok(dirs) = std::fs::read_dir(self.data.join("object")) else {
+            return;
+        };
+        for file in dirs
+            .filter_map(Result::ok)
+            .filter_map(|d| std::fs::read_dir(d.path()).ok())
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            let doc = std::fs::read_to_string(file.path())
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            if doc.is_some_and(|d| str_at(&d, "id") == Some(actor)) {
+                let _ = std::fs::remove_file(file.path());
+            }
+        }
+    }
+
+    /// What `snac httpd` logged so far.
+    pub(crate) fn log(server: &SnacServer) -> String {
+        std::fs::read_to_string(&server.log).unwrap_or_default()
     }
 }
 
