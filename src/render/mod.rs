@@ -138,6 +138,9 @@ impl Renderer<'_> {
                     &Urls::object_path(&post.slug),
                     federation::to_bytes(&federation::with_context(object.value)),
                 )?;
+                for page in documents::reply_pages(&cx, post) {
+                    write(sink, page)?;
+                }
                 Ok((
                     i,
                     Summary {

@@ -294,7 +294,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
         &std::fs::read(out.join("ap/posts/hello-world.json")).expect("object"),
     )
     .expect("json");
-    let ids: Vec<&str> = object["replies"]["orderedItems"]
+    let ids: Vec<&str> = object["replies"]["first"]["orderedItems"]
         .as_array()
         .expect("items")
         .iter()
@@ -622,4 +622,40 @@ fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
         json!([first["id"], second["id"]]),
         "Fedify walked the replies collection"
     );
+}
+
+/// Fedify walks a `replies` collection longer than a page: the embedded
+/// first page, then each `next` page the companion serves from the built
+/// site, to every reply id once, in order.
+#[test]
+fn fedify_walks_every_page_of_a_long_replies_collection() {
+    use crate::common::{Needs, peers_ready, write_replies};
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = start();
+    let fedify = super::fedify::Fedify::start("rfc9421");
+    let want = write_replies(
+        &blog.root(),
+        "hello-world",
+        2 * stoa::federation::REPLIES_PAGE_SIZE + 34,
+    );
+    let out = stoa_cmd()
+        .arg("build")
+        .arg("--root")
+        .arg(blog.root())
+        .output()
+        .expect("stoa build runs");
+    assert!(
+        out.status.success(),
+        "build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        blog.root()
+            .join("public/ap/replies/hello-world/page-3.json")
+            .is_file()
+    );
+    let walked = fedify.control("replies", json!({"object": post_id(&blog)}));
+    assert_eq!(walked["ids"], json!(want), "Fedify walked every page");
 }
