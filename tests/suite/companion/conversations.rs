@@ -63,7 +63,12 @@ fn pull_and_build(blog: &Companion) -> String {
 }
 
 fn page(blog: &Companion) -> String {
-    std::fs::read_to_string(blog.root().join("public/posts/hello-world/index.html")).expect("page")
+    page_of(blog, "hello-world")
+}
+
+fn page_of(blog: &Companion, slug: &str) -> String {
+    std::fs::read_to_string(blog.root().join(format!("public/posts/{slug}/index.html")))
+        .expect("page")
 }
 
 /// Every file of the output and the site's data whose bytes hold `needle`.
@@ -658,4 +663,85 @@ fn fedify_walks_every_page_of_a_long_replies_collection() {
     );
     let walked = fedify.control("replies", json!({"object": post_id(&blog)}));
     assert_eq!(walked["ids"], json!(want), "Fedify walked every page");
+}
+
+/// snac, a second independent implementation, follows the blog, receives
+/// a new post from `stoa publish`, replies to it, likes and boosts it (from
+/// its web page: its command line only boosts); the companion verifies
+/// and records each, and after `stoa pull` and a build the post's page
+/// shows snac's reply with its author, and the counts.
+#[test]
+fn snac_replies_likes_and_boosts_reach_the_page() {
+    use crate::common::{Needs, peers_ready};
+    use crate::interop_snac::{LOCAL_USER, Snac};
+    if !peers_ready(&[Needs::Snac]) {
+        return;
+    }
+    let blog = start();
+    blog.publish_ok(&[]);
+    let snac = Snac::new();
+    let port = super::free_port();
+    let server = snac.serve(port);
+    let snac_actor = format!("http://127.0.0.1:{port}/{LOCAL_USER}");
+    snac.run(&["follow", "{data}", LOCAL_USER, &blog.actor()]);
+    blog.wait_status("snac's follow", |s| s["followers"]["accepted"] == 1);
+
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post(
+        "for-snac",
+        &format!("title = \"For snac\"\ndate = {today}"),
+        "A post snac answers.",
+    );
+    blog.publish_ok(&[]);
+    let post = format!("{}/ap/posts/for-snac.json", blog.base);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !snac.timeline().iter().any(|v| v["id"] == post.as_str()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snac never got the post:\n{}",
+            Snac::log(&server)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let status = snac.web_form(
+        &server,
+        "note",
+        &[
+            ("content", "SNAC-REPLY from the other server"),
+            ("in_reply_to", &post),
+        ],
+    );
+    assert!(status < 400, "snac refused the reply: {status}");
+    for action in ["Like", "Boost"] {
+        let status = snac.web_form(&server, "action", &[("id", &post), ("action", action)]);
+        assert!(status < 400, "snac refused {action}: {status}");
+    }
+    blog.wait_status("snac's reply, like and boost", |s| {
+        s["incoming_backlog"] == 0
+            && s["interactions"]["reply"] == 1
+            && s["interactions"]["like"] == 1
+            && s["interactions"]["announce"] == 1
+    });
+
+    pull_and_build(&blog);
+    let html = page_of(&blog, "for-snac");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
+    let section = doc
+        .select(&sel("section.conversation"))
+        .next()
+        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let text: String = section.text().collect();
+    assert!(text.contains("SNAC-REPLY from the other server"), "{text}");
+    assert!(
+        text.contains(&format!("@{LOCAL_USER}@127.0.0.1:{port}")),
+        "the author's handle: {text}"
+    );
+    assert!(text.contains("1 favourite, 1 boost"), "{text}");
+    assert!(
+        section.html().contains(&snac_actor),
+        "the author's link: {}",
+        section.html()
+    );
 }
