@@ -10,7 +10,8 @@ use crate::content::front_matter::ObjectKind;
 use crate::content::images;
 use crate::content::library::{Post, Tag};
 use crate::content::markdown::{self, DocContext, Flavor};
-use crate::federation::profile::{hashtag_name, media_type};
+use crate::content::tag_names;
+use crate::federation::profile::media_type;
 use crate::federation::{
     DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, REPLIES_PAGE_SIZE, Urls,
     document_size, html, json_size, quotes, with_context,
@@ -241,7 +242,8 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
         .iter()
         .filter_map(|slug| {
             let t = cx.tags.iter().find(|t| &t.slug == slug)?;
-            Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{}", hashtag_name(&t.name))}))
+            let name = tag_names::hashtag(&t.name)?;
+            Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{name}")}))
         })
         .collect();
     // Mentioned accounts are tagged and addressed, so their servers notify them.
