@@ -502,11 +502,6 @@ impl Snac {
         answer.status().as_u16()
     }
 
-    /// The log of a running `snac httpd`, for failure messages.
-    pub(crate) fn log(server: &SnacServer) -> String {
-        std::fs::read_to_string(&server.log).unwrap_or_default()
-    }
-
     /// What snac stored for the account it follows: the Follow until the
     /// Accept arrives, then the Accept (snac(5), `following/`).
     pub(crate) fn following(&self) -> Vec<Value> {

@@ -48,6 +48,12 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 /// `stoa pull` then `stoa build` on the blog's site.
 fn pull_and_build(blog: &Companion) -> String {
     let stdout = blog.admin_cli("pull", &[]);
+    build_site(blog);
+    stdout
+}
+
+/// `stoa build` on the blog's site.
+fn build_site(blog: &Companion) {
     let out = stoa_cmd()
         .arg("build")
         .arg("--root")
@@ -59,7 +65,14 @@ fn pull_and_build(blog: &Companion) -> String {
         "build failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    stdout
+}
+
+/// The `section.conversation` of a post page (`html`, parsed as `doc`).
+fn conversation_of<'a>(doc: &'a scraper::Html, html: &str) -> scraper::ElementRef<'a> {
+    let sel = scraper::Selector::parse("section.conversation").expect("selector");
+    doc.select(&sel)
+        .next()
+        .unwrap_or_else(|| panic!("no conversation section:\n{html}"))
 }
 
 fn page(blog: &Companion) -> String {
@@ -192,10 +205,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
-    let section = doc
-        .select(&sel("section.conversation"))
-        .next()
-        .unwrap_or_else(|| panic!("no conversation section:\n{html}"));
+    let section = conversation_of(&doc, &html);
     let text: String = section.text().collect();
     assert!(text.contains("Hello from Alice"), "{text}");
     assert!(text.contains("fine link"), "{text}");
@@ -604,10 +614,7 @@ fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
-    let section = doc
-        .select(&sel("section.conversation"))
-        .next()
-        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let section = conversation_of(&doc, &html);
     let section_html = section.html();
     assert!(section_html.contains("FEDIFY-FIRST"), "{section_html}");
     for bad in ["<script", "javascript:", "onclick", "alert("] {
@@ -645,17 +652,7 @@ fn fedify_walks_every_page_of_a_long_replies_collection() {
         "hello-world",
         2 * stoa::federation::REPLIES_PAGE_SIZE + 34,
     );
-    let out = stoa_cmd()
-        .arg("build")
-        .arg("--root")
-        .arg(blog.root())
-        .output()
-        .expect("stoa build runs");
-    assert!(
-        out.status.success(),
-        "build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_site(&blog);
     assert!(
         blog.root()
             .join("public/ap/replies/hello-world/page-3.json")
@@ -694,15 +691,9 @@ fn snac_replies_likes_and_boosts_reach_the_page() {
     );
     blog.publish_ok(&[]);
     let post = format!("{}/ap/posts/for-snac.json", blog.base);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !snac.timeline().iter().any(|v| v["id"] == post.as_str()) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "snac never got the post:\n{}",
-            Snac::log(&server)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    super::publish::wait_until("snac to get the post", Duration::from_secs(30), || {
+        snac.timeline().iter().any(|v| v["id"] == post.as_str())
+    });
 
     let status = snac.web_form(
         &server,
@@ -717,21 +708,12 @@ fn snac_replies_likes_and_boosts_reach_the_page() {
         let status = snac.web_form(&server, "action", &[("id", &post), ("action", action)]);
         assert!(status < 400, "snac refused {action}: {status}");
     }
-    blog.wait_status("snac's reply, like and boost", |s| {
-        s["incoming_backlog"] == 0
-            && s["interactions"]["reply"] == 1
-            && s["interactions"]["like"] == 1
-            && s["interactions"]["announce"] == 1
-    });
+    wait_counts(&blog, 1, 1, 1);
 
     pull_and_build(&blog);
     let html = page_of(&blog, "for-snac");
     let doc = scraper::Html::parse_document(&html);
-    let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
-    let section = doc
-        .select(&sel("section.conversation"))
-        .next()
-        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let section = conversation_of(&doc, &html);
     let text: String = section.text().collect();
     assert!(text.contains("SNAC-REPLY from the other server"), "{text}");
     assert!(
