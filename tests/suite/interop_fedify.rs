@@ -256,6 +256,12 @@ fn json_ld_expansion_drops_no_term() {
         "+++\ndate = 2024-05-01\nquote = \"https://m.example/users/a/statuses/1\"\nquote_policy = \"followers\"\n+++\n\nWell said.\n",
     )
     .expect("write the quote post");
+    // Replies enough for a page of the `replies` collection of its own.
+    crate::common::write_replies(
+        site.path(),
+        "start-here",
+        stoa::federation::REPLIES_PAGE_SIZE + 1,
+    );
     let out = tempfile::tempdir().expect("temp dir");
     let dest = out.path().join("public");
     let o = build(site.path(), &dest, &[]);
@@ -285,6 +291,7 @@ fn json_ld_expansion_drops_no_term() {
         "ap/actor.json".to_string(),
         "ap/outbox.json".to_string(),
         "ap/posts/a-quote.json".to_string(),
+        "ap/replies/start-here/page-2.json".to_string(),
     ];
     expected.extend(
         posts

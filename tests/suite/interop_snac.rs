@@ -438,6 +438,7 @@ fn snac_shows_a_quote_post_with_its_fallback_link() {
 pub(crate) struct SnacServer {
     child: std::process::Child,
     log: PathBuf,
+    port: u16,
 }
 
 impl Drop for SnacServer {
@@ -475,7 +476,35 @@ impl Snac {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        SnacServer { child, log }
+        SnacServer { child, log, port }
+    }
+
+    /// Does what the local user's web page does (snac's command line has
+    /// no verb to reply or to like): posts `form` to `/<user>/admin/<what>`
+    /// of the running `server` with HTTP Basic authentication, as the
+    /// browser would (`note`: a new post, with `in_reply_to` a reply;
+    /// `action` with `action=Like` or `Boost`: like or boost by URL).
+    /// Returns the HTTP status.
+    pub(crate) fn web_form(&self, server: &SnacServer, what: &str, form: &[(&str, &str)]) -> u16 {
+        use base64::Engine;
+        let ran = self.run(&["resetpwd", "{data}", LOCAL_USER]);
+        let password = format!("{}{}", ran.stdout, ran.stderr)
+            .lines()
+            .find_map(|l| {
+                l.split_once("New password for user ")
+                    .and_then(|(_, r)| r.split_once(" is "))
+                    .map(|(_, p)| p.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("snac resetpwd printed no password: {ran:?}"));
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{LOCAL_USER}:{password}"));
+        let url = format!("http://127.0.0.1:{}/{LOCAL_USER}/admin/{what}", server.port);
+        let answer = crate::common::agent()
+            .post(&url)
+            .header("Authorization", &format!("Basic {auth}"))
+            .send_form(form.iter().copied())
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        answer.status().as_u16()
     }
 
     /// What snac stored for the account it follows: the Follow until the

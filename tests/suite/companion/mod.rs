@@ -392,6 +392,12 @@ impl Companion {
     /// site; returns what pull printed.
     pub fn pull_and_build(&self) -> String {
         let stdout = self.admin_cli("pull", &[]);
+        self.build_site();
+        stdout
+    }
+
+    /// `stoa build` on the blog's site.
+    pub fn build_site(&self) {
         let out = stoa_cmd()
             .arg("build")
             .arg("--root")
@@ -403,7 +409,6 @@ impl Companion {
             "build failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        stdout
     }
 
     /// Runs `stoa publish --no-deploy ARGS` against this companion.
