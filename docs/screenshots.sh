@@ -3,7 +3,7 @@
 # light and dark, with Debian's headless Chromium. Writes docs/screenshots/.
 #   sh docs/screenshots.sh            (needs: cargo, chromium, python3)
 # The thread screenshots show a sample conversation (replies, one nested,
-# favourites and boosts, as `stoa pull` writes them) that this script adds
+# favourites, boosts and a quote, as `stoa pull` writes them) that this script adds
 # to a copy of the example: people on example domains, avatars drawn here.
 set -eu
 cd "$(dirname "$0")/.."
@@ -70,6 +70,11 @@ url = "https://social.example/@kenji/3"
 published = "2026-03-03T18:40:00Z"
 updated = "2026-03-03T18:52:00Z"
 content = "<p>Saved by the boring backup again. Time for my own <a href=\\"https://social.example/tags/backups\\" rel=\\"tag\\">#backups</a> check.</p>"
+
+[[posts.restic-saved-me.quotes]]
+id = "https://gts.example/users/sam/statuses/7"
+author = "https://gts.example/users/sam"
+url = "https://gts.example/@sam/statuses/7"
 
 [people."https://mastodon.example/users/nadia"]
 name = "Nadia"
