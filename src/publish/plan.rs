@@ -165,6 +165,7 @@ pub fn request(
             .map(|slug| Urls::object(config, slug))
             .filter(|id| local.contains_key(id) && !remote.objects.contains_key(id))
             .collect(),
+        move_to: None,
     })
 }
 

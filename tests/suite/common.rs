@@ -596,78 +596,20 @@ pub fn peer_program(needs: Needs) -> PathBuf {
     }
 }
 
-/// Maps a link found in a page to the file that must exist for it (`None`
-/// for links off the site).
-fn target_file(out: &Path, base: &str, page: &str, link: &str) -> Option<PathBuf> {
-    let path = if let Some(rest) = link.strip_prefix(base) {
-        rest.to_string()
-    } else if link.starts_with('/') && !link.starts_with("//") {
-        link.to_string()
-    } else if link.contains(':') || link.starts_with('#') || link.starts_with("//") {
-        return None;
-    } else {
-        // Relative to the page's folder.
-        let dir = page.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        format!("/{dir}/{link}")
-    };
-    let path = path.split(['#', '?']).next().unwrap_or("").to_string();
-    let path = if path.is_empty() {
-        "/".to_string()
-    } else {
-        path
-    };
-    let rel = path.trim_start_matches('/');
-    let p = out.join(rel);
-    Some(if path.ends_with('/') {
-        p.join("index.html")
-    } else {
-        p
-    })
-}
-
-/// Checks every HTML page of a built site (`base`: its base URL): it
-/// parses without errors, has a doctype, and each internal link, image and
-/// script it names exists. Returns how many links were checked.
-pub fn assert_links_and_html(out: &Path, base: &str) -> usize {
-    let files = snapshot(out);
-    let mut checked = 0;
-    let mut broken = std::collections::BTreeSet::new();
-    for (rel, bytes) in &files {
-        if !rel.ends_with(".html") {
-            continue;
-        }
-        let html = String::from_utf8(bytes.clone()).expect("utf-8");
-        let doc = scraper::Html::parse_document(&html);
-        assert!(
-            doc.errors.is_empty(),
-            "{rel} has HTML parse errors: {:?}",
-            doc.errors
-        );
-        assert!(
-            html.get(..15)
-                .is_some_and(|d| d.eq_ignore_ascii_case("<!doctype html>")),
-            "{rel} lacks a doctype"
-        );
-        let sel = scraper::Selector::parse("a[href], link[href], img[src], script[src]")
-            .expect("selector");
-        for el in doc.select(&sel) {
-            let link = el
-                .value()
-                .attr("href")
-                .or_else(|| el.value().attr("src"))
-                .unwrap_or("");
-            if let Some(file) = target_file(out, base, rel, link) {
-                checked += 1;
-                if !file.is_file() {
-                    broken.insert(format!("{rel} → {link}"));
-                }
-            }
-        }
-    }
-    assert!(
-        broken.is_empty(),
-        "broken internal links:\n{}",
-        broken.into_iter().collect::<Vec<_>>().join("\n")
+/// `conversations.toml` with `n` public replies to `slug`, as `stoa pull`
+/// writes it; returns the reply ids, oldest first.
+pub fn write_replies(root: &Path, slug: &str, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n)
+        .map(|i| format!("https://m.example/users/r/statuses/{i}"))
+        .collect();
+    let mut toml = String::from(
+        "[people.\"https://m.example/users/r\"]\nname = \"R\"\nhandle = \"@r@m.example\"\n\n",
     );
-    checked
+    for id in &ids {
+        toml.push_str(&format!(
+            "[[posts.{slug}.replies]]\nid = \"{id}\"\nauthor = \"https://m.example/users/r\"\ncontent = \"<p>hi</p>\"\n\n"
+        ));
+    }
+    std::fs::write(root.join("conversations.toml"), toml).expect("conversations.toml");
+    ids
 }
