@@ -58,6 +58,12 @@ fn print(report: &Report, dry_run: bool) {
     for note in &report.notes {
         errln!("warning: {note}");
     }
+    for setting in &report.settings {
+        outln!(
+            "{} stoa.toml: {setting}",
+            if dry_run { "would set in" } else { "set in" }
+        );
+    }
     let warned = report
         .imported
         .iter()

@@ -725,14 +725,14 @@ fn take_profile(
     for (k, v) in &fediverse {
         writer
             .report
-            .notes
-            .push(format!("profile: {k} = {v} in stoa.toml's [fediverse]"));
+            .settings
+            .push(format!("[fediverse] {k} = {v}"));
     }
     if !links.is_empty() {
         writer
             .report
-            .notes
-            .push("profile: the fields with a link added as [[links]] in stoa.toml".into());
+            .settings
+            .push("[[links]]: the profile fields that hold a link".into());
     }
     if !writer.dry_run() {
         std::fs::write(&path, new).map_err(|e| SiteError::io(&path, e))?;

@@ -63,6 +63,8 @@ pub struct Report {
     pub posts: BTreeSet<String>,
     /// Problems that concern no single post (the profile, the archive).
     pub notes: Vec<String>,
+    /// Settings written to stoa.toml (the profile taken over).
+    pub settings: Vec<String>,
 }
 
 /// Writes an import into a site: never over an existing file (nor twice

@@ -598,6 +598,10 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
         ],
     );
     assert!(err.contains("Pronouns") && err.contains("no link"), "{err}");
+    assert!(
+        out.contains("set in stoa.toml: [fediverse] display_name = \"Ada Old\""),
+        "{out}"
+    );
     assert_eq!(
         std::fs::read(site.root().join("static/avatar.png")).expect("avatar"),
         png(2, 2)
