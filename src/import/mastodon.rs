@@ -466,7 +466,6 @@ fn slug_of(id: &str) -> Option<String> {
     (!slug.is_empty()).then_some(slug)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn import_note(
     archive: &mut Archive,
     writer: &mut Writer,
