@@ -277,7 +277,19 @@ struct Activity {
     #[serde(rename = "type", default)]
     kind: String,
     #[serde(default)]
-    object: Value,
+    object: Object,
+}
+
+/// An activity's object: a post embedded (a `Create`), or anything else
+/// (an `Announce`'s URI), not kept: the whole outbox is held in memory.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Object {
+    Post(Box<Note>),
+    #[default]
+    #[serde(skip)]
+    Missing,
+    Other(serde::de::IgnoredAny),
 }
 
 /// The fields of a Mastodon `Note` an import keeps.
@@ -294,8 +306,9 @@ struct Note {
     sensitive: bool,
     #[serde(default)]
     content: String,
+    /// Only its language is read: its HTML is `content` again.
     #[serde(rename = "contentMap", default)]
-    content_map: BTreeMap<String, String>,
+    content_map: BTreeMap<String, serde::de::IgnoredAny>,
     #[serde(default)]
     to: OneOrMany,
     #[serde(default)]
@@ -388,10 +401,10 @@ pub fn run(
                 continue;
             }
         }
-        let note: Note = match serde_json::from_value(activity.object) {
-            Ok(n) => n,
-            Err(e) => {
-                writer.skip(label, format!("not a post Mastodon writes ({e})"));
+        let note = match activity.object {
+            Object::Post(note) => *note,
+            Object::Missing | Object::Other(_) => {
+                writer.skip(label, "not a post Mastodon writes (no embedded Note)");
                 continue;
             }
         };
