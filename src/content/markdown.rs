@@ -34,6 +34,11 @@ pub struct DocContext<'a> {
     pub source_dir: &'a Path,
     /// Base URL for making site-relative links absolute (fediverse flavour).
     pub base_url: &'a str,
+    /// Site path of the page the document becomes (`/posts/<slug>/`):
+    /// relative links and images resolve against it, so they still work
+    /// where the HTML is shown elsewhere (a note in full on the home page
+    /// and tag pages, a feed, the fediverse).
+    pub page_path: &'a str,
     /// Fediverse accounts resolved by `stoa publish`: `@user@host` in the
     /// text becomes a link to them (and, for the fediverse, a Mention).
     pub mentions: &'a Mentions,
@@ -328,7 +333,8 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                     out.images.push(Image { src, alt, size });
                     continue;
                 }
-                let mut tag = format!("<img src=\"{}\" alt=\"{}\"", escape(&src), escape(&alt));
+                let shown = page_relative(&src, doc).unwrap_or_else(|| src.clone());
+                let mut tag = format!("<img src=\"{}\" alt=\"{}\"", escape(&shown), escape(&alt));
                 if !title.is_empty() {
                     tag.push_str(&format!(" title=\"{}\"", escape(&title)));
                 }
@@ -382,6 +388,8 @@ pub fn render(body: &str, config: &MarkdownConfig, doc: &DocContext<'_>) -> Rend
                 }
                 let dest_url = if fedi && dest.starts_with('/') && !dest.starts_with("//") {
                     CowStr::from(format!("{}{dest}", doc.base_url))
+                } else if let Some(resolved) = page_relative(&dest, doc) {
+                    CowStr::from(resolved)
                 } else {
                     dest_url
                 };
@@ -448,6 +456,40 @@ fn unique_id(base: String, seen: &mut HashSet<String>) -> String {
 }
 
 /// Finds the file behind an image URL and reads its pixel size from the header.
+/// A link or image written relative to its page (`photo.jpg`,
+/// `../other/`), as an absolute URL of the page's folder; `None` for
+/// anything else (site paths, anchors, queries, URLs with a scheme).
+fn page_relative(dest: &str, doc: &DocContext<'_>) -> Option<String> {
+    let scheme = dest
+        .split_once(':')
+        .is_some_and(|(s, _)| !s.is_empty() && !s.contains(['/', '?', '#']));
+    let relative = !(dest.is_empty()
+        || dest.starts_with(['/', '#', '?'])
+        || scheme
+        || doc.page_path.is_empty());
+    if !relative {
+        return None;
+    }
+    // Resolve `.` and `..` against the page's folder, as a browser would.
+    let split = dest.find(['?', '#']).unwrap_or(dest.len());
+    let (path, rest) = dest.split_at(split);
+    let mut segments: Vec<&str> = doc.page_path.split('/').filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = path.split('/').collect();
+    for part in &parts {
+        match *part {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    let dir = matches!(parts.last(), Some(&"." | &".." | &""));
+    let joined = segments.join("/");
+    let slash = if dir && !joined.is_empty() { "/" } else { "" };
+    Some(format!("{}/{joined}{slash}{rest}", doc.base_url))
+}
+
 fn image_size(src: &str, doc: &DocContext<'_>) -> Option<(usize, usize)> {
     images::locate(src, doc.static_dirs, doc.source_dir).and_then(|p| images::size(&p))
 }
@@ -464,6 +506,7 @@ mod tests {
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
             base_url: "https://b.example",
+            page_path: "/posts/t/",
             mentions: &Mentions::new(),
         };
         render(md, &MarkdownConfig::default(), &doc)
@@ -471,6 +514,34 @@ mod tests {
 
     fn r(md: &str) -> Rendered {
         render_as(md, Flavor::Web)
+    }
+
+    #[test]
+    fn links_and_images_relative_to_the_page_work_wherever_the_html_is_shown() {
+        let html = r(
+            "![A cat](cat.jpg) [next](../next/) [here](#top) [site](/about/) \
+             [web](https://w.example/x) [mail](mailto:a@b.example) [q](?page=2) \
+             [up](../../) [doc](./files/a.pdf#p2)",
+        )
+        .html;
+        for want in [
+            "src=\"https://b.example/posts/t/cat.jpg\"",
+            "href=\"https://b.example/posts/next/\"",
+            "href=\"#top\"",
+            "href=\"/about/\"",
+            "href=\"https://w.example/x\"",
+            "href=\"mailto:a@b.example\"",
+            "href=\"?page=2\"",
+            "href=\"https://b.example/\"",
+            "href=\"https://b.example/posts/t/files/a.pdf#p2\"",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        let fedi = render_as("[next](../next/)", Flavor::Fediverse).html;
+        assert!(
+            fedi.contains("href=\"https://b.example/posts/next/\""),
+            "{fedi}"
+        );
     }
 
     #[test]
@@ -586,6 +657,7 @@ mod tests {
             static_dirs: &dirs,
             source_dir: Path::new("/nonexistent"),
             base_url: "https://b.example",
+            page_path: "/posts/t/",
             mentions: &mentions,
         };
         let r = render(

@@ -56,6 +56,7 @@ pub fn content(cx: &ObjectContext<'_>, post: &Post) -> FediContent {
         static_dirs: cx.static_dirs,
         source_dir: &post.source_dir,
         base_url: &cx.config.base_url,
+        page_path: &path,
         mentions: cx.mentions,
     };
     let rendered = markdown::render(&post.body, &cx.config.markdown, &doc);

@@ -250,12 +250,14 @@ impl Renderer<'_> {
     }
 
     fn markdown(&self, post: &Post) -> markdown::Rendered {
+        let page_path = post.path();
         let doc = DocContext {
             flavor: markdown::Flavor::Web,
             source: &post.source,
             static_dirs: &self.static_dirs,
             source_dir: &post.source_dir,
             base_url: &self.config.base_url,
+            page_path: &page_path,
             mentions: &self.library.mentions,
         };
         markdown::render(&post.body, &self.config.markdown, &doc)
@@ -509,12 +511,14 @@ impl Renderer<'_> {
         let config = self.config;
         let lib = self.library;
         let page = &lib.pages[p];
+        let page_path = page.path.clone();
         let doc = DocContext {
             flavor: markdown::Flavor::Web,
             source: &page.source,
             static_dirs: &self.static_dirs,
             source_dir: &page.source_dir,
             base_url: &config.base_url,
+            page_path: &page_path,
             mentions: &lib.mentions,
         };
         let rendered = markdown::render(&page.body, &config.markdown, &doc);

@@ -109,6 +109,46 @@ fn every_internal_link_resolves_and_html_parses() {
     );
 }
 
+/// A photo note (no title: shown whole on the home and tag pages) in a
+/// page bundle: its picture and its relative link work on every page that
+/// shows it, not only on its own.
+#[test]
+fn a_photo_notes_picture_shows_on_the_home_and_tag_pages_too() {
+    let site = TempSite::with(&[
+        (
+            "stoa.toml",
+            "base_url = \"https://blog.example.com\"\ntitle = \"T\"\n[fediverse]\nusername = \"t\"\n",
+        ),
+        (
+            "content/posts/cat/index.md",
+            "+++\ndate = 2026-01-02\ntags = [\"cats\"]\n+++\n\n![A cat on a mat](cat.png) [The next one](../dog/)\n",
+        ),
+        (
+            "content/posts/dog.md",
+            "+++\ntitle = \"Dog\"\ndate = 2026-01-01\n+++\n\nWoof.\n",
+        ),
+    ]);
+    std::fs::write(
+        site.root().join("content/posts/cat/cat.png"),
+        b"\x89PNG\r\n\x1a\n",
+    )
+    .expect("write the picture");
+    let out = site.out();
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (checked, broken) = broken_links(&out);
+    assert!(broken.is_empty(), "broken links: {broken:?}");
+    assert!(checked > 10, "{checked}");
+    for page in ["index.html", "tags/cats/index.html", "posts/cat/index.html"] {
+        let html = std::fs::read_to_string(out.join(page)).expect("page");
+        assert!(
+            html.contains("src=\"https://blog.example.com/posts/cat/cat.png\"")
+                && html.contains("href=\"https://blog.example.com/posts/dog/\""),
+            "{page}: {html}"
+        );
+    }
+}
+
 /// `C++`, `C`, `c#`, `日本` and `تقنية` are five tags: five pages (the
 /// non-Latin ones in their script, linked percent-encoded), five hashtags
 /// Mastodon keeps apart, and every link resolves.
