@@ -44,7 +44,10 @@ pub fn run(args: &PublishArgs) -> Result<()> {
         .root
         .canonicalize()
         .unwrap_or_else(|_| args.root.clone());
-    let opts = BuildOptions::default();
+    let opts = BuildOptions {
+        on_wait: Some(crate::cmd::build::say_waiting),
+        ..BuildOptions::default()
+    };
     let site = Site::open(&root, &opts)?;
     let config = &site.config;
     let client = admin_client(&root, config, args.companion.as_deref())?;
