@@ -411,9 +411,7 @@ impl Stager {
             None => {
                 // The output lock's file is made before this ([`crate::output_lock`]).
                 if let Ok(mut entries) = fs::read_dir(root)
-                    && entries.any(|e| {
-                        e.is_ok_and(|e| e.file_name() != crate::output_lock::LOCK)
-                    })
+                    && entries.any(|e| e.is_ok_and(|e| e.file_name() != crate::output_lock::LOCK))
                 {
                     return Err(SiteError::ForeignOutput(root.to_path_buf()));
                 }

@@ -18,6 +18,7 @@ pub(crate) mod key_cache;
 mod notify;
 mod profiles;
 pub(crate) mod publish;
+pub mod rerender;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -64,6 +65,8 @@ pub struct App {
     intake: intake::Intake,
     wake_processor: Arc<Notify>,
     wake_delivery: Arc<Notify>,
+    /// Told when the public conversation may have changed ([`rerender`]).
+    wake_rerender: Notify,
     admin_token: Option<String>,
     site: Option<PathBuf>,
     /// Blocks added with `stoa replies block` (stored; kept here too so a
@@ -109,6 +112,9 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Serve this folder (the built site) for every other GET.
     pub site: Option<PathBuf>,
+    /// Re-render that site after changes to the public conversation (when
+    /// it is the output of the site the companion runs in).
+    pub rerender: Option<rerender::Target>,
     /// Retry schedule multiplier (1.0 = Mastodon's schedule).
     pub retry_scale: f64,
     /// Connection limits.
@@ -176,6 +182,7 @@ pub async fn run(
         intake,
         wake_processor,
         wake_delivery: Arc::new(Notify::new()),
+        wake_rerender: Notify::new(),
         admin_token: options.admin_token,
         site: options.site,
         config: options.config,
@@ -186,6 +193,9 @@ pub async fn run(
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
     let watcher = tokio::spawn(watch_loop(app.clone(), stop_rx.clone()));
     let notifier = tokio::spawn(notify::run(app.clone(), stop_rx.clone()));
+    let rerenderer = options
+        .rerender
+        .map(|target| tokio::spawn(rerender::run(app.clone(), target, stop_rx.clone())));
     let deliverer = tokio::spawn(delivery::run(
         store.clone(),
         client,
@@ -207,6 +217,9 @@ pub async fn run(
     let _ = processor.await;
     let _ = watcher.await;
     let _ = notifier.await;
+    if let Some(r) = rerenderer {
+        let _ = r.await;
+    }
     let _ = deliverer.await;
     Ok(())
 }
