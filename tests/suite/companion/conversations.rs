@@ -668,6 +668,15 @@ fn wait_page(blog: &Companion, what: &str, check: impl Fn(&str) -> bool) -> Stri
     }
 }
 
+/// A public reply by `actor` (its status number `n`) to `to`.
+fn public_reply(actor: &str, n: u32, to: &str, html: &str) -> Value {
+    let id = format!("{actor}/statuses/{n}");
+    create(
+        actor,
+        note(actor, &id, to, html, json!([PUBLIC]), json!([])),
+    )
+}
+
 /// Issue 9: the companion serving the built site (`--site public`) in the
 /// site folder re-renders it after a public reply, with no command run by
 /// the writer; it rewrites only that post's page and its object (and
@@ -682,17 +691,7 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
     let public = blog.root().join("public");
     let before = file_stamps(&public);
     let alice = peer.actor("alice");
-    let reply = create(
-        &alice,
-        note(
-            &alice,
-            &format!("{alice}/statuses/1"),
-            &post,
-            "<p>RE-RENDERED-BY-ITSELF</p>",
-            json!([PUBLIC]),
-            json!([]),
-        ),
-    );
+    let reply = public_reply(&alice, 1, &post, "<p>RE-RENDERED-BY-ITSELF</p>");
     assert_eq!(send(&peer, "alice", &blog, &reply).0, 202);
     wait_page(&blog, "the reply", |h| h.contains("RE-RENDERED-BY-ITSELF"));
     // Served too, by the companion itself.
@@ -715,17 +714,7 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
         rewritten(&before, &file_stamps(&public)).contains(&"avatars/placeholder.svg".to_string())
     );
     let before = file_stamps(&public);
-    let another = create(
-        &alice,
-        note(
-            &alice,
-            &format!("{alice}/statuses/3"),
-            &post,
-            "<p>ONE-MORE-REPLY</p>",
-            json!([PUBLIC]),
-            json!([]),
-        ),
-    );
+    let another = public_reply(&alice, 3, &post, "<p>ONE-MORE-REPLY</p>");
     assert_eq!(send(&peer, "alice", &blog, &another).0, 202);
     wait_page(&blog, "the second reply", |h| h.contains("ONE-MORE-REPLY"));
     assert_eq!(
@@ -747,16 +736,11 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
     let boost = json!({"@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{bob}/boosts/1"), "type": "Announce", "actor": bob,
         "object": post, "to": [PUBLIC]});
-    let answer = create(
+    let answer = public_reply(
         &bob,
-        note(
-            &bob,
-            &format!("{bob}/statuses/1"),
-            &format!("{alice}/statuses/1"),
-            "<p>BOB-IN-THE-BURST</p>",
-            json!([PUBLIC]),
-            json!([]),
-        ),
+        1,
+        &format!("{alice}/statuses/1"),
+        "<p>BOB-IN-THE-BURST</p>",
     );
     // Sent at once, as a busy thread's activities come.
     std::thread::scope(|scope| {
@@ -786,17 +770,7 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
         "Text.",
     );
     let served_before = snapshot(&public);
-    let second_reply = create(
-        &alice,
-        note(
-            &alice,
-            &format!("{alice}/statuses/2"),
-            &post,
-            "<p>NOT-SHOWN-YET</p>",
-            json!([PUBLIC]),
-            json!([]),
-        ),
-    );
+    let second_reply = public_reply(&alice, 2, &post, "<p>NOT-SHOWN-YET</p>");
     assert_eq!(send(&peer, "alice", &blog, &second_reply).0, 202);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let told = loop {
