@@ -106,6 +106,8 @@ def main():
         os.remove(conv)
     sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
     stoa = os.path.join(REPO, "target", "release", "stoa")
+    if not os.path.exists(os.path.join(stoa_site, "actor-key.pub.pem")):
+        sh([stoa, "keygen", "--root", stoa_site], stdout=subprocess.DEVNULL)
     hugo_ver = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     stoa_ver = subprocess.run([stoa, "--version"], capture_output=True, text=True).stdout.strip()
 

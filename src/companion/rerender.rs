@@ -8,8 +8,9 @@
 //!
 //! - **Debounced:** a pass starts once no change came for [`QUIET`] (at
 //!   most [`MAX_DELAY`] after the first), so a burst is one build.
-//! - **Off the inbox's path:** this is a task of its own; it holds the
-//!   database only to read the conversation. The build is a child process
+//! - **Off the inbox's path:** this is a task of its own; it reads the
+//!   conversation through a read-only connection of its own (a WAL
+//!   snapshot: the inbox's writes never wait for it). The build is a child process
 //!   (the same `stoa` binary): its memory goes back to the system when it
 //!   ends, and a build that fails or crashes cannot take the companion
 //!   down. It takes the output folder's lock like every build
@@ -90,8 +91,7 @@ pub async fn run(app: Arc<App>, target: Target, mut stop: watch::Receiver<bool>)
 /// One pass: the conversation into the site folder, then a build if it
 /// changed (or the last build failed). Returns the error, if any.
 fn pass(app: &App, target: &Target, failed_before: Option<String>) -> Option<String> {
-    let answer = super::admin::public_conversations(app, app.lock_store().conn());
-    let result = answer
+    let result = read_conversations(app)
         .map_err(|e| format!("cannot read the conversation from the database: {e}"))
         .and_then(|answer| {
             crate::conversation_files::write(&target.root, &answer).map_err(|e| format!("{e:#}"))
@@ -131,6 +131,22 @@ fn pass(app: &App, target: &Target, failed_before: Option<String>) -> Option<Str
             Some(error)
         }
     }
+}
+
+/// The public conversation, read through a connection of its own in one
+/// read transaction: the database is in WAL mode, so this reads a snapshot
+/// while the companion goes on writing, and the inbox's group commits never
+/// wait for it (the shared connection's lock is not taken).
+fn read_conversations(app: &App) -> rusqlite::Result<crate::companion::api::ConversationsAnswer> {
+    use rusqlite::{Connection, OpenFlags};
+    let path = app.lock_store().path().to_path_buf();
+    let mut conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let snapshot = conn.transaction()?;
+    super::admin::public_conversations(app, &snapshot)
 }
 
 /// Runs `stoa build` on the site into the served folder; its summary line,
