@@ -22,10 +22,16 @@ pub const LOCK: &str = ".stoa-lock";
 #[derive(Debug)]
 pub struct OutputLock {
     file: File,
-    /// The output folder, when this lock made it (an empty folder holding
-    /// only the lock is removed again, so a failed first build leaves
-    /// nothing).
-    created: Option<PathBuf>,
+    /// The output folder.
+    root: PathBuf,
+    /// Whether this lock made the folder.
+    made_folder: bool,
+    /// Whether this lock made the lock file. When no build of stoa's is in
+    /// the folder afterwards (no manifest, no journal: a first build that
+    /// failed, or a folder stoa refused as not its own), the file goes
+    /// again, and the folder with it when this lock made it: a failed
+    /// build leaves nothing behind.
+    made_file: bool,
 }
 
 impl OutputLock {
@@ -33,8 +39,9 @@ impl OutputLock {
     /// waiting as long as another writer holds it; `waiting` is told once,
     /// with that writer's description, before the wait begins.
     pub fn acquire(root: &Path, waiting: impl FnOnce(&str)) -> Result<OutputLock, SiteError> {
-        let created = (!root.exists()).then(|| root.to_path_buf());
+        let made_folder = !root.exists();
         let path = root.join(LOCK);
+        let made_file = !path.exists();
         let mut waiting = Some(waiting);
         let mut file = loop {
             std::fs::create_dir_all(root).map_err(|e| SiteError::io(root, e))?;
@@ -78,7 +85,12 @@ impl OutputLock {
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(me.as_bytes()));
-        Ok(OutputLock { file, created })
+        Ok(OutputLock {
+            file,
+            root: root.to_path_buf(),
+            made_folder,
+            made_file,
+        })
     }
 }
 
@@ -94,15 +106,15 @@ fn is_same_file(file: &File, path: &Path) -> bool {
 impl Drop for OutputLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);
-        if let Some(root) = &self.created
-            && std::fs::read_dir(root).is_ok_and(|entries| {
-                entries
-                    .flatten()
-                    .all(|e| e.file_name().to_str() == Some(LOCK))
-            })
-        {
-            let _ = std::fs::remove_file(root.join(LOCK));
-            let _ = std::fs::remove_dir(root);
+        let stoa_built = [crate::output::MANIFEST, crate::output::JOURNAL]
+            .iter()
+            .any(|f| self.root.join(f).exists());
+        if self.made_file && !stoa_built {
+            // A writer waiting on the removed file notices and starts over.
+            let _ = std::fs::remove_file(self.root.join(LOCK));
+            if self.made_folder {
+                let _ = std::fs::remove_dir(&self.root);
+            }
         }
         let _ = self.file.unlock();
     }
@@ -142,14 +154,20 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_made_only_for_the_lock_goes_again() {
+    fn without_a_build_of_stoa_in_the_folder_the_lock_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("public");
         drop(OutputLock::acquire(&out, |_| {}).unwrap());
-        assert!(!out.exists());
+        assert!(!out.exists(), "a folder made only for the lock");
+        // A folder that is not stoa's keeps only what it had.
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("important.doc"), "x").unwrap();
+        drop(OutputLock::acquire(&out, |_| {}).unwrap());
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+        // A build's folder keeps its lock file.
         let kept = OutputLock::acquire(&out, |_| {}).unwrap();
-        std::fs::write(out.join("index.html"), "x").unwrap();
+        std::fs::write(out.join(crate::output::MANIFEST), "stoa-manifest 1\n").unwrap();
         drop(kept);
-        assert!(out.join("index.html").exists());
+        assert!(out.join(LOCK).exists());
     }
 }
