@@ -11,7 +11,8 @@
 //! - **Off the inbox's path:** this is a task of its own; it reads the
 //!   conversation through a read-only connection of its own (a WAL
 //!   snapshot: the inbox's writes never wait for it). The build is a child process
-//!   (the same `stoa` binary): its memory goes back to the system when it
+//!   (the same `stoa` binary) at a lower priority (`nice` 10), so the inbox
+//!   gets the CPU first; its memory goes back to the system when it
 //!   ends, and a build that fails or crashes cannot take the companion
 //!   down. It takes the output folder's lock like every build
 //!   ([`crate::output_lock`]), so it never writes at the same time as a
@@ -21,7 +22,7 @@
 //!   per distinct error. The next change tries again.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,8 @@ use crate::companion::store::{self, notifications};
 pub const QUIET: Duration = Duration::from_secs(1);
 /// Longest a pass waits after the first change of a burst.
 pub const MAX_DELAY: Duration = Duration::from_secs(10);
+/// The build's scheduling priority (`nice`): below the companion's own.
+const BUILD_NICENESS: i32 = 10;
 
 /// The site the companion re-renders.
 #[derive(Debug, Clone)]
@@ -164,8 +167,22 @@ fn build(target: &Target) -> Result<String, String> {
     if let Some(url) = &target.base_url {
         command.arg("--base-url").arg(url);
     }
-    let out = command
-        .output()
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run stoa build: {e}"))?;
+    // The inbox comes first: the build gets the CPU the companion leaves.
+    if let Some(pid) = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        && let Err(e) = rustix::process::setpriority_process(Some(pid), BUILD_NICENESS)
+    {
+        tracing::debug!(error = %e, "cannot lower the re-render's priority");
+    }
+    let out = child
+        .wait_with_output()
         .map_err(|e| format!("cannot run stoa build: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if out.status.success() {
