@@ -651,21 +651,28 @@ fn rewritten(
         .collect()
 }
 
-/// Waits (bounded) until `check` holds for the post's page.
-fn wait_page(blog: &Companion, what: &str, check: impl Fn(&str) -> bool) -> String {
+/// Waits (bounded) until `found` gives something, and returns it.
+fn wait_until<T>(blog: &Companion, what: &str, found: impl Fn() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let html = page(blog);
-        if check(&html) {
-            return html;
+        if let Some(v) = found() {
+            return v;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the page never showed {what}; companion log:\n{}",
+            "{what} never came; companion log:\n{}",
             blog.log()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Waits (bounded) until `check` holds for the post's page.
+fn wait_page(blog: &Companion, what: &str, check: impl Fn(&str) -> bool) -> String {
+    wait_until(blog, what, || {
+        let html = page(blog);
+        check(&html).then_some(html)
+    })
 }
 
 /// A public reply by `actor` (its status number `n`) to `to`.
@@ -772,19 +779,10 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
     let served_before = snapshot(&public);
     let second_reply = public_reply(&alice, 2, &post, "<p>NOT-SHOWN-YET</p>");
     assert_eq!(send(&peer, "alice", &blog, &second_reply).0, 202);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let told = loop {
+    let told = wait_until(&blog, "the notification of the failed re-render", || {
         let shown = blog.admin_cli("notifications", &[]);
-        if shown.contains("could not be re-rendered") {
-            break shown;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no notification of the failed re-render:\n{shown}\n{}",
-            blog.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        shown.contains("could not be re-rendered").then_some(shown)
+    });
     assert!(told.contains("broken.md"), "names the file: {told}");
     let mut served_after = snapshot(&public);
     // The lock file's text is the last writer's name; it is not served.
