@@ -736,7 +736,11 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
 
     // A burst (a favourite, a boost and a reply at once): one build.
     let builds = |log: &str| log.matches("site re-rendered").count();
-    let before_burst = builds(&blog.log());
+    // The page shows a build's files a moment before the companion logs it.
+    let before_burst = wait_until(&blog, "the log of the two replies' builds", || {
+        let n = builds(&blog.log());
+        (n >= 2).then_some(n)
+    });
     let bob = peer.actor("bob");
     let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
         "id": format!("{bob}/likes/1"), "type": "Like", "actor": bob, "object": post});
