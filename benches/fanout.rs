@@ -249,6 +249,7 @@ fn run(runs: usize) -> Res<()> {
                         follow_json: "{}".into(),
                         state: FollowState::Accepted,
                         created_at: 0,
+                        moved_from: None,
                         actor,
                     },
                 )

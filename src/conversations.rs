@@ -50,6 +50,22 @@ pub struct PostConversation {
     /// Public replies, oldest first (a reply's parent comes before it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replies: Vec<Reply>,
+    /// Public posts that quote it (approved quotes), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quotes: Vec<Quote>,
+}
+
+/// A public post, elsewhere, that quotes one of the blog's posts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quote {
+    /// The quoting post's ActivityPub id.
+    pub id: String,
+    /// Its author's actor id (a key of [`Conversations::people`]).
+    pub author: String,
+    /// Its web page on the author's server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// One public reply.
@@ -197,6 +213,17 @@ pub struct ConversationCtx {
     pub like_count: usize,
     /// `boosts.len()`.
     pub boost_count: usize,
+    /// Who quoted it, and where.
+    pub quotes: Vec<QuoteCtx>,
+}
+
+/// A quote as a template sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuoteCtx {
+    /// Who quoted.
+    pub author: PersonCtx,
+    /// The quoting post's page (else its id), on the author's server.
+    pub url: String,
 }
 
 impl Conversations {
@@ -252,6 +279,18 @@ impl Conversations {
             boost_count: boosts.len(),
             likes,
             boosts,
+            quotes: c
+                .quotes
+                .iter()
+                .map(|q| QuoteCtx {
+                    author: self.person(&q.author),
+                    url: q
+                        .url
+                        .clone()
+                        .filter(|u| crate::federation::trust::same_origin(u, &q.id))
+                        .unwrap_or_else(|| q.id.clone()),
+                })
+                .collect(),
         }
     }
 

@@ -35,4 +35,4 @@ mod render;
 pub mod signatures;
 mod site;
 mod static_files;
-mod text;
+pub mod text;

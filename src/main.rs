@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::run(&a),
         Command::Doctor(a) => cmd::doctor::run(&a),
         Command::Import(a) => cmd::import::run(&a),
+        Command::Move(a) => cmd::moving::run(&a),
     };
     let code = match result {
         Ok(()) => ExitCode::SUCCESS,

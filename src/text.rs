@@ -16,6 +16,20 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Percent-encodes one URL path segment: every byte but ASCII letters,
+/// digits and `-._~` (a tag's folder `日本` is `%E6%97%A5%E6%9C%AC` in links).
+pub fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes in a URL path (invalid ones are kept as they are).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -75,6 +89,9 @@ mod tests {
     fn helpers() {
         assert_eq!(shorten("one two three four", 9), "one two…");
         assert_eq!(percent_decode("/a%20b/%zz"), "/a b/%zz");
+        assert_eq!(percent_encode("c-plus-plus"), "c-plus-plus");
+        assert_eq!(percent_encode("日本"), "%E6%97%A5%E6%9C%AC");
+        assert_eq!(percent_decode(&percent_encode("تقنية")), "تقنية");
         assert_eq!(
             escape("<a href=\"x\">'"),
             "&lt;a href=&quot;x&quot;&gt;&#39;"

@@ -38,7 +38,7 @@ pub enum Command {
     Deliveries(DeliveriesArgs),
     /// Create a post file (date now, slug from the title; --reply-to answers a post).
     New(NewArgs),
-    /// Follows, replies, mentions, favourites, boosts and failed deliveries since you last looked.
+    /// Follows, replies, mentions, favourites, boosts, quotes and failed deliveries since you last looked.
     Notifications(NotificationsArgs),
     /// See replies; hide or show one; approve or block its author.
     Replies(RepliesArgs),
@@ -51,6 +51,45 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Bring a Hugo or Jekyll blog in: posts, pages, bundles and static files, with stoa front matter.
     Import(ImportArgs),
+    /// Move the blog's followers to a new account (it must list the blog in its aliases).
+    Move(MoveArgs),
+}
+
+/// `stoa move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The new account: `@user@host` or its actor URL.
+    #[arg(required_unless_present = "cancel")]
+    pub target: Option<String>,
+    /// Site folder (the one holding stoa.toml).
+    #[arg(short, long, default_value = ".")]
+    pub root: PathBuf,
+    /// Check the new account and say what would happen; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take the move back: drop the Move where it has not arrived yet,
+    /// remove `moved_to` and publish the profile again.
+    #[arg(long, conflicts_with_all = ["target", "dry_run"])]
+    pub cancel: bool,
+    /// Minutes the Move waits after the profile's Update (time for --cancel).
+    #[arg(long, default_value_t = 0)]
+    pub delay: u64,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long)]
+    pub companion: Option<String>,
+    /// Skip the deploy step (the site is already where readers get it).
+    #[arg(long)]
+    pub no_deploy: bool,
+    /// Do not wait for the deliveries; `stoa deliveries` shows them later.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest to wait for every follower's server to be tried once.
+    #[arg(long, default_value_t = 120)]
+    pub wait_secs: u64,
+    /// Longest to wait for the deployed site to serve the new profile
+    /// (default: `verify_secs` under [publish], 300).
+    #[arg(long)]
+    pub verify_secs: Option<u64>,
 }
 
 /// Where `stoa import` reads from.
@@ -344,6 +383,9 @@ pub struct QuotesArgs {
     /// Site folder (the one holding stoa.toml).
     #[arg(short, long, default_value = ".", global = true)]
     pub root: PathBuf,
+    /// The companion's address (default: `companion` under [publish]).
+    #[arg(long, global = true)]
+    pub companion: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub action: QuotesAction,
@@ -354,7 +396,11 @@ pub struct QuotesArgs {
 pub enum QuotesAction {
     /// One line per quote: date, the quoting post, the blog's post, and
     /// whether it was revoked.
-    List,
+    List {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Take back the approval of a quote: the quoting server gets a Delete
     /// of the stamp, and the stamp's URL answers 410 Gone from now on.
     Revoke {

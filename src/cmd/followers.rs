@@ -115,12 +115,18 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 } else {
                     ""
                 };
+                let came = f
+                    .moved_from
+                    .as_deref()
+                    .map(|old| format!("  (followed after {old} pointed to the blog)"))
+                    .unwrap_or_default();
                 outln!(
-                    "{}  {}  {}{}",
+                    "{}  {}  {}{}{}",
                     when,
                     f.handle.as_deref().unwrap_or("-"),
                     f.actor,
-                    state
+                    state,
+                    came
                 );
             }
         }
@@ -131,6 +137,13 @@ pub fn run(args: &FollowersArgs) -> Result<()> {
                 "{}, {pending} waiting for approval",
                 crate::cmd::build::count(all.len() - pending, "follower", "followers")
             );
+            let mut moved: std::collections::BTreeMap<&str, usize> = Default::default();
+            for old in all.iter().filter_map(|f| f.moved_from.as_deref()) {
+                *moved.entry(old).or_default() += 1;
+            }
+            for (old, n) in moved {
+                outln!("{n} of them followed after {old} pointed to the blog");
+            }
         }
         FollowersAction::Export => {
             // Mastodon's import format: one account address per line, with a header.

@@ -12,6 +12,7 @@ pub mod import;
 pub mod inbox;
 pub mod init;
 pub mod keygen;
+pub mod moving;
 pub mod new;
 pub mod notifications;
 pub mod out;

@@ -57,8 +57,19 @@ pub fn line(n: &Notification) -> String {
         "follow" => format!("{who} followed the blog"),
         "follow_request" => format!("{who} asks to follow the blog"),
         "unfollow" => format!("{who} unfollowed the blog"),
+        "follow_refused_moved" => {
+            format!("{who} tried to follow the blog, refused: it has moved to {about}")
+        }
         "like" => format!("{who} favourited {about}"),
         "boost" => format!("{who} boosted {about}"),
+        "quote" => format!(
+            "{who} quoted {about}{}\n    {link}",
+            if n.public {
+                ""
+            } else {
+                " (not public: never shown on the blog)"
+            }
+        ),
         "reply" | "mention" => format!(
             "{who} {}{}: {}\n    {link}",
             if n.kind == "reply" {

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use crate::cmd::build::print_report;
 use crate::cmd::cli::PublishArgs;
 use crate::cmd::common::admin_client;
-use crate::companion::api::{Progress, PublishResponse};
+use crate::companion::api::{MoveOrder, Progress, PublishResponse};
 use crate::companion::client::CompanionClient;
 use crate::config::Config;
 use crate::content::library;
@@ -40,6 +40,12 @@ use crate::{deploy, errln, outln};
 
 /// Runs `stoa publish`.
 pub fn run(args: &PublishArgs) -> Result<()> {
+    publish(args, None)
+}
+
+/// A publish; with `move_to` (`stoa move`), the companion also queues a
+/// Move to every follower after the Update of the profile.
+pub(crate) fn publish(args: &PublishArgs, move_to: Option<MoveOrder>) -> Result<()> {
     let root = args
         .root
         .canonicalize()
@@ -160,10 +166,23 @@ pub fn run(args: &PublishArgs) -> Result<()> {
     let actor_path = site.output.join("ap").join("actor.json");
     let actor =
         std::fs::read(&actor_path).with_context(|| format!("reading {}", actor_path.display()))?;
-    let request = plan::request(&local, &remote, &actor, args.quiet_updates)
+    let mut request = plan::request(&local, &remote, &actor, args.quiet_updates)
         .context("reading the built objects")?;
+    request.move_to = move_to;
     verify_deploy(args, config, &remote, &request)?;
     let response = client.publish(&request)?;
+    if let Some(order) = &request.move_to {
+        outln!(
+            "  move     to {}: {} queued, leaving {} after the profile's Update",
+            order.target,
+            crate::cmd::build::count(response.move_deliveries, "delivery", "deliveries"),
+            crate::cmd::build::count(
+                usize::try_from(order.delay_secs.max(1)).unwrap_or(1),
+                "second",
+                "seconds"
+            )
+        );
+    }
     if response.baseline {
         outln!(
             "First publish: recorded {} posts as already published; nothing was sent. From now on new posts, edits and deletions go to your followers.",

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::companion::App;
 use crate::companion::api::{
     ConversationsAnswer, ErrorBody, FollowerAction, FollowerChanged, FollowerCounts, FollowerEntry,
-    Moderate, ModerateAction, Moderated, ReplyInfo, Status,
+    Moderate, ModerateAction, Moderated, QuoteEntry, QuoteRevoked, ReplyInfo, RevokeQuote, Status,
 };
 use crate::companion::api::{MarkRead, MarkedRead};
 use crate::companion::followers::Outcome;
@@ -104,6 +104,8 @@ pub async fn status(State(app): State<Arc<App>>) -> Response {
             )?,
             unavailable_hosts: hosts::unavailable(c)?.into_keys().collect(),
             now_ms: crate::companion::store::now_ms(),
+            moved_in: followers::count_moved_in(c)?,
+            moved_to: crate::companion::moves::moved_to(app, c)?,
         })
     })
     .await;
@@ -134,6 +136,7 @@ pub fn entry(f: &followers::Follower) -> FollowerEntry {
             followers::FollowState::Pending => "pending".into(),
         },
         created_at: f.created_at,
+        moved_from: f.moved_from.clone(),
     }
 }
 
@@ -232,7 +235,7 @@ pub(super) fn public_conversations(
     conn: &rusqlite::Connection,
 ) -> rusqlite::Result<ConversationsAnswer> {
     use crate::config::ReplyPolicy;
-    use crate::conversations::{Conversations, Person, Reply};
+    use crate::conversations::{Conversations, Person, Quote, Reply};
     use base64::Engine;
     let policy = app.config.conversations.replies;
     let mut out = Conversations::default();
@@ -256,8 +259,15 @@ pub(super) fn public_conversations(
                     post.boosts.push(i.actor.clone());
                 }
             }
-            // Quotes are listed by `stoa quotes`, not shown under the post.
-            interactions::Kind::Quote => {}
+            interactions::Kind::Quote => {
+                if !post.quotes.iter().any(|q| q.id == i.id) {
+                    post.quotes.push(Quote {
+                        id: i.id.clone(),
+                        author: i.actor.clone(),
+                        url: i.url.clone(),
+                    });
+                }
+            }
             interactions::Kind::Reply => {
                 let allowed = match policy {
                     ReplyPolicy::All => true,
@@ -303,7 +313,7 @@ pub(super) fn public_conversations(
                 r.in_reply_to = None;
             }
         }
-        !(p.likes.is_empty() && p.boosts.is_empty() && p.replies.is_empty())
+        !(p.likes.is_empty() && p.boosts.is_empty() && p.replies.is_empty() && p.quotes.is_empty())
     });
     let actors: std::collections::BTreeSet<String> = out
         .posts
@@ -314,6 +324,7 @@ pub(super) fn public_conversations(
                 .chain(&p.boosts)
                 .cloned()
                 .chain(p.replies.iter().map(|r| r.author.clone()))
+                .chain(p.quotes.iter().map(|q| q.author.clone()))
         })
         .collect();
     let mut avatars = std::collections::BTreeMap::new();
@@ -487,4 +498,67 @@ pub async fn read_notifications(State(app): State<Arc<App>>, Json(m): Json<MarkR
         Ok(read) => Json(MarkedRead { read }).into_response(),
         Err(r) => r,
     }
+}
+
+/// `GET /admin/quotes`: every quote the companion approved, newest first.
+pub async fn list_quotes(State(app): State<Arc<App>>) -> Response {
+    match blocking(app, move |app| {
+        let rows = crate::companion::store::quotes::list(app.lock_store().conn())?;
+        Ok(rows
+            .into_iter()
+            .map(|q| QuoteEntry {
+                stamp: crate::federation::quotes::stamp_url(&app.config, &q.key),
+                instrument: q.instrument,
+                actor: q.actor,
+                object: q.object,
+                created_at: q.created_at,
+                live: q.live,
+            })
+            .collect::<Vec<_>>())
+    })
+    .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /admin/quotes/revoke`: see [`crate::companion::quotes::revoke`].
+pub async fn revoke_quote(State(app): State<Arc<App>>, Json(r): Json<RevokeQuote>) -> Response {
+    use crate::companion::quotes::{Revoke, revoke};
+    let worker = app.clone();
+    let who = r.quote.clone();
+    let done = blocking(app, move |app| {
+        revoke(&mut app.lock_store(), &app.config, &app.urls, &who)
+    })
+    .await;
+    let (outcome, q) = match done {
+        Ok(Revoke::Revoked(q)) => ("revoked", q),
+        Ok(Revoke::AlreadyRevoked(q)) => ("already_revoked", q),
+        Ok(Revoke::Unknown) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "no quote {:?}\n  help: `stoa quotes list` shows the quoting posts' URLs",
+                    r.quote
+                ),
+            );
+        }
+        Ok(Revoke::Ambiguous(n)) => {
+            return error(
+                StatusCode::CONFLICT,
+                &format!(
+                    "{:?} names {n} quotes\n  help: give the URL of one quoting post, as `stoa quotes list` shows it",
+                    r.quote
+                ),
+            );
+        }
+        Err(resp) => return resp,
+    };
+    worker.wake_delivery.notify_one();
+    Json(QuoteRevoked {
+        outcome: outcome.into(),
+        instrument: q.instrument,
+    })
+    .into_response()
 }

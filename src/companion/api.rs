@@ -35,6 +35,13 @@ pub struct Status {
     /// an older companion), to compare with the writer's.
     #[serde(default)]
     pub now_ms: i64,
+    /// Followers who came after an earlier account pointed to the blog, by
+    /// that account (`companion::moves`).
+    #[serde(default)]
+    pub moved_in: BTreeMap<String, i64>,
+    /// Where the published profile says the blog moved (`stoa move`).
+    #[serde(default)]
+    pub moved_to: Option<String>,
 }
 
 /// The `type` of the deployment self-test that `stoa doctor` POSTs to the
@@ -107,6 +114,33 @@ pub struct PublishRequest {
     /// upgrade changed every post, followers need not hear of it).
     #[serde(default)]
     pub quiet_updates: bool,
+    /// `stoa move`: after the Update of the profile (whose `movedTo` must
+    /// name this account), a `Move` to this account goes to every follower.
+    #[serde(default)]
+    pub move_to: Option<MoveOrder>,
+}
+
+/// The move `stoa move` asks the companion to announce.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct MoveOrder {
+    /// The new account's actor id (its `alsoKnownAs` lists the blog).
+    pub target: String,
+    /// Seconds the Move waits in the queue after the Update of the profile
+    /// (the time left for `stoa move --cancel`); at least one.
+    #[serde(default)]
+    pub delay_secs: u64,
+}
+
+/// `POST /admin/move/cancel`: what `stoa move --cancel` stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct MoveCancelled {
+    /// The account the blog was moving to, if a move was recorded.
+    pub target: Option<String>,
+    /// Deliveries of the Move that had not arrived yet, now dropped.
+    pub cancelled: i64,
+    /// Deliveries of the Move that had arrived already (those servers have
+    /// moved their followers; a cancel cannot call that back).
+    pub delivered: i64,
 }
 
 /// What the companion did with a [`PublishRequest`].
@@ -124,6 +158,9 @@ pub struct PublishResponse {
     pub deleted: Vec<String>,
     /// Whether the profile went out as Update(Person).
     pub actor_updated: bool,
+    /// Deliveries of a `Move` queued (`stoa move`).
+    #[serde(default)]
+    pub move_deliveries: usize,
     /// Deliveries queued.
     pub deliveries: usize,
 }
@@ -210,6 +247,10 @@ pub struct FollowerEntry {
     pub state: String,
     /// When they followed (ms since the epoch).
     pub created_at: i64,
+    /// The writer's earlier account (`also_known_as`) that had just moved to
+    /// the blog when they followed (see [`crate::companion::moves`]).
+    #[serde(default)]
+    pub moved_from: Option<String>,
 }
 
 /// `POST /admin/followers/approve` and `/admin/followers/remove`.
@@ -327,4 +368,38 @@ pub struct MarkRead {
 pub struct MarkedRead {
     /// How many became read.
     pub read: usize,
+}
+
+/// `GET /admin/quotes`: one quote of the blog's posts the companion
+/// approved, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteEntry {
+    /// The quoting post's id.
+    pub instrument: String,
+    /// Its author.
+    pub actor: String,
+    /// The blog's post it quotes.
+    pub object: String,
+    /// The stamp's URL (answers 410 once revoked).
+    pub stamp: String,
+    /// When it was approved (ms).
+    pub created_at: i64,
+    /// False once revoked.
+    pub live: bool,
+}
+
+/// `POST /admin/quotes/revoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeQuote {
+    /// The quoting post's id, the stamp's URL, or the quoting author.
+    pub quote: String,
+}
+
+/// What a revocation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRevoked {
+    /// `revoked` or `already_revoked`.
+    pub outcome: String,
+    /// The quoting post.
+    pub instrument: String,
 }

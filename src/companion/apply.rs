@@ -98,6 +98,9 @@ struct Prepared {
     /// The profile of someone who replied, favourited or boosted, when it
     /// was unknown or old.
     person: Option<store::people::Person>,
+    /// For a Follow: the writer's earlier account that had just moved to the
+    /// blog (`companion::moves`).
+    moved_from: Option<String>,
 }
 
 fn prepare(app: &App, queued: Queued) -> Prepared {
@@ -155,7 +158,8 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
                     Inbound::Create(_)
                     | Inbound::Update(_)
                     | Inbound::Like { .. }
-                    | Inbound::Announce { .. },
+                    | Inbound::Announce { .. }
+                    | Inbound::QuoteRequest(_),
                 ..
             },
             _,
@@ -172,6 +176,18 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         }
         _ => None,
     };
+    let moved_from = match &read {
+        Some((
+            a @ Activity {
+                what: Inbound::Follow { .. },
+                ..
+            },
+            _,
+        )) if !app.is_blocked(&a.actor) => {
+            crate::companion::moves::arrived_with_move(app, now_ms())
+        }
+        _ => None,
+    };
     Prepared {
         queued,
         read,
@@ -179,6 +195,7 @@ fn prepare(app: &App, queued: Queued) -> Prepared {
         person,
         instrument,
         stamp,
+        moved_from,
     }
 }
 
@@ -190,11 +207,7 @@ fn resolve_instrument(app: &App, i: &Instrument) -> Option<Instrument> {
         return Some(i.clone());
     }
     match app.client.get_json(&i.id) {
-        Ok(doc) => Some(Instrument {
-            id: i.id.clone(),
-            attributed_to: doc.get("attributedTo").and_then(inbound::id_of),
-            quote: quotes::quoted_by(&doc),
-        }),
+        Ok(doc) => Some(Instrument::read(i.id.clone(), &doc)),
         Err(e) => {
             tracing::warn!(instrument = %i.id, error = %e, "cannot fetch the quoting post");
             None
@@ -251,6 +264,21 @@ fn apply(
                 followers::refuse(conn, &app.urls, &follow_json, &ep.inbox)?;
                 return Ok(Applied::Changed("follow refused"));
             }
+            // A moved account takes no followers (Mastodon's Follow handler
+            // rejects them: docs/interop.md, "Moving accounts").
+            if let Some(target) = crate::companion::moves::moved_to(app, conn)? {
+                followers::refuse(conn, &app.urls, &follow_json, &ep.inbox)?;
+                note_for_writer(
+                    conn,
+                    "follow_refused_moved",
+                    &a.actor,
+                    Some(&target),
+                    None,
+                    None,
+                    false,
+                )?;
+                return Ok(Applied::Changed("follow refused"));
+            }
             if let Some(existing) = store::followers::get(conn, &a.actor)?
                 && existing.follow_id == *id
                 && existing.state == FollowState::Accepted
@@ -266,6 +294,7 @@ fn apply(
                 follow_json,
                 state: FollowState::Pending,
                 created_at: now_ms(),
+                moved_from: prepared.moved_from.clone(),
             };
             if app.config.fediverse.manually_approves_followers
                 && store::followers::get(conn, &a.actor)?
@@ -457,7 +486,7 @@ fn apply(
                     "the quoting post is not theirs or quotes another post",
                 ));
             }
-            answer_quote(app, conn, a, q, &inbox)
+            answer_quote(app, conn, a, q, instrument, &inbox)
         }
         Inbound::Answer {
             accepted, object, ..
@@ -502,6 +531,7 @@ fn answer_quote(
     conn: &rusqlite::Connection,
     a: &Activity,
     q: &inbound::QuoteRequest,
+    instrument: &Instrument,
     inbox: &str,
 ) -> Result<Applied, rusqlite::Error> {
     let policy = post_object(app, conn, &q.object)?
@@ -546,16 +576,27 @@ fn answer_quote(
                 actor: a.actor.clone(),
                 object: q.object.clone(),
                 content: None,
-                url: None,
+                url: instrument.url.clone(),
                 published: None,
                 created_at: now,
                 updated_at: None,
-                // Not shown on the blog (yet): quotes are listed by `stoa quotes`.
-                public: false,
+                // Shown under the post ("quoted by") only when public.
+                public: is_public(&instrument.audience),
                 in_reply_to: None,
                 hidden: false,
             },
         )?;
+        if known.is_none() {
+            note_for_writer(
+                conn,
+                "quote",
+                &a.actor,
+                Some(&q.object),
+                Some(instrument.url.as_deref().unwrap_or(&instrument.id)),
+                None,
+                is_public(&instrument.audience),
+            )?;
+        }
         (
             quotes::accept(&app.urls, &request, &stamp_id, now),
             Applied::Changed("quote approved"),

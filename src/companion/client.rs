@@ -12,7 +12,9 @@ use crate::companion::api::{
     Moderate, Moderated, Progress, PublishRequest, PublishResponse, Purged, ReplyInfo, Retrying,
     Status,
 };
-use crate::companion::api::{MarkRead, MarkedRead, Notification};
+use crate::companion::api::{
+    MarkRead, MarkedRead, Notification, QuoteEntry, QuoteRevoked, RevokeQuote,
+};
 
 /// Why the companion could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +115,21 @@ impl CompanionClient {
         self.post("replies/moderate", request)
     }
 
+    /// The quotes the companion approved, newest first.
+    pub fn quotes(&self) -> Result<Vec<QuoteEntry>, ClientError> {
+        self.get("quotes")
+    }
+
+    /// Revokes one quote.
+    pub fn revoke_quote(&self, quote: &str) -> Result<QuoteRevoked, ClientError> {
+        self.post(
+            "quotes/revoke",
+            &RevokeQuote {
+                quote: quote.to_string(),
+            },
+        )
+    }
+
     /// Notifications, newest first: unread, or all.
     pub fn notifications(&self, all: bool) -> Result<Vec<Notification>, ClientError> {
         self.get(if all {
@@ -155,6 +172,11 @@ impl CompanionClient {
     /// Forgets finished deliveries.
     pub fn purge(&self) -> Result<Purged, ClientError> {
         self.post("deliveries/purge", &serde_json::json!({}))
+    }
+
+    /// Drops the Move deliveries that have not arrived yet (`stoa move --cancel`).
+    pub fn cancel_move(&self) -> Result<crate::companion::api::MoveCancelled, ClientError> {
+        self.post("move/cancel", &serde_json::json!({}))
     }
 
     /// `GET /admin/<path>`.

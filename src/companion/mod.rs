@@ -15,9 +15,11 @@ pub(crate) mod http;
 mod inbox;
 mod intake;
 pub(crate) mod key_cache;
+pub(crate) mod moves;
 mod notify;
 mod profiles;
 pub(crate) mod publish;
+mod quotes;
 pub mod rerender;
 pub mod store;
 
@@ -237,6 +239,8 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/notifications", get(admin::list_notifications))
         .route("/admin/notifications/read", post(admin::read_notifications))
         .route("/admin/replies/moderate", post(admin::moderate))
+        .route("/admin/quotes", get(admin::list_quotes))
+        .route("/admin/quotes/revoke", post(admin::revoke_quote))
         .route("/admin/manifest", get(publish::manifest))
         .route(
             "/admin/publish",
@@ -246,6 +250,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/admin/deliveries", get(publish::all_deliveries))
         .route("/admin/deliveries/retry", post(publish::retry))
         .route("/admin/deliveries/purge", post(publish::purge))
+        .route("/admin/move/cancel", post(publish::cancel_move))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             admin::require_token,

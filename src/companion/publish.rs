@@ -130,6 +130,33 @@ pub async fn purge(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `POST /admin/move/cancel`: drop the Move deliveries not yet arrived
+/// (`stoa move --cancel`; the profile is published again without `movedTo`).
+pub async fn cancel_move(State(app): State<Arc<App>>) -> Response {
+    let result = tokio::task::spawn_blocking(move || {
+        let mut store = app.lock_store();
+        let tx = store.transaction()?;
+        let cancelled = crate::companion::moves::cancel(&tx)?;
+        tx.commit()?;
+        Ok::<_, rusqlite::Error>(cancelled)
+    })
+    .await;
+    match result {
+        Ok(Ok(c)) => {
+            tracing::info!(
+                cancelled = c.cancelled,
+                delivered = c.delivered,
+                "move cancelled"
+            );
+            Json(c).into_response()
+        }
+        _ => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot cancel the move".into(),
+        ),
+    }
+}
+
 fn error(status: StatusCode, message: String) -> Response {
     (status, Json(ErrorBody { error: message })).into_response()
 }
@@ -199,6 +226,21 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         && req.actor.is_some()
         && req.actor_hash.is_some()
         && req.actor_hash != actor_hash;
+    let moved_to = req
+        .actor
+        .as_ref()
+        .map(|a| a.get("movedTo").and_then(crate::federation::inbound::id_of));
+    if let Some(order) = &req.move_to
+        && moved_to.as_ref().and_then(Option::as_deref) != Some(order.target.as_str())
+    {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!(
+                "a Move to {} needs the profile sent with it to say `movedTo` {0}; set `moved_to` in stoa.toml and build",
+                order.target
+            ),
+        ));
+    }
 
     // Recipients besides the followers, found over the network before the
     // transaction: mentioned accounts and the authors of replied-to posts.
@@ -311,6 +353,22 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
                 .map_err(sql)?;
         }
     }
+    let mut move_deliveries = 0;
+    if let Some(order) = &req.move_to {
+        move_deliveries = crate::companion::moves::announce(
+            &tx,
+            &app.urls,
+            order,
+            &follower_inboxes(&tx).map_err(sql)?,
+            publish_id,
+            now,
+        )
+        .map_err(sql)?;
+    }
+    // Follows are refused while the published profile says it moved.
+    if let Some(moved_to) = &moved_to {
+        crate::companion::moves::record_profile(&tx, moved_to.as_deref()).map_err(sql)?;
+    }
     for (id, hash) in &req.manifest {
         let changed = baseline || created.contains(id) || updated.contains(id);
         if changed {
@@ -337,14 +395,15 @@ fn run(app: &App, req: PublishRequest) -> Result<PublishResponse, Failure> {
         updated,
         deleted,
         actor_updated,
-        deliveries: queued,
+        deliveries: queued + move_deliveries,
+        move_deliveries,
     })
 }
 
 /// One inbox per follower, the shared inbox when their server has one (so
 /// a server with many followers gets the post once), skipping none: hosts
 /// marked unavailable are skipped by the worker, which records why.
-fn follower_inboxes(conn: &rusqlite::Connection) -> rusqlite::Result<BTreeSet<String>> {
+pub(crate) fn follower_inboxes(conn: &rusqlite::Connection) -> rusqlite::Result<BTreeSet<String>> {
     Ok(followers::list(conn, Some(FollowState::Accepted))?
         .into_iter()
         .map(|f| f.shared_inbox.unwrap_or(f.inbox))

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::content::front_matter::{self, FrontMatter, PostDate};
+use crate::content::tag_names;
 use crate::error::{Located, SiteError};
 
 /// Folder of the Markdown sources, relative to the site root.
@@ -66,9 +67,10 @@ pub struct Tag {
 }
 
 impl Tag {
-    /// Site path of the tag's first page.
+    /// Site path of the tag's first page, percent-encoded (a tag in
+    /// another script than Latin keeps it: its folder is named in UTF-8).
     pub fn path(&self) -> String {
-        format!("/tags/{}/", self.slug)
+        tag_names::page_path(&self.slug)
     }
 }
 
@@ -225,7 +227,7 @@ pub fn load(root: &Path, include_drafts: bool) -> Result<Library, SiteError> {
     SiteError::collect(errors)?;
     posts.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
     pages.sort_by(|a, b| a.path.cmp(&b.path));
-    let tags = collect_tags(&posts);
+    let tags = collect_tags(root, &posts)?;
     Ok(Library {
         posts,
         pages,
@@ -442,19 +444,38 @@ fn check_duplicates<'a>(
     }
 }
 
-fn collect_tags(posts: &[Post]) -> Vec<Tag> {
-    let mut by_slug: BTreeMap<String, Tag> = BTreeMap::new();
+/// The tags of all posts, by slug. Spellings of one tag
+/// ([`tag_names::identity`]: `Rust` and `rust`) share a page; two
+/// different tags whose pages would share a folder (`C++` and
+/// `c-plus-plus`) are an error naming both posts.
+fn collect_tags(root: &Path, posts: &[Post]) -> Result<Vec<Tag>, SiteError> {
+    let mut by_slug: BTreeMap<String, (Tag, usize)> = BTreeMap::new();
+    let mut errors = Vec::new();
     for (i, post) in posts.iter().enumerate() {
         for name in &post.meta.tags {
-            let slug = slug::slugify(name);
+            let slug = tag_names::slug(name);
             if slug.is_empty() {
                 continue;
             }
-            let tag = by_slug.entry(slug.clone()).or_insert_with(|| Tag {
-                name: name.clone(),
-                slug,
-                posts: Vec::new(),
+            let (tag, first) = by_slug.entry(slug.clone()).or_insert_with(|| {
+                let tag = Tag {
+                    name: name.clone(),
+                    slug,
+                    posts: Vec::new(),
+                };
+                (tag, i)
             });
+            if tag_names::identity(name) != tag_names::identity(&tag.name) {
+                errors.push(tag_collision(
+                    root,
+                    post,
+                    name,
+                    &posts[*first],
+                    &tag.name,
+                    &tag.path(),
+                ));
+                continue;
+            }
             if name < &tag.name {
                 tag.name = name.clone();
             }
@@ -463,14 +484,40 @@ fn collect_tags(posts: &[Post]) -> Vec<Tag> {
             }
         }
     }
-    by_slug.into_values().collect()
+    SiteError::collect(errors)?;
+    Ok(by_slug.into_values().map(|(t, _)| t).collect())
+}
+
+/// The error for two different tags whose pages would share `path`: at
+/// the line of `post` that names `name`.
+fn tag_collision(
+    root: &Path,
+    post: &Post,
+    name: &str,
+    other: &Post,
+    other_name: &str,
+    path: &str,
+) -> SiteError {
+    let text = std::fs::read_to_string(root.join(&post.source)).unwrap_or_default();
+    let line = crate::config::line_of(&text, text.find(name).unwrap_or(0));
+    SiteError::Content(Located::new(
+        &post.source,
+        line,
+        format!(
+            "tags: `{name}` here and `{other_name}` in {} are different tags, but both would have the page {path}",
+            other.source.display()
+        ),
+        Some(format!(
+            "if they are one tag, spell it the same in both posts; if not, rename one of them (`{name}` or `{other_name}`)"
+        )),
+    ))
 }
 
 /// Tag slugs of a post, in the order written, without duplicates.
 pub fn tag_slugs(post: &Post) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in &post.meta.tags {
-        let s = slug::slugify(t);
+        let s = tag_names::slug(t);
         if !s.is_empty() && !out.contains(&s) {
             out.push(s);
         }

@@ -6,3 +6,4 @@ pub mod highlight;
 pub mod images;
 pub mod library;
 pub mod markdown;
+pub mod tag_names;

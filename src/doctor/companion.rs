@@ -142,6 +142,18 @@ pub fn status(
             ),
         )
     });
+    if let Some(target) = &s.moved_to {
+        checks.push(Check::pass(
+            "moved",
+            format!("the blog has moved to {target} (`stoa move`): new follows are refused"),
+        ));
+    }
+    for (old, n) in &s.moved_in {
+        checks.push(Check::pass(
+            "moved-in",
+            format!("{n} of the followers followed after {old} pointed to the blog (`stoa followers list` marks them)"),
+        ));
+    }
     checks
 }
 
@@ -163,6 +175,18 @@ mod tests {
         let bad = status(Some(&Ok(s)), "sha256:a", HostKind::Nginx);
         assert_eq!(bad[1].outcome, Outcome::Fail);
         assert_eq!(bad[3].outcome, Outcome::Warn);
+        let moved = Status {
+            key_fingerprint: "sha256:a".into(),
+            moved_in: [("https://old.example/u/a".to_string(), 3)].into(),
+            ..Status::default()
+        };
+        let moved = status(Some(&Ok(moved)), "sha256:a", HostKind::Nginx);
+        assert!(
+            moved.iter().any(|c| c.id == "moved-in"
+                && c.summary
+                    .contains("3 of the followers followed after https://old.example/u/a")),
+            "{moved:?}"
+        );
         let token = status(
             Some(&Err(ClientError::Token("https://b".into()))),
             "sha256:a",

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::content::library::Post;
 use crate::federation::objects::{self, ObjectContext};
 use crate::federation::profile::{self, Profile};
-use crate::federation::{OUTBOX_PAGE_SIZE, Urls, to_bytes};
+use crate::federation::{OUTBOX_PAGE_SIZE, Urls, to_bytes, with_context};
 
 /// One file of the site: where it goes (relative, `/`-separated) and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +90,22 @@ pub fn outbox_page(cx: &ObjectContext<'_>, posts: &[Post], n: usize) -> Document
         .collect();
     let page = objects::outbox_page(cx.config, cx.urls, n, posts.len(), notes);
     Document::json(&Urls::outbox_page_path(n)[1..], &page)
+}
+
+/// The pages of a post's `replies` collection after the first (which the
+/// post object embeds): none until it has more than
+/// [`REPLIES_PAGE_SIZE`](crate::federation::REPLIES_PAGE_SIZE) public replies.
+pub fn reply_pages(cx: &ObjectContext<'_>, post: &Post) -> Vec<Document> {
+    let ids = objects::reply_ids(cx, &post.slug);
+    (2..=objects::replies_pages(ids.len()))
+        .map(|n| {
+            let page = objects::replies_page(cx.config, &post.slug, &ids, n);
+            Document::json(
+                &Urls::replies_page_path(&post.slug, n)[1..],
+                &with_context(page),
+            )
+        })
+        .collect()
 }
 
 /// The featured collection: the pinned posts, else the latest three.

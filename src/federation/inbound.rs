@@ -106,6 +106,28 @@ pub struct Instrument {
     pub attributed_to: Option<String>,
     /// The post it quotes, when embedded (`quote`, `quoteUrl`, `quoteUri` or `_misskey_quote`).
     pub quote: Option<String>,
+    /// Everyone in its `to` and `cc`, when embedded: a quote is shown on
+    /// the blog only when addressed to the public.
+    pub audience: Vec<String>,
+    /// Its web page, when embedded and given.
+    pub url: Option<String>,
+}
+
+impl Instrument {
+    /// The quoting post as `doc` (embedded in the request, or fetched
+    /// from `id`) describes it; one reading for both.
+    pub fn read(id: String, doc: &Value) -> Instrument {
+        Instrument {
+            id,
+            attributed_to: doc.get("attributedTo").and_then(id_of),
+            quote: crate::federation::quotes::quoted_by(doc),
+            audience: ["to", "cc"]
+                .iter()
+                .flat_map(|k| ids_of(doc.get(*k)))
+                .collect(),
+            url: doc.get("url").and_then(web_url),
+        }
+    }
 }
 
 /// A post (Note, Article, Question…) carried by Create or Update.
@@ -228,19 +250,11 @@ pub fn from_value(v: &Value) -> Result<Activity, InboundError> {
                 .ok_or(InboundError::Missing("instrument"))?;
             let instrument_id = id_of(instrument).ok_or(InboundError::Missing("instrument"))?;
             require_url(&instrument_id, "instrument")?;
-            let embedded = instrument.is_object();
             Inbound::QuoteRequest(QuoteRequest {
                 id: need_id()?,
                 object: need_object()?,
-                instrument: Instrument {
-                    id: instrument_id,
-                    attributed_to: embedded
-                        .then(|| instrument.get("attributedTo").and_then(id_of))
-                        .flatten(),
-                    quote: embedded
-                        .then(|| crate::federation::quotes::quoted_by(instrument))
-                        .flatten(),
-                },
+                // A bare id reads as nothing known: no author, no audience.
+                instrument: Instrument::read(instrument_id, instrument),
             })
         }
         _ => Inbound::Other { kind },
@@ -255,10 +269,10 @@ fn note(o: &Value) -> Result<Note, InboundError> {
         .ok_or(InboundError::Missing("object.id"))?;
     require_url(id, "object.id")?;
     let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-    let mut audience = Vec::new();
-    for key in ["to", "cc"] {
-        audience.extend(ids_of(o.get(key)));
-    }
+    let audience = ["to", "cc"]
+        .iter()
+        .flat_map(|k| ids_of(o.get(*k)))
+        .collect();
     let mentions = match o.get("tag") {
         Some(Value::Array(tags)) => tags.iter().filter_map(mention_href).collect(),
         Some(t @ Value::Object(_)) => mention_href(t).into_iter().collect(),

@@ -23,6 +23,13 @@ use crate::config::Config;
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 /// Posts per outbox page.
 pub const OUTBOX_PAGE_SIZE: usize = 20;
+/// Reply ids on each page of a post's `replies` collection. Mastodon's
+/// fetch-all-replies keeps at most 500 replies of one post per pass
+/// (`FetchAllRepliesService::MAX_REPLIES`), and the walk it shares with
+/// `FetchRepliesService` stops at the first page that brings it 5 ids
+/// (`FetchRepliesService::MAX_REPLIES`, `JsonLdHelper#collection_items`):
+/// with 500 a page, everything it would take is on the page the post embeds.
+pub const REPLIES_PAGE_SIZE: usize = 500;
 
 /// Largest document the build writes for the fediverse, in bytes.
 /// Mastodon fetches at most 1 MiB of a remote document (and refuses the
@@ -104,6 +111,13 @@ impl Urls {
     /// Output path of a post's object.
     pub fn object_path(slug: &str) -> String {
         format!("ap/posts/{slug}.json")
+    }
+
+    /// Site path of page `n` (2 or more: the post object embeds the
+    /// first) of a post's `replies` collection. Under `/ap/`, so every host
+    /// configuration serves it as `application/activity+json`.
+    pub fn replies_page_path(slug: &str, n: usize) -> String {
+        format!("/ap/replies/{slug}/page-{n}.json")
     }
 
     /// Site path of page `n` of the outbox.

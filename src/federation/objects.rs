@@ -10,10 +10,11 @@ use crate::content::front_matter::ObjectKind;
 use crate::content::images;
 use crate::content::library::{Post, Tag};
 use crate::content::markdown::{self, DocContext, Flavor};
-use crate::federation::profile::{hashtag_name, media_type};
+use crate::content::tag_names;
+use crate::federation::profile::media_type;
 use crate::federation::{
-    DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, Urls, document_size, html, json_size,
-    quotes, with_context,
+    DOCUMENT_BUDGET, OBJECT_BUDGET, OUTBOX_PAGE_SIZE, PUBLIC, REPLIES_PAGE_SIZE, Urls,
+    document_size, html, json_size, quotes, with_context,
 };
 use crate::text::escape;
 
@@ -207,17 +208,7 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
     let c = cx.config;
     let id = Urls::object(c, &post.slug);
     let fc = content(cx, post);
-    let all_replies = cx
-        .conversations
-        .and_then(|c| c.posts.get(&post.slug))
-        .map(|c| c.replies.as_slice())
-        .unwrap_or_default();
-    let reply_ids: Vec<&str> = all_replies
-        .iter()
-        .take(MAX_REPLY_IDS)
-        .map(|r| r.id.as_str())
-        .collect();
-    let replies = replies(&id, &reply_ids, all_replies.len());
+    let replies = replies(c, &post.slug, &reply_ids(cx, &post.slug));
     let lang = post
         .meta
         .language
@@ -251,7 +242,8 @@ fn whole_object(cx: &ObjectContext<'_>, post: &Post) -> Value {
         .iter()
         .filter_map(|slug| {
             let t = cx.tags.iter().find(|t| &t.slug == slug)?;
-            Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{}", hashtag_name(&t.name))}))
+            let name = tag_names::hashtag(&t.name)?;
+            Some(json!({"type": "Hashtag", "href": c.url(&t.path()), "name": format!("#{name}")}))
         })
         .collect();
     // Mentioned accounts are tagged and addressed, so their servers notify them.
@@ -424,22 +416,74 @@ pub fn featured(urls: &Urls, objects: Vec<Value>) -> Value {
     within_budget(doc, "orderedItems", items)
 }
 
-/// The replies collection of a post, embedded in it (no extra file per
-/// post: creating files dominates cold builds). The companion's replies
-/// will fill it when they come back into the site.
-/// Most reply ids listed in a post's embedded `replies` collection.
-pub const MAX_REPLY_IDS: usize = 1000;
+/// The ids of a post's public replies, oldest first, as `conversations.toml`
+/// has them.
+pub fn reply_ids<'a>(cx: &ObjectContext<'a>, slug: &str) -> Vec<&'a str> {
+    cx.conversations
+        .and_then(|c| c.posts.get(slug))
+        .map(|c| c.replies.iter().map(|r| r.id.as_str()).collect())
+        .unwrap_or_default()
+}
 
-/// A post's `replies` collection, embedded: the ids of its public replies
-/// (as `conversations.toml` has them, the first [`MAX_REPLY_IDS`]), which
-/// Mastodon's fetch-all-replies and Fedify's collection traversal read from
-/// `orderedItems`; `total` counts them all.
-pub fn replies(object_id: &str, ids: &[&str], total: usize) -> Value {
+/// A post's `replies` collection: its first page embedded (what Mastodon
+/// and Fedify read without another request), each further page a file of
+/// its own ([`replies_page`]) linked by `next`, so readers on other
+/// servers can load every public reply of the conversation.
+pub fn replies(config: &Config, slug: &str, ids: &[&str]) -> Value {
+    json!({
+        "id": replies_id(config, slug),
+        "type": "OrderedCollection",
+        "totalItems": ids.len(),
+        "first": replies_page(config, slug, ids, 1),
+    })
+}
+
+/// Pages a `replies` collection of `total` ids takes (at least one).
+pub fn replies_pages(total: usize) -> usize {
+    total.div_ceil(REPLIES_PAGE_SIZE).max(1)
+}
+
+/// Page `n` (1-based) of a post's `replies` collection (without
+/// `@context`): its slice of `ids`, `partOf` the collection and `next` the
+/// following page's file. The first is embedded in the post object, so its
+/// id is a fragment of the object's.
+pub fn replies_page(config: &Config, slug: &str, ids: &[&str], n: usize) -> Value {
+    let start = ((n - 1) * REPLIES_PAGE_SIZE).min(ids.len());
+    let end = (n * REPLIES_PAGE_SIZE).min(ids.len());
+    let id = if n == 1 {
+        format!("{}#replies-page-1", Urls::object(config, slug))
+    } else {
+        config.url(&Urls::replies_page_path(slug, n))
+    };
+    let mut page = json!({
+        "id": id,
+        "type": "OrderedCollectionPage",
+        "partOf": replies_id(config, slug),
+        "orderedItems": &ids[start..end],
+    });
+    if n < replies_pages(ids.len()) {
+        page["next"] = json!(config.url(&Urls::replies_page_path(slug, n + 1)));
+    }
+    page
+}
+
+/// The id of a post's `replies` collection: a fragment of the object's id
+/// (the collection lives in the object).
+fn replies_id(config: &Config, slug: &str) -> String {
+    format!("{}#replies", Urls::object(config, slug))
+}
+
+/// The `replies` a post object's hash is taken with (see
+/// `publish::objects::Built::post`), whatever replies it lists: the empty
+/// collection as stoa wrote it before replies were paged, so neither a new
+/// reply nor the paged shape changes the hash of a post already published
+/// (which would send its followers an Update).
+pub fn replies_for_hash(object_id: &str) -> Value {
     json!({
         "id": format!("{object_id}#replies"),
         "type": "OrderedCollection",
-        "totalItems": total,
-        "orderedItems": ids,
+        "totalItems": 0,
+        "orderedItems": [],
     })
 }
 

@@ -1,6 +1,6 @@
 //! The activities `stoa publish` sends: Create for a new post (the same
 //! activity the outbox lists), Update for an edit and for a changed profile,
-//! Delete with a Tombstone for a removed post. Pure. Ids are derived from
+//! Delete with a Tombstone for a removed post, and Move (`stoa move`). Pure. Ids are derived from
 //! the object and its content hash, so publishing the same thing twice
 //! yields the same ids and the delivery queue sends nothing twice.
 
@@ -46,6 +46,23 @@ pub fn delete(urls: &Urls, object_id: &str) -> Value {
         "to": [PUBLIC],
         "cc": [urls.followers],
         "object": {"id": object_id, "type": "Tombstone"},
+    }))
+}
+
+/// `Move` of the blog's account to `target` (`stoa move`), as Mastodon
+/// sends it: `object` is the blog's own actor, `target` the new account,
+/// whose `alsoKnownAs` must list the blog (receivers check it). The id
+/// depends on the target only, so a repeated `stoa move` queues nothing new.
+pub fn move_to(urls: &Urls, target: &str) -> Value {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(target.as_bytes()));
+    with_context(json!({
+        "id": format!("{}#move-{}", urls.actor, short(&digest)),
+        "type": "Move",
+        "actor": urls.actor,
+        "object": urls.actor,
+        "target": target,
+        "to": [urls.followers],
     }))
 }
 
@@ -108,6 +125,21 @@ mod tests {
         assert_eq!(up["cc"], json!([u.followers]));
         let d = delete(&u, "https://blog.example/ap/posts/a.json");
         assert_eq!(d["object"]["type"], "Tombstone");
+        let m = move_to(&u, "https://new.example/users/ada");
+        assert_eq!(m["type"], "Move");
+        assert_eq!(m["object"], u.actor);
+        assert_eq!(m["target"], "https://new.example/users/ada");
+        assert!(
+            m["id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}#move-", u.actor))
+        );
+        assert_eq!(m["id"], move_to(&u, "https://new.example/users/ada")["id"]);
+        assert_ne!(
+            m["id"],
+            move_to(&u, "https://other.example/users/ada")["id"]
+        );
         let (mentions, reply) = extra_recipients(&note);
         assert_eq!(mentions, vec!["https://m.example/users/b"]);
         assert_eq!(reply.as_deref(), Some("https://m.example/statuses/1"));

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::content::tag_names;
 use crate::federation::{Urls, with_context};
 use crate::text::escape;
 
@@ -160,19 +161,13 @@ pub fn featured_tags(c: &Config, u: &Urls) -> Value {
         .fediverse
         .featured_tags
         .iter()
-        .map(|t| {
-            let t = t.trim_start_matches('#');
-            json!({"type": "Hashtag", "href": c.url(&format!("/tags/{}/", slug::slugify(t))), "name": format!("#{}", hashtag_name(t))})
+        .filter_map(|t| {
+            let path = tag_names::page_path(&tag_names::slug(t));
+            let name = tag_names::hashtag(t)?;
+            Some(json!({"type": "Hashtag", "href": c.url(&path), "name": format!("#{name}")}))
         })
         .collect();
     with_context(
         json!({"id": u.featured_tags, "type": "Collection", "totalItems": items.len(), "items": items}),
     )
-}
-
-/// A tag as Mastodon can use it: letters, digits and `_` only.
-pub fn hashtag_name(tag: &str) -> String {
-    tag.chars()
-        .filter(|c| c.is_alphanumeric() || *c == '_')
-        .collect()
 }

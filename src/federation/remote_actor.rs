@@ -189,6 +189,27 @@ pub fn read_key(doc: &Value, key_id: &str) -> Result<RemoteKey, KeyDocError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_old_account_points_here_by_moved_to_or_by_its_aliases() {
+        use serde_json::json;
+        let blog = "https://blog.example/ap/actor.json";
+        assert!(super::points_to(&json!({"movedTo": blog}), blog));
+        assert!(super::points_to(&json!({"alsoKnownAs": [blog]}), blog));
+        assert!(super::points_to(
+            &json!({"alsoKnownAs": {"id": blog}}),
+            blog
+        ));
+        assert!(!super::points_to(
+            &json!({"movedTo": "https://else.example/u"}),
+            blog
+        ));
+        assert!(!super::points_to(
+            &json!({"alsoKnownAs": ["https://else.example/u"]}),
+            blog
+        ));
+        assert!(!super::points_to(&json!({}), blog));
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -356,6 +377,26 @@ pub struct Endpoints {
     pub shared_inbox: Option<String>,
     /// `@user@host`, when it has a `preferredUsername`.
     pub handle: Option<String>,
+}
+
+/// An actor's `alsoKnownAs` as ids (servers send a string or a list):
+/// the accounts it says are the same person. A Move is accepted only when
+/// the new account's list holds the old one.
+pub fn also_known_as(doc: &Value) -> Vec<String> {
+    match doc.get("alsoKnownAs") {
+        Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
+        Some(one) => id_of(one).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Whether an account document points its followers to `actor`: its
+/// `movedTo` names it (Mastodon, GoToSocial after a move), or its
+/// `alsoKnownAs` does (snac publishes no `movedTo`: `snac migrate` moves to
+/// the account its `alias` names, which it publishes as `alsoKnownAs`).
+pub fn points_to(doc: &Value, actor: &str) -> bool {
+    doc.get("movedTo").and_then(id_of).as_deref() == Some(actor)
+        || also_known_as(doc).iter().any(|a| a == actor)
 }
 
 /// Reads the inbox of a fetched actor document; `None` if it has none.

@@ -35,9 +35,9 @@ impl Built {
     /// must not send followers an Update or mark the post as updated.
     pub fn post(bytes: Vec<u8>) -> Built {
         let hash = match serde_json::from_slice::<Value>(&bytes) {
-            Ok(mut v) if v.get("replies").is_some_and(|r| r["totalItems"] != 0) => {
+            Ok(mut v) if v.get("replies").is_some() => {
                 let id = v["id"].as_str().unwrap_or_default().to_string();
-                v["replies"] = crate::federation::objects::replies(&id, &[], 0);
+                v["replies"] = crate::federation::objects::replies_for_hash(&id);
                 hex::encode(Sha256::digest(crate::federation::to_bytes(&v)))
             }
             _ => hex::encode(Sha256::digest(&bytes)),
@@ -72,4 +72,39 @@ pub fn read(output: &Path, config: &Config) -> std::io::Result<BTreeMap<String, 
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::federation::objects::{replies, replies_for_hash};
+    use serde_json::json;
+
+    #[test]
+    fn replies_never_change_a_posts_hash_nor_does_their_paged_shape() {
+        let config = Config::parse(
+            "base_url = \"https://blog.example\"\ntitle = \"t\"\n",
+            Path::new("stoa.toml"),
+        )
+        .expect("config");
+        let id = Urls::object(&config, "p");
+        // A post without replies as published before replies were paged:
+        // the hash stored then was that of its bytes.
+        let mut post = json!({"id": id, "type": "Note", "content": "<p>x</p>"});
+        post["replies"] = replies_for_hash(&id);
+        let before = crate::federation::to_bytes(&post);
+        let stored = hex::encode(Sha256::digest(&before));
+        assert_eq!(Built::post(before).hash, stored);
+        let many: Vec<String> = (0..1200)
+            .map(|i| format!("https://m.example/{i}"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        for ids in [&[][..], &many[..3], &many[..]] {
+            post["replies"] = replies(&config, "p", ids);
+            let built = Built::post(crate::federation::to_bytes(&post));
+            assert_eq!(built.hash, stored, "{} replies", ids.len());
+        }
+        post["content"] = json!("<p>edited</p>");
+        assert_ne!(Built::post(crate::federation::to_bytes(&post)).hash, stored);
+    }
 }

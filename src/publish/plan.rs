@@ -149,6 +149,7 @@ pub fn request(
         actor: serde_json::from_slice(&actor.bytes).ok(),
         actor_hash: Some(actor.hash),
         quiet_updates,
+        move_to: None,
     })
 }
 

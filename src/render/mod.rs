@@ -138,6 +138,9 @@ impl Renderer<'_> {
                     &Urls::object_path(&post.slug),
                     federation::to_bytes(&federation::with_context(object.value)),
                 )?;
+                for page in documents::reply_pages(&cx, post) {
+                    write(sink, page)?;
+                }
                 Ok((
                     i,
                     Summary {
@@ -597,7 +600,7 @@ impl Renderer<'_> {
         };
         put(
             sink,
-            &format!("{}rss.xml", &base[1..]),
+            &output_path(&format!("{base}rss.xml")),
             feeds::rss(&feed, &format!("{base}rss.xml")),
         )
     }
@@ -758,7 +761,10 @@ pub enum Job {
 
 /// `/posts/x/` → `posts/x/index.html`; `/` → `index.html`.
 pub fn output_path(site_path: &str) -> String {
-    let trimmed = site_path.trim_start_matches('/');
+    // A site path is a URL path: `%XX` escapes name UTF-8 folders, as
+    // every server decodes them (a tag's page `/tags/%E6%97%A5%E6%9C%AC/`).
+    let decoded = crate::text::percent_decode(site_path);
+    let trimmed = decoded.trim_start_matches('/');
     if trimmed.is_empty() || trimmed.ends_with('/') {
         format!("{trimmed}index.html")
     } else {

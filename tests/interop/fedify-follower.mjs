@@ -30,7 +30,8 @@
 //   GET  /control/received  -> [ {type, id, actor, objectId, objectType, objectActor,
 //                                 objectObject, objectContent, objectPublished, objectUpdated,
 //                                 objectInstrument, objectQuote, objectQuoteAuthorization,
-//                                 instrument, result}, ... ]
+//                                 instrument, result, target, objectMovedTo}, ... ]
+//                           (a Move is recorded too: target is where the account moved)
 // Prints "ready http://127.0.0.1:PORT" on stdout once listening.
 //
 // Network: only loopback. Any fetch to another host is refused without
@@ -47,6 +48,7 @@ import {
   Follow,
   Like,
   Mention,
+  Move,
   Note,
   Person,
   PUBLIC_COLLECTION,
@@ -121,6 +123,8 @@ async function record(kind, activity) {
     objectQuoteAuthorization: object?.quoteAuthorizationId?.href ?? null,
     instrument: activity.instrumentId?.href ?? null,
     result: activity.resultId?.href ?? null,
+    target: activity.targetId?.href ?? null,
+    objectMovedTo: object?.successorId?.href ?? null,
   });
 }
 
@@ -164,6 +168,7 @@ federation
   .on(Create, (_ctx, a) => record("Create", a))
   .on(Update, (_ctx, a) => record("Update", a))
   .on(Delete, (_ctx, a) => record("Delete", a))
+  .on(Move, (_ctx, a) => record("Move", a))
   .onError((_ctx, e) => console.error("inbox error:", e));
 
 const alice = () => new URL(`${origin}/users/alice`);

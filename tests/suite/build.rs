@@ -36,7 +36,8 @@ fn target_file(out: &Path, page: &str, link: &str) -> Option<std::path::PathBuf>
         let dir = page.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
         format!("/{dir}/{link}")
     };
-    let path = path.split(['#', '?']).next().unwrap_or("").to_string();
+    // Servers decode `%XX` (a tag's page in another script).
+    let path = stoa::text::percent_decode(path.split(['#', '?']).next().unwrap_or(""));
     let path = if path.is_empty() {
         "/".to_string()
     } else {
@@ -51,10 +52,10 @@ fn target_file(out: &Path, page: &str, link: &str) -> Option<std::path::PathBuf>
     })
 }
 
-#[test]
-fn every_internal_link_resolves_and_html_parses() {
-    let (_site, out) = build_example();
-    let files = snapshot(out.path());
+/// Every internal link of every HTML page of `out`: how many were checked
+/// and the broken ones (`page → link`). Panics on HTML that does not parse.
+fn broken_links(out: &Path) -> (usize, BTreeSet<String>) {
+    let files = snapshot(out);
     let mut checked = 0;
     let mut broken = BTreeSet::new();
     for (rel, bytes) in &files {
@@ -77,7 +78,7 @@ fn every_internal_link_resolves_and_html_parses() {
                 .attr("href")
                 .or_else(|| el.value().attr("src"))
                 .unwrap_or("");
-            if let Some(file) = target_file(out.path(), rel, link) {
+            if let Some(file) = target_file(out, rel, link) {
                 checked += 1;
                 if !file.is_file() {
                     broken.insert(format!("{rel} → {link}"));
@@ -85,6 +86,13 @@ fn every_internal_link_resolves_and_html_parses() {
             }
         }
     }
+    (checked, broken)
+}
+
+#[test]
+fn every_internal_link_resolves_and_html_parses() {
+    let (_site, out) = build_example();
+    let (checked, broken) = broken_links(out.path());
     assert!(
         broken.is_empty(),
         "broken internal links:\n{}",
@@ -94,6 +102,112 @@ fn every_internal_link_resolves_and_html_parses() {
         checked > 200,
         "only {checked} links checked: is the example site complete?"
     );
+}
+
+/// `C++`, `C`, `c#`, `日本` and `تقنية` are five tags: five pages (the
+/// non-Latin ones in their script, linked percent-encoded), five hashtags
+/// Mastodon keeps apart, and every link resolves.
+#[test]
+fn tags_mean_what_they_say_in_every_script() {
+    let tags = ["C++", "C", "c#", "日本", "تقنية"];
+    let list = tags.map(|t| format!("\"{t}\"")).join(", ");
+    let site = TempSite::with(&[
+        (
+            "stoa.toml",
+            "base_url = \"https://blog.example.com\"\ntitle = \"T\"\n[fediverse]\nusername = \"t\"\n",
+        ),
+        (
+            "content/posts/langs.md",
+            &format!("+++\ntitle = \"Langs\"\ndate = 2026-01-02\ntags = [{list}]\n+++\n\nHi.\n"),
+        ),
+        (
+            "content/posts/only-c.md",
+            "+++\ntitle = \"Only C\"\ndate = 2026-01-03\ntags = [\"c\"]\n+++\n\nC.\n",
+        ),
+    ]);
+    let out = site.out();
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let folders = ["c-plus-plus", "c", "c-sharp", "日本", "تقنية"];
+    for (tag, folder) in tags.iter().zip(folders) {
+        let page = std::fs::read_to_string(out.join("tags").join(folder).join("index.html"))
+            .unwrap_or_else(|e| panic!("{tag}: no page in tags/{folder}/: {e}"));
+        assert!(page.contains(&format!("#{tag}")), "{tag}: {page}");
+        assert!(
+            out.join("tags").join(folder).join("rss.xml").is_file(),
+            "{tag}"
+        );
+    }
+    let c = std::fs::read_to_string(out.join("tags/c/index.html")).expect("c");
+    assert!(c.contains("Only C") && c.contains("Langs"), "{c}");
+    let cpp = std::fs::read_to_string(out.join("tags/c-plus-plus/index.html")).expect("c++");
+    assert!(!cpp.contains("Only C"), "{cpp}");
+    let post = std::fs::read_to_string(out.join("posts/langs/index.html")).expect("post");
+    assert!(
+        post.contains("href=\"https://blog.example.com/tags/%E6%97%A5%E6%9C%AC/\""),
+        "{post}"
+    );
+    let (checked, broken) = broken_links(&out);
+    assert!(broken.is_empty(), "broken links: {broken:?}");
+    assert!(checked > 10, "{checked}");
+
+    let object: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("ap/posts/langs.json")).expect("object"))
+            .expect("json");
+    let hashtags: Vec<(String, String)> = object["tag"]
+        .as_array()
+        .expect("tag")
+        .iter()
+        .filter(|t| t["type"] == "Hashtag")
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().expect(k).to_string();
+            (s("name"), s("href"))
+        })
+        .collect();
+    assert_eq!(
+        hashtags,
+        [
+            ("#CPlusPlus", "c-plus-plus"),
+            ("#C", "c"),
+            ("#cSharp", "c-sharp"),
+            ("#日本", "%E6%97%A5%E6%9C%AC"),
+            ("#تقنية", "%D8%AA%D9%82%D9%86%D9%8A%D8%A9"),
+        ]
+        .map(|(n, f)| (n.to_string(), format!("{BASE}/tags/{f}/"))),
+    );
+}
+
+#[test]
+fn two_tags_sharing_a_page_are_an_error_naming_both_posts() {
+    let site = TempSite::with(&[
+        (
+            "stoa.toml",
+            "base_url = \"https://blog.example.com\"\ntitle = \"T\"\n",
+        ),
+        (
+            "content/posts/a.md",
+            "+++\ntitle = \"A\"\ndate = 2026-01-02\ntags = [\"C++\"]\n+++\n\nA.\n",
+        ),
+        (
+            "content/posts/b.md",
+            "+++\ntitle = \"B\"\ndate = 2026-01-03\ntags = [\"rust\", \"c-plus-plus\"]\n+++\n\nB.\n",
+        ),
+    ]);
+    let out = site.out();
+    let o = build(site.root(), &out, &[]);
+    let (_, stderr) = text(&o);
+    assert!(!o.status.success(), "{stderr}");
+    for needle in [
+        "content/posts/a.md:4",
+        "content/posts/b.md",
+        "`C++`",
+        "`c-plus-plus`",
+        "/tags/c-plus-plus/",
+        "rename one of them",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(!out.exists(), "a failed build writes nothing");
 }
 
 #[test]

@@ -595,3 +595,21 @@ pub fn peer_program(needs: Needs) -> PathBuf {
         }
     }
 }
+
+/// `conversations.toml` with `n` public replies to `slug`, as `stoa pull`
+/// writes it; returns the reply ids, oldest first.
+pub fn write_replies(root: &Path, slug: &str, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n)
+        .map(|i| format!("https://m.example/users/r/statuses/{i}"))
+        .collect();
+    let mut toml = String::from(
+        "[people.\"https://m.example/users/r\"]\nname = \"R\"\nhandle = \"@r@m.example\"\n\n",
+    );
+    for id in &ids {
+        toml.push_str(&format!(
+            "[[posts.{slug}.replies]]\nid = \"{id}\"\nauthor = \"https://m.example/users/r\"\ncontent = \"<p>hi</p>\"\n\n"
+        ));
+    }
+    std::fs::write(root.join("conversations.toml"), toml).expect("conversations.toml");
+    ids
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{TempSite, build, example_copy, snapshot, stoa, text};
+use crate::common::{self, TempSite, build, example_copy, snapshot, stoa, text};
 
 const BASE: &str = "https://blog.example.com";
 
@@ -743,4 +743,83 @@ fn a_huge_post_travels_shortened_and_every_document_stays_under_the_budget() {
         .as_str()
         .expect("content");
     assert!(!medium.contains("Read the whole post"));
+}
+
+/// Walks a post's `replies` collection as Mastodon and Fedify do: the
+/// embedded first page, then each `next` (read from the output folder,
+/// where its URL says the file is). Returns the ids and the pages' files.
+fn walk_replies(out: &Path, slug: &str) -> (Vec<String>, Vec<String>) {
+    let read = |rel: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(out.join(rel)).expect(rel)).expect("json")
+    };
+    let object = read(&format!("ap/posts/{slug}.json"));
+    let replies = &object["replies"];
+    assert_eq!(replies["type"], "OrderedCollection", "{replies}");
+    assert_eq!(
+        replies["id"],
+        format!("{BASE}/ap/posts/{slug}.json#replies")
+    );
+    let mut page = replies["first"].clone();
+    let (mut ids, mut files) = (Vec::new(), Vec::new());
+    loop {
+        assert_eq!(page["type"], "OrderedCollectionPage", "{page}");
+        assert_eq!(page["partOf"], replies["id"], "{page}");
+        ids.extend(
+            page["orderedItems"]
+                .as_array()
+                .expect("orderedItems")
+                .iter()
+                .map(|i| i.as_str().expect("an id").to_string()),
+        );
+        let Some(next) = page["next"].as_str().map(str::to_string) else {
+            break;
+        };
+        let rel = next
+            .strip_prefix(&format!("{BASE}/"))
+            .unwrap_or_else(|| {
+                panic!("{next} is not on the blog (Mastodon fetches same-host pages only)")
+            })
+            .to_string();
+        assert!(
+            rel.starts_with("ap/"),
+            "{rel}: served as activity+json only under /ap/"
+        );
+        page = read(&rel);
+        assert_eq!(page["id"], next, "{rel}: id must equal its URL");
+        assert!(page["@context"].is_array(), "{rel}: no @context");
+        files.push(rel);
+        assert!(files.len() < 100, "the pages loop");
+    }
+    assert_eq!(replies["totalItems"], ids.len());
+    (ids, files)
+}
+
+#[test]
+fn replies_are_paged_and_the_pages_chain_to_every_reply_once() {
+    let site = example_copy();
+    let out = tempfile::tempdir().expect("temp");
+    let want = common::write_replies(site.path(), "start-here", 2_500);
+    let o = build(site.path(), out.path(), &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (ids, files) = walk_replies(out.path(), "start-here");
+    assert_eq!(ids, want, "every reply once, oldest first");
+    let size = stoa::federation::REPLIES_PAGE_SIZE;
+    assert_eq!(files.len(), 2_500usize.div_ceil(size) - 1, "{files:?}");
+    assert_eq!(files[0], "ap/replies/start-here/page-2.json");
+    // A post without replies has one empty page and no files.
+    let (none, no_files) = walk_replies(out.path(), "pi-day");
+    assert!(none.is_empty() && no_files.is_empty());
+
+    // Fewer replies: the pages no longer needed are gone.
+    let want = common::write_replies(site.path(), "start-here", size + 1);
+    let o = build(site.path(), out.path(), &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (ids, files) = walk_replies(out.path(), "start-here");
+    assert_eq!(ids, want);
+    assert_eq!(files, ["ap/replies/start-here/page-2.json"]);
+    assert!(
+        !out.path()
+            .join("ap/replies/start-here/page-3.json")
+            .exists()
+    );
 }

@@ -256,6 +256,12 @@ fn json_ld_expansion_drops_no_term() {
         "+++\ndate = 2024-05-01\nquote = \"https://m.example/users/a/statuses/1\"\nquote_policy = \"followers\"\n+++\n\nWell said.\n",
     )
     .expect("write the quote post");
+    // Replies enough for a page of the `replies` collection of its own.
+    crate::common::write_replies(
+        site.path(),
+        "start-here",
+        stoa::federation::REPLIES_PAGE_SIZE + 1,
+    );
     let out = tempfile::tempdir().expect("temp dir");
     let dest = out.path().join("public");
     let o = build(site.path(), &dest, &[]);
@@ -280,9 +286,29 @@ fn json_ld_expansion_drops_no_term() {
         actor["interactionPolicy"]["canFeature"]["automaticApproval"][0],
         "https://www.w3.org/ns/activitystreams#Public"
     );
+    let posts = published_example_posts();
+    let mut expected = vec![
+        "ap/actor.json".to_string(),
+        "ap/outbox.json".to_string(),
+        "ap/posts/a-quote.json".to_string(),
+        "ap/replies/start-here/page-2.json".to_string(),
+    ];
+    expected.extend(
+        posts
+            .iter()
+            .map(|(slug, _)| format!("ap/posts/{slug}.json")),
+    );
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    assert_no_term_dropped(&dest, &expected);
+}
+
+/// Runs `jsonld-check.mjs` (jsonld.js with Fedify's preloaded contexts)
+/// on every document under `dir/ap/`: fails if a term was dropped in
+/// expansion, or if one of `expected` (paths under `dir`) was not checked.
+pub(crate) fn assert_no_term_dropped(dir: &std::path::Path, expected: &[&str]) {
     let run = run_node(
         "jsonld-check.mjs",
-        &[dest.to_str().expect("utf-8 path")],
+        &[dir.to_str().expect("utf-8 path")],
         Duration::from_secs(120),
     );
     assert!(
@@ -298,12 +324,7 @@ fn json_ld_expansion_drops_no_term() {
         .iter()
         .filter_map(|d| d["file"].as_str())
         .collect();
-    assert!(docs.contains(&"ap/actor.json"), "{docs:?}");
-    assert!(docs.contains(&"ap/outbox.json"), "{docs:?}");
-    assert!(docs.contains(&"ap/posts/a-quote.json"), "{docs:?}");
-    let posts = published_example_posts();
-    for (slug, _) in &posts {
-        let f = format!("ap/posts/{slug}.json");
-        assert!(docs.contains(&f.as_str()), "{f} not checked: {docs:?}");
+    for f in expected {
+        assert!(docs.contains(f), "{f} not checked: {docs:?}");
     }
 }

@@ -155,7 +155,12 @@ impl Snac {
 
     /// The JSON files of one folder of the local user's data.
     fn user_folder(&self, name: &str) -> Vec<Value> {
-        let dir = self.data.join("user").join(LOCAL_USER).join(name);
+        self.folder_of(LOCAL_USER, name)
+    }
+
+    /// The JSON files of one folder of `user`'s data.
+    fn folder_of(&self, user: &str, name: &str) -> Vec<Value> {
+        let dir = self.data.join("user").join(user).join(name);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
@@ -433,6 +438,7 @@ fn snac_shows_a_quote_post_with_its_fallback_link() {
 pub(crate) struct SnacServer {
     child: std::process::Child,
     log: PathBuf,
+    port: u16,
 }
 
 impl Drop for SnacServer {
@@ -470,13 +476,82 @@ impl Snac {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        SnacServer { child, log }
+        SnacServer { child, log, port }
+    }
+
+    /// Does what the local user's web page does (snac's command line has
+    /// no verb to reply or to like): posts `form` to `/<user>/admin/<what>`
+    /// of the running `server` with HTTP Basic authentication, as the
+    /// browser would (`note`: a new post, with `in_reply_to` a reply;
+    /// `action` with `action=Like` or `Boost`: like or boost by URL).
+    /// Returns the HTTP status.
+    pub(crate) fn web_form(&self, server: &SnacServer, what: &str, form: &[(&str, &str)]) -> u16 {
+        use base64::Engine;
+        let ran = self.run(&["resetpwd", "{data}", LOCAL_USER]);
+        let password = format!("{}{}", ran.stdout, ran.stderr)
+            .lines()
+            .find_map(|l| {
+                l.split_once("New password for user ")
+                    .and_then(|(_, r)| r.split_once(" is "))
+                    .map(|(_, p)| p.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("snac resetpwd printed no password: {ran:?}"));
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{LOCAL_USER}:{password}"));
+        let url = format!("http://127.0.0.1:{}/{LOCAL_USER}/admin/{what}", server.port);
+        let answer = crate::common::agent()
+            .post(&url)
+            .header("Authorization", &format!("Basic {auth}"))
+            .send_form(form.iter().copied())
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        answer.status().as_u16()
     }
 
     /// What snac stored for the account it follows: the Follow until the
     /// Accept arrives, then the Accept (snac(5), `following/`).
     pub(crate) fn following(&self) -> Vec<Value> {
         self.user_folder("following")
+    }
+
+    /// What snac stored for the accounts `user` follows (as [`Snac::following`]).
+    pub(crate) fn following_of(&self, user: &str) -> Vec<Value> {
+        self.folder_of(user, "following")
+    }
+
+    /// Adds another local user.
+    pub(crate) fn add_user(&self, user: &str) {
+        let added = self.run(&["adduser", "{data}", user]);
+        assert!(
+            self.data.join("user").join(user).join("key.json").is_file(),
+            "snac adduser {user} failed: {added:?}"
+        );
+    }
+
+    /// Drops snac's cached copy of `actor` (`object/`), so the next fetch
+    /// is served fresh: snac serves its own accounts from this cache, and
+    /// its command-line `alias` leaves the old copy there.
+    pub(crate) fn forget_cached(&self, actor: &str) {
+        let Ok(dirs) = std::fs::read_dir(self.data.join("object")) else {
+            return;
+        };
+        for file in dirs
+            .filter_map(Result::ok)
+            .filter_map(|d| std::fs::read_dir(d.path()).ok())
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            let doc = std::fs::read_to_string(file.path())
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            if doc.is_some_and(|d| str_at(&d, "id") == Some(actor)) {
+                let _ = std::fs::remove_file(file.path());
+            }
+        }
+    }
+
+    /// What `snac httpd` logged so far.
+    pub(crate) fn log(server: &SnacServer) -> String {
+        std::fs::read_to_string(&server.log).unwrap_or_default()
     }
 }
 

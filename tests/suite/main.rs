@@ -19,5 +19,6 @@ mod import;
 mod init;
 mod interop_fedify;
 pub(crate) mod interop_snac;
+mod moving;
 mod rfc9421_fedify;
 mod serve;

@@ -51,10 +51,13 @@ pub struct Follower {
     pub state: FollowState,
     /// When they followed (ms since the epoch).
     pub created_at: i64,
+    /// The writer's earlier account (`also_known_as`) that had moved to the
+    /// blog when they followed: they most likely came with that move.
+    pub moved_from: Option<String>,
 }
 
 const COLUMNS: &str =
-    "actor, inbox, shared_inbox, handle, follow_id, follow_json, state, created_at";
+    "actor, inbox, shared_inbox, handle, follow_id, follow_json, state, created_at, moved_from";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Follower> {
     Ok(Follower {
@@ -66,6 +69,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Follower> {
         follow_json: r.get(5)?,
         state: FollowState::parse(&r.get::<_, String>(6)?),
         created_at: r.get(7)?,
+        moved_from: r.get(8)?,
     })
 }
 
@@ -73,11 +77,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Follower> {
 /// original date and an accepted state).
 pub fn upsert(conn: &Connection, f: &Follower) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO followers (actor, inbox, shared_inbox, handle, follow_id, follow_json, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO followers (actor, inbox, shared_inbox, handle, follow_id, follow_json, state, created_at, moved_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (actor) DO UPDATE SET
            inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,
            handle = COALESCE(excluded.handle, handle),
+           moved_from = COALESCE(moved_from, excluded.moved_from),
            follow_id = excluded.follow_id, follow_json = excluded.follow_json,
            state = CASE WHEN state = 'accepted' THEN 'accepted' ELSE excluded.state END",
         params![
@@ -88,7 +93,8 @@ pub fn upsert(conn: &Connection, f: &Follower) -> rusqlite::Result<()> {
             f.follow_id,
             f.follow_json,
             f.state.as_str(),
-            f.created_at
+            f.created_at,
+            f.moved_from
         ],
     )?;
     Ok(())
@@ -172,4 +178,16 @@ pub fn count(conn: &Connection, state: FollowState) -> rusqlite::Result<i64> {
         [state.as_str()],
         |r| r.get(0),
     )
+}
+
+/// Followers marked with the earlier account they came after, counted per
+/// account (`companion::moves`).
+pub fn count_moved_in(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::BTreeMap<String, i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT moved_from, COUNT(*) FROM followers WHERE moved_from IS NOT NULL GROUP BY moved_from",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }

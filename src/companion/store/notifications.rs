@@ -1,5 +1,5 @@
 //! What the writer hears about: new followers and unfollows, follow
-//! requests, replies, mentions, favourites, boosts, and deliveries given
+//! requests, replies, mentions, favourites, boosts, quotes, and deliveries given
 //! up. Written in the same transaction as the change they report, so each
 //! is recorded exactly once; read by `stoa notifications` and by the
 //! notify command's runner.
@@ -13,7 +13,7 @@ pub struct Notification {
     /// Sequence number (newer is larger).
     pub id: i64,
     /// `follow`, `follow_request`, `unfollow`, `reply`, `mention`, `like`,
-    /// `boost` or `delivery_failed`.
+    /// `boost`, `quote` or `delivery_failed`.
     pub kind: String,
     /// Who (for a failed delivery: the inbox).
     pub actor: Option<String>,

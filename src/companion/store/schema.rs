@@ -247,6 +247,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX notifications_unread ON notifications (read, id);
     CREATE INDEX notifications_unnotified ON notifications (notified, id);
     "#,
+    // 6: account migration. A follower who arrived after an earlier account
+    // of the writer (`also_known_as`) moved to the blog: that account's URL.
+    r#"
+    ALTER TABLE followers ADD COLUMN moved_from TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

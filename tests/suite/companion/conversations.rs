@@ -45,25 +45,21 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// `stoa pull` then `stoa build` on the blog's site.
-fn pull_and_build(blog: &Companion) -> String {
-    let stdout = blog.admin_cli("pull", &[]);
-    let out = stoa_cmd()
-        .arg("build")
-        .arg("--root")
-        .arg(blog.root())
-        .output()
-        .expect("stoa build runs");
-    assert!(
-        out.status.success(),
-        "build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+/// The `section.conversation` of a post page (`html`, parsed as `doc`).
+fn conversation_of<'a>(doc: &'a scraper::Html, html: &str) -> scraper::ElementRef<'a> {
+    let sel = scraper::Selector::parse("section.conversation").expect("selector");
+    doc.select(&sel)
+        .next()
+        .unwrap_or_else(|| panic!("no conversation section:\n{html}"))
 }
 
 fn page(blog: &Companion) -> String {
-    std::fs::read_to_string(blog.root().join("public/posts/hello-world/index.html")).expect("page")
+    page_of(blog, "hello-world")
+}
+
+fn page_of(blog: &Companion, slug: &str) -> String {
+    std::fs::read_to_string(blog.root().join(format!("public/posts/{slug}/index.html")))
+        .expect("page")
 }
 
 /// Every file of the output and the site's data whose bytes hold `needle`.
@@ -182,15 +178,12 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
     assert_eq!(send(&peer, "carol", &blog, &boost).0, 202);
     wait_counts(&blog, 4, 2, 1);
 
-    let said = pull_and_build(&blog);
+    let said = blog.pull_and_build();
     assert!(said.contains("2 replies"), "{said}");
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
-    let section = doc
-        .select(&sel("section.conversation"))
-        .next()
-        .unwrap_or_else(|| panic!("no conversation section:\n{html}"));
+    let section = conversation_of(&doc, &html);
     let text: String = section.text().collect();
     assert!(text.contains("Hello from Alice"), "{text}");
     assert!(text.contains("fine link"), "{text}");
@@ -294,7 +287,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
         &std::fs::read(out.join("ap/posts/hello-world.json")).expect("object"),
     )
     .expect("json");
-    let ids: Vec<&str> = object["replies"]["orderedItems"]
+    let ids: Vec<&str> = object["replies"]["first"]["orderedItems"]
         .as_array()
         .expect("items")
         .iter()
@@ -327,7 +320,7 @@ fn public_replies_likes_and_boosts_reach_the_page_and_nothing_private_does() {
         "object": {"id": format!("{alice}/likes/0"), "type": "Like", "actor": alice, "object": post}});
     assert_eq!(send(&peer, "alice", &blog, &undo).0, 202);
     wait_counts(&blog, 3, 1, 1);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("EDITED by Alice"), "{html}");
     assert!(!html.contains("Hello from Alice"), "{html}");
@@ -368,7 +361,7 @@ fn hostile_avatars_are_refused_and_the_placeholder_shown() {
         assert_eq!(send(&peer, name, &blog, &like).0, 202);
     }
     wait_counts(&blog, 0, 3, 0);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("3 favourites, 0 boosts"), "{html}");
     assert_eq!(html.matches("avatars/placeholder.svg").count(), 3, "{html}");
@@ -448,7 +441,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
         &["block", &format!("{}/statuses/1", peer.actor("mallory"))],
     );
     assert!(said.contains("Blocked"), "{said}");
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("A kind reply"), "{html}");
     assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
@@ -474,7 +467,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
     assert!(!replies_cli(&blog, &["list", "--all"]).contains("again"));
 
     replies_cli(&blog, &["unhide", &spam]);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     assert!(page(&blog).contains("BUY-CHEAP-PILLS"));
 
     // Under `replies = "approved"`, only approved authors are shown.
@@ -489,7 +482,7 @@ fn hidden_replies_and_blocked_authors_leave_the_page() {
     blog.terminate();
     blog.launch();
     replies_cli(&blog, &["approve", &peer.actor("alice")]);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     assert!(html.contains("A kind reply"), "{html}");
     assert!(!html.contains("BUY-CHEAP-PILLS"), "{html}");
@@ -557,7 +550,7 @@ fn stoa_new_reply_to_reaches_the_author_as_a_threaded_reply() {
         "{object}"
     );
     // The answer sits in the thread on the blog, under Alice's reply.
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel =
@@ -595,14 +588,11 @@ fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
                "content": "<p>FEDIFY-NESTED</p>"}),
     );
     wait_counts(&blog, 2, 1, 1);
-    pull_and_build(&blog);
+    blog.pull_and_build();
     let html = page(&blog);
     let doc = scraper::Html::parse_document(&html);
     let sel = |s: &str| scraper::Selector::parse(s).expect("selector");
-    let section = doc
-        .select(&sel("section.conversation"))
-        .next()
-        .unwrap_or_else(|| panic!("no conversation:\n{html}"));
+    let section = conversation_of(&doc, &html);
     let section_html = section.html();
     assert!(section_html.contains("FEDIFY-FIRST"), "{section_html}");
     for bad in ["<script", "javascript:", "onclick", "alert("] {
@@ -651,28 +641,17 @@ fn rewritten(
         .collect()
 }
 
-/// Waits (bounded) until `found` gives something, and returns it.
-fn wait_until<T>(blog: &Companion, what: &str, found: impl Fn() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = found() {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} never came; companion log:\n{}",
-            blog.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long the re-render test waits for the companion at most.
+const RERENDER_WAIT: Duration = Duration::from_secs(60);
 
 /// Waits (bounded) until `check` holds for the post's page.
 fn wait_page(blog: &Companion, what: &str, check: impl Fn(&str) -> bool) -> String {
-    wait_until(blog, what, || {
-        let html = page(blog);
-        check(&html).then_some(html)
-    })
+    let mut html = String::new();
+    super::publish::wait_until(what, RERENDER_WAIT, || {
+        html = page(blog);
+        check(&html)
+    });
+    html
 }
 
 /// A public reply by `actor` (its status number `n`) to `to`.
@@ -737,9 +716,10 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
     // A burst (a favourite, a boost and a reply at once): one build.
     let builds = |log: &str| log.matches("site re-rendered").count();
     // The page shows a build's files a moment before the companion logs it.
-    let before_burst = wait_until(&blog, "the log of the two replies' builds", || {
-        let n = builds(&blog.log());
-        (n >= 2).then_some(n)
+    let mut before_burst = 0;
+    super::publish::wait_until("the log of the two replies' builds", RERENDER_WAIT, || {
+        before_burst = builds(&blog.log());
+        before_burst >= 2
     });
     let bob = peer.actor("bob");
     let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
@@ -783,10 +763,15 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
     let served_before = snapshot(&public);
     let second_reply = public_reply(&alice, 2, &post, "<p>NOT-SHOWN-YET</p>");
     assert_eq!(send(&peer, "alice", &blog, &second_reply).0, 202);
-    let told = wait_until(&blog, "the notification of the failed re-render", || {
-        let shown = blog.admin_cli("notifications", &[]);
-        shown.contains("could not be re-rendered").then_some(shown)
-    });
+    let mut told = String::new();
+    super::publish::wait_until(
+        "the notification of the failed re-render",
+        RERENDER_WAIT,
+        || {
+            told = blog.admin_cli("notifications", &[]);
+            told.contains("could not be re-rendered")
+        },
+    );
     assert!(told.contains("broken.md"), "names the file: {told}");
     let mut served_after = snapshot(&public);
     // The lock file's text is the last writer's name; it is not served.
@@ -798,4 +783,96 @@ fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
         "a failed re-render changed the output"
     );
     assert!(blog.log().contains("could not re-render the site"));
+}
+
+/// Fedify walks a `replies` collection longer than a page: the embedded
+/// first page, then each `next` page the companion serves from the built
+/// site, to every reply id once, in order.
+#[test]
+fn fedify_walks_every_page_of_a_long_replies_collection() {
+    use crate::common::{Needs, peers_ready, write_replies};
+    if !peers_ready(&[Needs::Fedify]) {
+        return;
+    }
+    let blog = start();
+    let fedify = super::fedify::Fedify::start("rfc9421");
+    let want = write_replies(
+        &blog.root(),
+        "hello-world",
+        2 * stoa::federation::REPLIES_PAGE_SIZE + 34,
+    );
+    blog.build_site();
+    assert!(
+        blog.root()
+            .join("public/ap/replies/hello-world/page-3.json")
+            .is_file()
+    );
+    let walked = fedify.control("replies", json!({"object": post_id(&blog)}));
+    assert_eq!(walked["ids"], json!(want), "Fedify walked every page");
+}
+
+/// snac, a second independent implementation, follows the blog, receives
+/// a new post from `stoa publish`, replies to it, likes and boosts it (from
+/// its web page: its command line only boosts); the companion verifies
+/// and records each, and after `stoa pull` and a build the post's page
+/// shows snac's reply with its author, and the counts.
+#[test]
+fn snac_replies_likes_and_boosts_reach_the_page() {
+    use crate::common::{Needs, peers_ready};
+    use crate::interop_snac::{LOCAL_USER, Snac};
+    if !peers_ready(&[Needs::Snac]) {
+        return;
+    }
+    let blog = start();
+    blog.publish_ok(&[]);
+    let snac = Snac::new();
+    let port = super::free_port();
+    let server = snac.serve(port);
+    let snac_actor = format!("http://127.0.0.1:{port}/{LOCAL_USER}");
+    snac.run(&["follow", "{data}", LOCAL_USER, &blog.actor()]);
+    blog.wait_status("snac's follow", |s| s["followers"]["accepted"] == 1);
+
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    blog.write_post(
+        "for-snac",
+        &format!("title = \"For snac\"\ndate = {today}"),
+        "A post snac answers.",
+    );
+    blog.publish_ok(&[]);
+    let post = format!("{}/ap/posts/for-snac.json", blog.base);
+    super::publish::wait_until("snac to get the post", Duration::from_secs(30), || {
+        snac.timeline().iter().any(|v| v["id"] == post.as_str())
+    });
+
+    let status = snac.web_form(
+        &server,
+        "note",
+        &[
+            ("content", "SNAC-REPLY from the other server"),
+            ("in_reply_to", &post),
+        ],
+    );
+    assert!(status < 400, "snac refused the reply: {status}");
+    for action in ["Like", "Boost"] {
+        let status = snac.web_form(&server, "action", &[("id", &post), ("action", action)]);
+        assert!(status < 400, "snac refused {action}: {status}");
+    }
+    wait_counts(&blog, 1, 1, 1);
+
+    blog.pull_and_build();
+    let html = page_of(&blog, "for-snac");
+    let doc = scraper::Html::parse_document(&html);
+    let section = conversation_of(&doc, &html);
+    let text: String = section.text().collect();
+    assert!(text.contains("SNAC-REPLY from the other server"), "{text}");
+    assert!(
+        text.contains(&format!("@{LOCAL_USER}@127.0.0.1:{port}")),
+        "the author's handle: {text}"
+    );
+    assert!(text.contains("1 favourite, 1 boost"), "{text}");
+    assert!(
+        section.html().contains(&snac_actor),
+        "the author's link: {}",
+        section.html()
+    );
 }

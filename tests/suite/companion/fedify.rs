@@ -94,6 +94,24 @@ impl Fedify {
     pub(crate) fn actor(&self) -> String {
         format!("{}/users/alice", self.base)
     }
+
+    /// The Accept or Reject of the activity `request` (an id) Fedify sent.
+    pub(crate) fn wait_answer(&self, request: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = self.received().into_iter().find(|v| {
+                (v["type"] == "Accept" || v["type"] == "Reject") && v["objectId"] == *request
+            }) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Fedify received no answer to {request}: {:?}",
+                self.received()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 fn follow_interact_unfollow(first_knock: &str) {
@@ -174,10 +192,12 @@ fn fedify_follows_interacts_and_unfollows_with_cavage_signatures() {
     follow_interact_unfollow("draft-cavage-http-signatures-12");
 }
 
-/// Fedify asks to quote a blog post with a signed `QuoteRequest`, verifies
-/// the blog's `Accept`, looks up the stamp at the blog's host and reads its
-/// three fields; the writer revokes the quote, Fedify verifies the `Delete`
-/// and the stamp answers 410.
+/// Fedify asks to quote blog posts with signed `QuoteRequest`s: a post
+/// nobody may quote, and a followers-only one while Fedify is a stranger,
+/// get a verified `Reject`; the followers-only one once Fedify follows, and
+/// a post anyone may quote, get a verified `Accept`; Fedify looks up the
+/// stamp at the blog's host and reads its three fields; the writer revokes
+/// the quote, Fedify verifies the `Delete` and the stamp answers 410.
 #[test]
 fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
     if !peers_ready(&[Needs::Fedify]) {
@@ -187,10 +207,42 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
         allow_private: true,
         ..Setup::default()
     });
+    blog.write_post(
+        "fans-only",
+        "date = 2024-05-02\nquote_policy = \"followers\"",
+        "For followers.",
+    );
+    blog.write_post(
+        "mine",
+        "date = 2024-05-03\nquote_policy = \"nobody\"",
+        "Not quotable.",
+    );
+    blog.publish_ok(&[]);
     let fedify = Fedify::start("rfc9421");
+    let quote = |slug: &str| -> (Value, Value) {
+        let post = format!("{}/ap/posts/{slug}.json", blog.base);
+        let asked = fedify.control("quote", json!({"target": blog.actor(), "object": post}));
+        let answer = fedify.wait_answer(&asked["id"]);
+        assert_eq!(answer["actor"], blog.actor(), "{answer}");
+        assert_eq!(answer["objectType"], "QuoteRequest", "{answer}");
+        assert_eq!(answer["objectInstrument"], asked["note"], "{answer}");
+        (asked, answer)
+    };
+    // Nobody may quote "mine"; "fans-only" only a follower, which Fedify
+    // becomes between its two requests.
+    assert_eq!(quote("mine").1["type"], "Reject");
+    assert_eq!(quote("fans-only").1["type"], "Reject");
+    fedify.control("follow", json!({"target": blog.actor()}));
+    fedify.wait_received("Accept");
+    let (_, fans) = quote("fans-only");
+    assert_eq!(fans["type"], "Accept", "{fans}");
+    blog.wait_status("the follower's quote recorded", |s| {
+        s["interactions"]["quote"] == 1
+    });
+
     let post = format!("{}/ap/posts/hello-world.json", blog.base);
-    let asked = fedify.control("quote", json!({"target": blog.actor(), "object": post}));
-    let accept = fedify.wait_received("Accept");
+    let (asked, accept) = quote("hello-world");
+    assert_eq!(accept["type"], "Accept", "{accept}");
     assert_eq!(accept["actor"], blog.actor(), "{accept}");
     assert_eq!(accept["objectType"], "QuoteRequest", "{accept}");
     assert_eq!(accept["objectId"], asked["id"], "{accept}");
@@ -205,16 +257,32 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
     assert_eq!(stamp["attributedTo"], blog.actor(), "{stamp}");
     assert_eq!(stamp["interactingObject"], asked["note"], "{stamp}");
     assert_eq!(stamp["interactionTarget"], post, "{stamp}");
-    blog.wait_status("the quote recorded", |s| s["interactions"]["quote"] == 1);
+    blog.wait_status("the quote recorded", |s| s["interactions"]["quote"] == 2);
+    // The stamp as served, and the Tombstone after the revocation, keep
+    // every term through JSON-LD expansion (checked together below).
+    let documents = tempfile::tempdir().expect("temp dir");
+    let keep = |name: &str| {
+        // Read the body whatever the status (the Tombstone comes with 410).
+        let body = agent()
+            .get(&stamp_url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("GET the stamp")
+            .body_mut()
+            .read_to_string()
+            .expect("body");
+        let dir = documents.path().join("ap");
+        std::fs::create_dir_all(&dir).expect("ap folder");
+        std::fs::write(dir.join(name), body).expect("write");
+    };
+    keep("stamp.json");
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
-        .args(["quotes", "revoke"])
-        .arg(asked["note"].as_str().unwrap_or_default())
-        .arg("--root")
-        .arg(blog.root())
-        .output()
-        .expect("stoa quotes runs");
-    assert!(out.status.success(), "{out:?}");
+    blog.admin_cli(
+        "quotes",
+        &["revoke", asked["note"].as_str().unwrap_or_default()],
+    );
     let delete = fedify.wait_received("Delete");
     assert_eq!(delete["actor"], blog.actor(), "{delete}");
     assert_eq!(delete["objectId"], stamp_url, "{delete}");
@@ -224,6 +292,11 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
         Err(e) => panic!("{e}"),
     };
     assert_eq!(status, 410);
+    keep("revoked-stamp.json");
+    crate::interop_fedify::assert_no_term_dropped(
+        documents.path(),
+        &["ap/stamp.json", "ap/revoked-stamp.json"],
+    );
 }
 
 /// A blog post quotes a Fedify post: `stoa publish` sends Fedify a

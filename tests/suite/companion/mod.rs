@@ -56,6 +56,8 @@ pub struct Setup {
     pub blocked_actors: Vec<String>,
     /// `--retry-scale` (the retry schedule multiplied by this).
     pub retry_scale: Option<f64>,
+    /// `also_known_as`: the writer's earlier accounts.
+    pub also_known_as: Vec<String>,
 }
 
 /// A site and its running companion.
@@ -105,6 +107,12 @@ impl Companion {
                 "[fediverse]\nmanually_approves_followers = true",
             );
             assert!(text.contains("manually_approves_followers"), "{text}");
+        }
+        if !setup.also_known_as.is_empty() {
+            text = text.replace(
+                "[fediverse]",
+                &format!("[fediverse]\nalso_known_as = {:?}", setup.also_known_as),
+            );
         }
         // `stoa init` writes a [companion] table (all commented out): fill it in.
         let settings = format!(
@@ -380,10 +388,39 @@ impl Companion {
         stdout
     }
 
+    /// `stoa pull` (through the admin API) then `stoa build` on the blog's
+    /// site; returns what pull printed.
+    pub fn pull_and_build(&self) -> String {
+        let stdout = self.admin_cli("pull", &[]);
+        self.build_site();
+        stdout
+    }
+
+    /// `stoa build` on the blog's site.
+    pub fn build_site(&self) {
+        let out = stoa_cmd()
+            .arg("build")
+            .arg("--root")
+            .arg(self.root())
+            .output()
+            .expect("stoa build runs");
+        assert!(
+            out.status.success(),
+            "build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs `stoa publish --no-deploy ARGS` against this companion.
     pub fn publish(&self, args: &[&str]) -> (bool, String, String) {
+        self.deploying("publish", args)
+    }
+
+    /// Runs `stoa COMMAND --no-deploy ARGS` (publish, move) against this
+    /// companion: (success, stdout, stderr).
+    pub fn deploying(&self, command: &str, args: &[&str]) -> (bool, String, String) {
         let out = stoa_cmd()
-            .arg("publish")
+            .arg(command)
             .arg("--root")
             .arg(self.root())
             .arg("--companion")

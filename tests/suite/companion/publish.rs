@@ -13,7 +13,8 @@ use super::{Companion, Peer, Setup, follow, send, signed_by_blog};
 use crate::common::{Needs, agent, peers_ready};
 use crate::interop_snac::{LOCAL_USER, Snac};
 
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+/// Waits until `check` holds, at most `limit`.
+pub(super) fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

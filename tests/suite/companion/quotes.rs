@@ -85,11 +85,15 @@ fn get(url: &str) -> (u16, String, Value) {
     )
 }
 
+/// `stoa quotes ARGS` from the writer's machine, through the admin API.
 fn quotes_cli(blog: &Companion, args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
         .arg("quotes")
         .arg("--root")
         .arg(blog.root())
+        .arg("--companion")
+        .arg(&blog.base)
+        .env("STOA_ADMIN_TOKEN", super::TOKEN)
         .args(args)
         .output()
         .expect("stoa quotes runs");
@@ -212,10 +216,69 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
     let status = blog.admin("status");
     assert_eq!(status["interactions"]["quote"], 3, "{status}");
 
-    // `stoa quotes list` and `revoke`.
+    // A quote addressed to bob's followers only: approved (the policy is
+    // about who quotes, not where), told to the writer, never shown.
+    let mut r11 = quote_request(&peer, "bob", 11, &hello, &bob, &hello);
+    r11["instrument"]["to"] = json!([format!("{bob}/followers")]);
+    r11["instrument"]["content"] = json!("<p>Quiet quote</p>");
+    assert_eq!(send(&peer, "bob", &blog, &r11).0, 202);
+    assert_eq!(answer_to(&peer, "bob", &r11)["type"], "Accept");
+    let notes: Value = serde_json::from_str(&blog.admin_cli("notifications", &["--json"]))
+        .expect("notifications as JSON");
+    let quoted: Vec<(String, bool)> = notes
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|n| n["kind"] == "quote")
+        .map(|n| {
+            (
+                n["actor"].as_str().unwrap_or_default().to_string(),
+                n["public"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        quoted,
+        vec![
+            (bob.clone(), false),
+            (bob.clone(), true),
+            (alice.clone(), true),
+            (alice.clone(), true),
+        ],
+        "one notification per approved quote, newest first: {notes}"
+    );
+    let text = blog.admin_cli("notifications", &["--all"]);
+    assert!(
+        text.contains(&format!("{bob} quoted {hello} (not public"))
+            && text.contains(&format!("{alice} quoted {fans}")),
+        "{text}"
+    );
+    // The post page names the public quoters, never the followers-only one.
+    blog.pull_and_build();
+    let page = std::fs::read_to_string(blog.root().join("public/posts/hello-world/index.html"))
+        .expect("the post page");
+    let quoted_by = page
+        .split("Quoted by")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_default();
+    let links = quoted_by.matches("<li>").count();
+    assert_eq!(links, 2, "alice and bob's public quotes: {quoted_by}");
+    for id in [&r1["instrument"]["id"], &r9["instrument"]["id"]] {
+        assert!(
+            quoted_by.contains(id.as_str().unwrap_or("?")),
+            "{id} linked: {quoted_by}"
+        );
+    }
+    assert!(
+        !page.contains(r11["instrument"]["id"].as_str().unwrap_or("?")),
+        "the followers-only quote is not on the page"
+    );
+
+    // `stoa quotes list` and `revoke`, from the writer's machine.
     let (ok, out, err) = quotes_cli(&blog, &["list"]);
     assert!(ok, "{err}");
-    assert_eq!(out.lines().count(), 3, "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
     assert!(
         out.contains(r1["instrument"]["id"].as_str().unwrap_or("?")),
         "{out}"
@@ -259,7 +322,7 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
     let delete = json!({"type": "Delete", "id": format!("{alice}/statuses/2#delete"),
         "actor": alice, "object": r2["instrument"]["id"]});
     assert_eq!(send(&peer, "alice", &blog, &delete).0, 202);
-    blog.wait_status("the quote deleted", |s| s["interactions"]["quote"] == 1);
+    blog.wait_status("the quote deleted", |s| s["interactions"]["quote"] == 2);
     assert_eq!(get(&r2_stamp).0, 410);
 }
 
