@@ -19,6 +19,13 @@ the two tools in each round (A B A B ...):
   serve    stoa only: time `stoa serve` takes to rebuild after one post's text
            is edited (as reported by serve, and end to end from the write to
            the log line)
+  reply    stoa only, with --interactions: one new reply appended to one
+           post's conversation, then `stoa build`; counts the files written
+           (from the manifest) and times it
+
+--interactions N gives the stoa site a conversations.toml of N interactions
+(benches/gen_conversations.py: replies spread unevenly, one post with 2,000
+replies) while Hugo builds the same posts without any: issue 9's benchmark.
 
 Each figure is whole-process wall time and peak RSS from /usr/bin/time.
 Prints medians, min-max and per-pair ratios (stoa / Hugo), and a Markdown
@@ -69,7 +76,9 @@ def main():
     ap.add_argument("--highlight", choices=["off", "on"], default="off",
                     help="stoa's code highlighting: off like the reference Hugo site "
                          "(hugo_site.sh sets codeFences = false), or on, stoa's default")
-    ap.add_argument("--only", choices=["cold", "forced", "noop", "serve"], action="append",
+    ap.add_argument("--interactions", type=int, default=0,
+                    help="give the stoa site a conversations.toml with this many interactions")
+    ap.add_argument("--only", choices=["cold", "forced", "noop", "serve", "reply"], action="append",
                     help="run only these measurements (repeatable)")
     a = ap.parse_args()
 
@@ -77,7 +86,7 @@ def main():
         sys.exit("hugo is not installed: apt-get install -y hugo")
     work = os.path.abspath(a.dir)
     hugo_site = os.path.join(work, "hugo-%d" % a.posts)
-    stoa_site = os.path.join(work, "stoa-%d" % a.posts)
+    stoa_site = os.path.join(work, "stoa-%d" % a.posts + ("-i%d" % a.interactions if a.interactions else ""))
     if not os.path.isdir(os.path.join(hugo_site, "content", "posts")):
         sh(["sh", os.path.join(HERE, "hugo_site.sh"), hugo_site, str(a.posts)],
            stdout=subprocess.DEVNULL)
@@ -89,8 +98,16 @@ def main():
         f.write('base_url = "https://blog.example.org"\ntitle = "Synthetic Blog"\n'
                 'language = "en"\nposts_per_page = 10\nfeed_items = 20\n'
                 '\n[markdown]\nhighlight = %s\n' % ("true" if a.highlight == "on" else "false"))
+    conv = os.path.join(stoa_site, "conversations.toml")
+    if a.interactions:
+        sh([sys.executable, os.path.join(HERE, "gen_conversations.py"), posts_link, conv,
+            str(a.interactions)])
+    elif os.path.exists(conv):
+        os.remove(conv)
     sh(["cargo", "build", "--release", "--quiet"], cwd=REPO)
     stoa = os.path.join(REPO, "target", "release", "stoa")
+    if not os.path.exists(os.path.join(stoa_site, "actor-key.pub.pem")):
+        sh([stoa, "keygen", "--root", stoa_site], stdout=subprocess.DEVNULL)
     hugo_ver = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.strip()
     stoa_ver = subprocess.run([stoa, "--version"], capture_output=True, text=True).stdout.strip()
 
@@ -147,8 +164,8 @@ def main():
         sh(["sync"])
         time.sleep(a.settle)
 
-    print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s; stoa highlighting %s" % (
-        os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work, a.highlight), flush=True)
+    print("machine: %d cores; %s; %s; posts=%d runs=%d dir=%s; stoa highlighting %s; stoa interactions %d" % (
+        os.cpu_count(), stoa_ver, hugo_ver, a.posts, a.runs, work, a.highlight, a.interactions), flush=True)
     want = set(a.only or ["cold", "forced", "noop", "serve"])
     if "cold" in want:
         if os.path.exists(cold_root):
@@ -173,6 +190,8 @@ def main():
         pair("forced", ["--force"])
     if "noop" in want:
         pair("noop", [])
+    if "reply" in want:
+        reply_runs(a, stoa, stoa_cmd, stoa_out, conv)
     if "serve" not in want:
         report(results)
         return
@@ -213,6 +232,37 @@ def main():
         med(serve_ms), min(serve_ms), max(serve_ms), med(e2e_ms)), flush=True)
 
     report(results, serve_ms)
+
+
+def reply_runs(a, stoa, stoa_cmd, stoa_out, conv):
+    """One new reply at a time under a post that is neither featured nor on
+    the first pages: `stoa build`, the files it wrote, its time."""
+    if not os.path.exists(conv):
+        sys.exit("reply needs --interactions")
+    timed(stoa_cmd)  # the output in place, up to date
+    original = open(conv).read()
+    slugs = re.findall(r"^\[posts\.([^\]]+)\]$", original, re.M)
+    slug = slugs[len(slugs) // 2]
+    walls, written = [], []
+    try:
+        for k in range(a.runs):
+            before = open(os.path.join(stoa_out, ".stoa-manifest")).read().splitlines()[2:]
+            with open(conv, "a") as f:
+                f.write('\n[[posts.%s.replies]]\nid = "https://m1.example/users/u1/statuses/new-%d"\n'
+                        'author = "https://m1.example/users/u1"\npublished = "2026-12-01T10:00:00Z"\n'
+                        'content = "<p>One more reply, %d.</p>"\n' % (slug, k, k))
+            w, _ = timed(stoa_cmd)
+            after = open(os.path.join(stoa_out, ".stoa-manifest")).read().splitlines()[2:]
+            changed = sorted(set(after) - set(before))
+            walls.append(w)
+            written.append(len(changed))
+            print("reply   %d: %.2f s, %d files written: %s" % (
+                k + 1, w, len(changed), ", ".join(l.split(" ", 1)[1] for l in changed)), flush=True)
+    finally:
+        with open(conv, "w") as f:
+            f.write(original)
+    print("reply   one new reply under %s: build %s, files written %s" % (
+        slug, fmt(walls, "s"), sorted(set(written))), flush=True)
 
 
 def report(results, serve_ms=None):

@@ -4,35 +4,45 @@
 Usage: gen_conversations.py POSTS_DIR OUT N
   POSTS_DIR  the posts of a corpus from gen_corpus.py (slugs = file names)
   OUT        the file to write (copy it to the site's conversations.toml)
-  N          interactions in all: the first post (by slug) gets 2,000, the
-             rest are spread unevenly (weight 1/rank); a third are
-             favourites, a sixth boosts, the rest replies, 40% of which
-             answer an earlier reply. 2,000 people on 50 servers.
+  N          interactions in all: the first post (by slug) gets 2,000
+             replies (3,999 interactions), the rest are spread unevenly
+             (weight 1/rank); per post a third are favourites and a sixth
+             boosts (each person at most once), the rest replies, 40% of
+             which answer an earlier reply. 2,000 people on 50 servers.
+             Prints the counts it wrote.
 Python 3 standard library only; seeded, so the output is reproducible.
 """
 import random, sys, os, re
 random.seed(7)
 posts_dir, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-slugs = sorted(f[:-3] for f in os.listdir(posts_dir) if f.endswith('.md'))
+slugs = sorted(f[:-3] for f in os.listdir(posts_dir)
+               if f.endswith('.md') and not f.startswith('_'))  # _index.md is Hugo's section page, not a post
 people = [f"https://m{i%50}.example/users/u{i}" for i in range(2000)]
 lines = ["# bench\n"]
 # uneven: one post gets 2000 replies, the rest spread with a skew
+TOP = 3999  # 1,333 favourites, 666 boosts, 2,000 replies
 per = {}
-per[slugs[0]] = 2000
-left = n - 2000
+per[slugs[0]] = TOP
+left = n - TOP
 weights = [1/(i+1) for i in range(len(slugs))]
-tot = sum(weights)
-for s, w in zip(slugs, weights):
-    if s == slugs[0]: continue
-    per[s] = int(left * w / tot)
+tot = sum(weights[1:])  # the other posts share what is left
+shares = [(s, left * w / tot) for s, w in zip(slugs, weights) if s != slugs[0]]
+for s, x in shares:
+    per[s] = int(x)
+# largest remainders first, so the counts add up to N exactly
+short = left - sum(per[s] for s, _ in shares)
+for s, x in sorted(shares, key=lambda sx: int(sx[1]) - sx[1])[:short]:
+    per[s] += 1
 k = 0
+counts = {"likes": 0, "boosts": 0}
 for s, cnt in per.items():
     if cnt == 0: continue
     lines.append(f'[posts.{s}]')
-    likes = [people[random.randrange(2000)] for _ in range(cnt // 3)]
-    boosts = [people[random.randrange(2000)] for _ in range(cnt // 6)]
-    lines.append('likes = [' + ', '.join(f'"{a}"' for a in sorted(set(likes))) + ']')
-    lines.append('boosts = [' + ', '.join(f'"{a}"' for a in sorted(set(boosts))) + ']')
+    likes = random.sample(people, min(cnt // 3, len(people)))
+    boosts = random.sample(people, min(cnt // 6, len(people)))
+    counts["likes"] += len(likes); counts["boosts"] += len(boosts)
+    lines.append('likes = [' + ', '.join(f'"{a}"' for a in sorted(likes)) + ']')
+    lines.append('boosts = [' + ', '.join(f'"{a}"' for a in sorted(boosts)) + ']')
     ids = []
     for j in range(cnt - cnt//3 - cnt//6):
         k += 1
@@ -53,3 +63,6 @@ for i, a in enumerate(people):
     lines.append(f'handle = "@u{i}@m{i%50}.example"')
     lines.append('')
 open(out, 'w').write('\n'.join(lines))
+print(f"{k} replies, {counts['likes']} favourites, {counts['boosts']} boosts "
+      f"({k + counts['likes'] + counts['boosts']} interactions) under "
+      f"{sum(1 for c in per.values() if c)} posts; {per[slugs[0]]} on {slugs[0]}")

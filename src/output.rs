@@ -321,7 +321,10 @@ fn roll_back_fresh(root: &Path) -> Result<Option<String>, SiteError> {
     for entry in entries {
         let entry = entry.map_err(|e| SiteError::io(root, e))?;
         let path = entry.path();
-        if path.file_name().is_some_and(|n| n == JOURNAL) {
+        if path
+            .file_name()
+            .is_some_and(|n| n == JOURNAL || n == crate::output_lock::LOCK)
+        {
             continue;
         }
         let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -406,8 +409,9 @@ impl Stager {
         let (previous, fresh) = match Manifest::read(root) {
             Some(m) => (m, false),
             None => {
+                // The output lock's file is made before this ([`crate::output_lock`]).
                 if let Ok(mut entries) = fs::read_dir(root)
-                    && entries.next().is_some()
+                    && entries.any(|e| e.is_ok_and(|e| e.file_name() != crate::output_lock::LOCK))
                 {
                     return Err(SiteError::ForeignOutput(root.to_path_buf()));
                 }

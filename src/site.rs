@@ -12,6 +12,7 @@ use crate::error::SiteError;
 use crate::federation::Urls;
 use crate::federation::documents::Identity;
 use crate::output::{self, Stager, WriteStats};
+use crate::output_lock::OutputLock;
 use crate::publish::log::PublishLog;
 use crate::render::{Rendered, Renderer, Sink, theme};
 
@@ -29,6 +30,9 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Render even when no input changed since the last build.
     pub force: bool,
+    /// Told (with the other writer's description) when another process is
+    /// writing the output folder and this build waits for it.
+    pub on_wait: Option<fn(&str)>,
 }
 
 /// What a build did, for the one-line summary.
@@ -143,6 +147,13 @@ impl Site {
     /// Builds the site into its output folder.
     pub fn build(&self, opts: &BuildOptions) -> Result<BuildReport, SiteError> {
         let started = Instant::now();
+        // One writer at a time (`stoa build`, `stoa publish`, the
+        // companion's re-render), held until the commit is done.
+        let _lock = OutputLock::acquire(&self.output, |holder| {
+            if let Some(tell) = opts.on_wait {
+                tell(holder);
+            }
+        })?;
         // Before the manifest is trusted: a stopped build may have left a
         // commit to finish.
         let repaired = output::recover(&self.output)?;

@@ -13,6 +13,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         base_url: args.site.base_url.clone(),
         drafts: args.site.drafts,
         force: args.force,
+        on_wait: Some(say_waiting),
     };
     let site = Site::open(&args.site.root, &opts)?;
     // A signal finishes or rolls back the output folder's commit, never
@@ -21,6 +22,13 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     let report = site.build(&opts)?;
     print_report(&report);
     Ok(())
+}
+
+/// Says why a build has not started yet: another process (named by its
+/// id and command line) is writing the output folder (shared with
+/// `publish`).
+pub fn say_waiting(holder: &str) {
+    errln!("Waiting: {holder} is writing the output folder; this build starts when it is done.");
 }
 
 /// Prints warnings and the summary line (shared with `serve`).

@@ -48,11 +48,16 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         .max(config.companion.delivery_workers + companion::key_cache::MAX_FETCHES + 8);
     let database = root.join(&config.companion.database);
     let store = Store::open(&database).context("opening the companion's database")?;
+    let rerender = args
+        .site
+        .as_deref()
+        .and_then(|site| rerender_target(site, &root, args.base_url.clone()));
     let options = companion::Options {
         store,
         signer,
         admin_token,
         site: args.site.clone(),
+        rerender,
         retry_scale: args.retry_scale,
         limits: companion::http::Limits::default(),
         config,
@@ -73,6 +78,32 @@ pub fn run(args: &InboxArgs) -> Result<()> {
         companion::run(options, listener, shutdown_signal())
             .await
             .context("running the companion")
+    })
+}
+
+/// The site the companion re-renders after changes to the conversation:
+/// the served folder, when stoa built it (its manifest is there: not a
+/// copy made by a deploy) and the site's sources are here.
+fn rerender_target(
+    site: &Path,
+    root: &Path,
+    base_url: Option<String>,
+) -> Option<companion::rerender::Target> {
+    let built = site.join(crate::output::MANIFEST).is_file();
+    let sources = root.join(crate::content::library::CONTENT_DIR).is_dir();
+    if !(built && sources) {
+        tracing::info!(
+            site = %site.display(),
+            "not re-rendering the served site after new replies: {}",
+            if built { "the site's content/ folder is not here" } else { "stoa did not build that folder (no .stoa-manifest)" }
+        );
+        return None;
+    }
+    tracing::info!(site = %site.display(), "re-rendering the served site after changes to the conversation");
+    Some(companion::rerender::Target {
+        root: root.to_path_buf(),
+        output: site.to_path_buf(),
+        base_url,
     })
 }
 

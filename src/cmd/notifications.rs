@@ -84,6 +84,10 @@ pub fn line(n: &Notification) -> String {
             },
             text()
         ),
+        "rerender_failed" => format!(
+            "the blog could not be re-rendered after a change to its conversation (the served site is unchanged):\n    {}",
+            n.content.as_deref().unwrap_or("").replace('\n', "\n    ")
+        ),
         "delivery_failed" => format!("could not deliver {about} to {who}: {}", text()),
         other => format!("{other}: {who} {about}"),
     };

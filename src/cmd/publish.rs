@@ -50,7 +50,10 @@ pub(crate) fn publish(args: &PublishArgs, move_to: Option<MoveOrder>) -> Result<
         .root
         .canonicalize()
         .unwrap_or_else(|_| args.root.clone());
-    let opts = BuildOptions::default();
+    let opts = BuildOptions {
+        on_wait: Some(crate::cmd::build::say_waiting),
+        ..BuildOptions::default()
+    };
     let site = Site::open(&root, &opts)?;
     let config = &site.config;
     let client = admin_client(&root, config, args.companion.as_deref())?;

@@ -61,6 +61,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             base_url: Some(base_url.clone()),
             drafts: args.site.drafts,
             force: false,
+            // A temporary folder only this preview writes.
+            on_wait: None,
         };
         let out_path = out.path().to_path_buf();
         let state = ServeState::new(out_path.clone());

@@ -228,8 +228,9 @@ pub async fn conversations(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// The public conversation under every post, as the blog may show it.
-fn public_conversations(
+/// The public conversation under every post, as the blog may show it
+/// (also what the companion's own re-render writes, [`super::rerender`]).
+pub(super) fn public_conversations(
     app: &App,
     conn: &rusqlite::Connection,
 ) -> rusqlite::Result<ConversationsAnswer> {
@@ -454,6 +455,8 @@ pub async fn moderate(State(app): State<Arc<App>>, Json(m): Json<Moderate>) -> R
                 format!("Blocked {host}: nothing from there is shown or recorded any more.")
             }
         };
+        // What the blog shows may have changed: re-render it (when served).
+        app.wake_rerender.notify_one();
         Ok(Ok(Moderated { message, actor }))
     })
     .await;

@@ -54,6 +54,11 @@ pub fn drain(app: &Arc<App>) -> usize {
         match outcomes {
             Ok(outcomes) => {
                 let mut wake = false;
+                // Anything that changed may change the public conversation;
+                // the re-render finds out (and does nothing when not).
+                if outcomes.iter().any(|a| matches!(a, Applied::Changed(_))) {
+                    app.wake_rerender.notify_one();
+                }
                 for (p, applied) in prepared.iter().zip(&outcomes) {
                     tracing::info!(actor = %p.queued.actor, outcome = ?applied, "activity applied");
                     wake |= matches!(

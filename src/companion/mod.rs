@@ -20,6 +20,7 @@ mod notify;
 mod profiles;
 pub(crate) mod publish;
 mod quotes;
+pub mod rerender;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -66,6 +67,8 @@ pub struct App {
     intake: intake::Intake,
     wake_processor: Arc<Notify>,
     wake_delivery: Arc<Notify>,
+    /// Told when the public conversation may have changed ([`rerender`]).
+    wake_rerender: Notify,
     admin_token: Option<String>,
     site: Option<PathBuf>,
     /// Blocks added with `stoa replies block` (stored; kept here too so a
@@ -111,6 +114,9 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Serve this folder (the built site) for every other GET.
     pub site: Option<PathBuf>,
+    /// Re-render that site after changes to the public conversation (when
+    /// it is the output of the site the companion runs in).
+    pub rerender: Option<rerender::Target>,
     /// Retry schedule multiplier (1.0 = Mastodon's schedule).
     pub retry_scale: f64,
     /// Connection limits.
@@ -178,6 +184,7 @@ pub async fn run(
         intake,
         wake_processor,
         wake_delivery: Arc::new(Notify::new()),
+        wake_rerender: Notify::new(),
         admin_token: options.admin_token,
         site: options.site,
         config: options.config,
@@ -188,6 +195,9 @@ pub async fn run(
     let processor = tokio::spawn(process_loop(app.clone(), stop_rx.clone()));
     let watcher = tokio::spawn(watch_loop(app.clone(), stop_rx.clone()));
     let notifier = tokio::spawn(notify::run(app.clone(), stop_rx.clone()));
+    let rerenderer = options
+        .rerender
+        .map(|target| tokio::spawn(rerender::run(app.clone(), target, stop_rx.clone())));
     let deliverer = tokio::spawn(delivery::run(
         store.clone(),
         client,
@@ -209,6 +219,9 @@ pub async fn run(
     let _ = processor.await;
     let _ = watcher.await;
     let _ = notifier.await;
+    if let Some(r) = rerenderer {
+        let _ = r.await;
+    }
     let _ = deliverer.await;
     Ok(())
 }

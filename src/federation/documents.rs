@@ -73,11 +73,20 @@ pub fn site(config: &Config, identity: &Identity, posts: usize, followers: usize
 }
 
 /// Page `n` (1-based) of the outbox: its posts as Creates, newest first.
+/// The embedded objects leave out their `replies` collection (readers
+/// that want it fetch the object, where it is): a new reply then changes
+/// only its post's page and object, never an outbox page.
 pub fn outbox_page(cx: &ObjectContext<'_>, posts: &[Post], n: usize) -> Document {
     let size = OUTBOX_PAGE_SIZE;
     let notes = posts[((n - 1) * size).min(posts.len())..(n * size).min(posts.len())]
         .iter()
-        .map(|p| objects::note(cx, p))
+        .map(|p| {
+            let mut note = objects::note(cx, p);
+            if let Some(fields) = note.as_object_mut() {
+                fields.remove("replies");
+            }
+            note
+        })
         .collect();
     let page = objects::outbox_page(cx.config, cx.urls, n, posts.len(), notes);
     Document::json(&Urls::outbox_page_path(n)[1..], &page)

@@ -785,3 +785,71 @@ fn a_build_stopped_by_a_signal_leaves_the_old_or_the_new_site_never_a_mix() {
     assert!(text(&o).0.contains("Nothing changed"), "{:?}", text(&o));
     eprintln!("{}", outcomes.join("\n"));
 }
+
+/// Two writers of one output folder never interleave (issue 9: `stoa
+/// build`, `stoa publish` and the companion's re-render share it): while
+/// another process holds the folder's lock, a build says who holds it,
+/// writes nothing, and goes on once the lock is released.
+#[test]
+fn a_build_waits_while_another_writer_holds_the_output_folder() {
+    use std::io::{BufRead, Write};
+    let site = TempSite::minimal();
+    let out = site.out();
+    let o = build(site.root(), &out, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    site.write(
+        "content/posts/second.md",
+        "+++\ntitle = \"Second\"\ndate = 2026-01-03T10:00:00Z\n+++\n\nMore.\n",
+    );
+    // The other writer: this test, holding the lock as a build would.
+    let mut held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(out.join(".stoa-lock"))
+        .expect("the lock file a build leaves");
+    held.lock().expect("lock");
+    held.write_all(b"process 4242 (stoa publish)")
+        .expect("write");
+    let before = snapshot(&out);
+    let mut waiting = std::process::Command::new(env!("CARGO_BIN_EXE_stoa"))
+        .arg("build")
+        .arg("--root")
+        .arg(site.root())
+        .arg("--output")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("stoa runs");
+    let stderr = waiting.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let said = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the build says it waits");
+    assert!(
+        said.contains("Waiting") && said.contains("process 4242 (stoa publish)"),
+        "{said}"
+    );
+    // Still waiting: nothing written.
+    assert!(
+        waiting.try_wait().expect("wait").is_none(),
+        "the build did not wait"
+    );
+    assert!(
+        snapshot(&out) == before,
+        "a build wrote while another held the folder"
+    );
+    assert!(!out.join("posts/second/index.html").exists());
+    held.unlock().expect("unlock");
+    let status = waiting.wait().expect("wait");
+    assert!(status.success());
+    assert!(out.join("posts/second/index.html").is_file());
+}

@@ -614,6 +614,177 @@ fn fedify_replies_nest_and_fedify_walks_the_replies_collection() {
     );
 }
 
+/// Every file of the output (stoa's own `.stoa-*` files aside) with its
+/// inode and modification time: what a build rewrote shows as a change.
+fn file_stamps(dir: &Path) -> std::collections::BTreeMap<String, (u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    snapshot(dir)
+        .into_keys()
+        .filter(|p| !p.split('/').any(|part| part.starts_with(".stoa")))
+        .map(|p| {
+            let m = std::fs::metadata(dir.join(&p)).expect("metadata");
+            let stamp = (m.ino(), m.modified().expect("mtime"));
+            (p, stamp)
+        })
+        .collect()
+}
+
+/// The files whose stamp differs between two [`file_stamps`], or that are new.
+fn rewritten(
+    before: &std::collections::BTreeMap<String, (u64, std::time::SystemTime)>,
+    after: &std::collections::BTreeMap<String, (u64, std::time::SystemTime)>,
+) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(p, s)| before.get(*p) != Some(*s))
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+/// How long the re-render test waits for the companion at most.
+const RERENDER_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits (bounded) until `check` holds for the post's page.
+fn wait_page(blog: &Companion, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let mut html = String::new();
+    super::publish::wait_until(what, RERENDER_WAIT, || {
+        html = page(blog);
+        check(&html)
+    });
+    html
+}
+
+/// A public reply by `actor` (its status number `n`) to `to`.
+fn public_reply(actor: &str, n: u32, to: &str, html: &str) -> Value {
+    let id = format!("{actor}/statuses/{n}");
+    create(
+        actor,
+        note(actor, &id, to, html, json!([PUBLIC]), json!([])),
+    )
+}
+
+/// Issue 9: the companion serving the built site (`--site public`) in the
+/// site folder re-renders it after a public reply, with no command run by
+/// the writer; it rewrites only that post's page and its object (and
+/// `featured.json`, which embeds the latest posts: the test site has one);
+/// a burst of interactions is one build; a build that fails changes
+/// nothing that is served and reaches the writer as a notification.
+#[test]
+fn the_companion_re_renders_the_page_itself_after_a_public_reply() {
+    let blog = start();
+    let peer = Peer::start(&["alice", "bob"]);
+    let post = post_id(&blog);
+    let public = blog.root().join("public");
+    let before = file_stamps(&public);
+    let alice = peer.actor("alice");
+    let reply = public_reply(&alice, 1, &post, "<p>RE-RENDERED-BY-ITSELF</p>");
+    assert_eq!(send(&peer, "alice", &blog, &reply).0, 202);
+    wait_page(&blog, "the reply", |h| h.contains("RE-RENDERED-BY-ITSELF"));
+    // Served too, by the companion itself.
+    let served = crate::common::agent()
+        .get(&format!("{}/posts/hello-world/", blog.base))
+        .call()
+        .expect("GET the page")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    assert!(served.contains("RE-RENDERED-BY-ITSELF"), "{served}");
+    assert!(
+        std::fs::read_to_string(blog.root().join("conversations.toml"))
+            .expect("conversations.toml written by the companion")
+            .contains("RE-RENDERED-BY-ITSELF")
+    );
+    // The first conversation on the blog also brought the placeholder
+    // avatar; one more reply rewrites only its post's files.
+    assert!(
+        rewritten(&before, &file_stamps(&public)).contains(&"avatars/placeholder.svg".to_string())
+    );
+    let before = file_stamps(&public);
+    let another = public_reply(&alice, 3, &post, "<p>ONE-MORE-REPLY</p>");
+    assert_eq!(send(&peer, "alice", &blog, &another).0, 202);
+    wait_page(&blog, "the second reply", |h| h.contains("ONE-MORE-REPLY"));
+    assert_eq!(
+        rewritten(&before, &file_stamps(&public)),
+        [
+            "ap/featured.json",
+            "ap/posts/hello-world.json",
+            "posts/hello-world/index.html"
+        ],
+        "one reply rewrote these files"
+    );
+
+    // A burst (a favourite, a boost and a reply at once): one build.
+    let builds = |log: &str| log.matches("site re-rendered").count();
+    // The page shows a build's files a moment before the companion logs it.
+    let mut before_burst = 0;
+    super::publish::wait_until("the log of the two replies' builds", RERENDER_WAIT, || {
+        before_burst = builds(&blog.log());
+        before_burst >= 2
+    });
+    let bob = peer.actor("bob");
+    let like = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob}/likes/1"), "type": "Like", "actor": bob, "object": post});
+    let boost = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{bob}/boosts/1"), "type": "Announce", "actor": bob,
+        "object": post, "to": [PUBLIC]});
+    let answer = public_reply(
+        &bob,
+        1,
+        &format!("{alice}/statuses/1"),
+        "<p>BOB-IN-THE-BURST</p>",
+    );
+    // Sent at once, as a busy thread's activities come.
+    std::thread::scope(|scope| {
+        let sent: Vec<_> = [&like, &boost, &answer]
+            .map(|activity| scope.spawn(|| send(&peer, "bob", &blog, activity).0))
+            .into_iter()
+            .collect();
+        for s in sent {
+            assert_eq!(s.join().expect("sent"), 202);
+        }
+    });
+    wait_page(&blog, "the burst", |h| h.contains("BOB-IN-THE-BURST"));
+    // Give a second build (which must not come) time to show in the log.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        builds(&blog.log()) - before_burst,
+        1,
+        "one build for the burst:\n{}",
+        blog.log()
+    );
+
+    // A post the build refuses: the next reply is not shown, nothing served
+    // changes, and the writer is told why.
+    blog.write_post(
+        "broken",
+        "title = \"Broken\"\ndate = \"not a date\"",
+        "Text.",
+    );
+    let served_before = snapshot(&public);
+    let second_reply = public_reply(&alice, 2, &post, "<p>NOT-SHOWN-YET</p>");
+    assert_eq!(send(&peer, "alice", &blog, &second_reply).0, 202);
+    let mut told = String::new();
+    super::publish::wait_until(
+        "the notification of the failed re-render",
+        RERENDER_WAIT,
+        || {
+            told = blog.admin_cli("notifications", &[]);
+            told.contains("could not be re-rendered")
+        },
+    );
+    assert!(told.contains("broken.md"), "names the file: {told}");
+    let mut served_after = snapshot(&public);
+    // The lock file's text is the last writer's name; it is not served.
+    served_after.retain(|p, _| !p.starts_with(".stoa-lock"));
+    let mut served_before = served_before;
+    served_before.retain(|p, _| !p.starts_with(".stoa-lock"));
+    assert!(
+        served_after == served_before,
+        "a failed re-render changed the output"
+    );
+    assert!(blog.log().contains("could not re-render the site"));
+}
+
 /// Fedify walks a `replies` collection longer than a page: the embedded
 /// first page, then each `next` page the companion serves from the built
 /// site, to every reply id once, in order.
