@@ -219,21 +219,7 @@ fn fedify_quotes_a_post_gets_a_stamp_and_sees_it_revoked() {
     if !peers_ready(&[Needs::Fedify]) {
         return;
     }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
-    blog.write_post(
-        "fans-only",
-        "date = 2024-05-02\nquote_policy = \"followers\"",
-        "For followers.",
-    );
-    blog.write_post(
-        "mine",
-        "date = 2024-05-03\nquote_policy = \"nobody\"",
-        "Not quotable.",
-    );
-    blog.publish_ok(&[]);
+    let blog = super::quotes::blog_with_quote_policies();
     let fedify = Fedify::start("rfc9421");
     let quote = |slug: &str| -> (Value, Value) {
         let post = format!("{}/ap/posts/{slug}.json", blog.base);

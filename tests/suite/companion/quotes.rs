@@ -104,8 +104,9 @@ fn quotes_cli(blog: &Companion, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[test]
-fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() {
+/// A published blog with three posts: `hello-world` anyone may quote,
+/// `fans-only` its followers, `mine` nobody.
+pub(crate) fn blog_with_quote_policies() -> Companion {
     let blog = Companion::start(&Setup {
         allow_private: true,
         ..Setup::default()
@@ -121,6 +122,12 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
         "Not quotable.",
     );
     blog.publish_ok(&[]);
+    blog
+}
+
+#[test]
+fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() {
+    let blog = blog_with_quote_policies();
     let peer = Peer::start(&["alice", "bob"]);
     let alice = peer.actor("alice");
     let bob = peer.actor("bob");
