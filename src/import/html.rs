@@ -247,7 +247,10 @@ struct Converter {
     out: String,
     link: Option<Link>,
     lists: Vec<(bool, usize)>,
-    pre: bool,
+    /// Open `<pre>` elements (nested ones are part of the outer block).
+    pre: usize,
+    /// Where the outermost `<pre>`'s text starts in `out`.
+    pre_start: usize,
     skip: usize,
 }
 
@@ -278,13 +281,26 @@ impl Converter {
     }
 
     fn token(&mut self, t: Token<'_>, image: &mut dyn FnMut(&str) -> ImageTarget) {
+        // Inside a code block only text, line breaks and nested `<pre>`
+        // count: every other tag is left out, so none can move text out of
+        // the fence.
+        if self.pre > 0 {
+            match &t {
+                Token::Open(name, _) if name == "br" => {
+                    self.out.push('\n');
+                    return;
+                }
+                Token::Open(name, _) | Token::Close(name) if name != "pre" => return,
+                _ => {}
+            }
+        }
         match t {
             Token::Text(text) => {
                 if self.skip > 0 {
                     return;
                 }
                 let text = decode(text);
-                if self.pre {
+                if self.pre > 0 {
                     self.out.push_str(&text);
                 } else {
                     let collapsed = collapse(&text, self.buf());
@@ -313,11 +329,17 @@ impl Converter {
                 "strong" | "b" => self.buf().push_str("**"),
                 "em" | "i" => self.buf().push('*'),
                 "del" | "s" => self.buf().push_str("~~"),
-                "code" if !self.pre => self.buf().push('`'),
+                "code" if self.pre == 0 => self.buf().push('`'),
                 "pre" => {
-                    self.blank_line();
-                    self.out.push_str("```\n");
-                    self.pre = true;
+                    if self.pre == 0 {
+                        if let Some(link) = self.link.take() {
+                            let md = link_markdown(&link);
+                            self.out.push_str(&md);
+                        }
+                        self.blank_line();
+                        self.pre_start = self.out.len();
+                    }
+                    self.pre += 1;
                 }
                 "blockquote" => {
                     self.blank_line();
@@ -349,11 +371,13 @@ impl Converter {
                     }
                     let md = match image(src) {
                         ImageTarget::Local(local) => format!("![{alt}]({})", destination(&local)),
-                        ImageTarget::Link(url) => format!(
+                        ImageTarget::Link(url) if is_web_or_site(&url) => format!(
                             "[{}]({})",
                             if alt.is_empty() { "image" } else { &alt },
                             destination(&url)
                         ),
+                        // `javascript:`, `data:` and the like: the alt text only.
+                        ImageTarget::Link(_) => alt,
                     };
                     self.buf().push_str(&md);
                 }
@@ -371,13 +395,15 @@ impl Converter {
                 "strong" | "b" => self.buf().push_str("**"),
                 "em" | "i" => self.buf().push('*'),
                 "del" | "s" => self.buf().push_str("~~"),
-                "code" if !self.pre => self.buf().push('`'),
-                "pre" => {
-                    self.pre = false;
-                    self.newline();
-                    self.out.push_str("```");
-                    self.blank_line();
+                "code" if self.pre == 0 => self.buf().push('`'),
+                "pre" if self.pre > 0 => {
+                    self.pre -= 1;
+                    if self.pre == 0 {
+                        self.close_code_block();
+                    }
                 }
+                // A stray end tag closes nothing.
+                "blockquote" if self.stack.is_empty() => {}
                 "blockquote" => {
                     let inner = std::mem::take(&mut self.out);
                     self.out = self.stack.pop().unwrap_or_default();
@@ -400,7 +426,26 @@ impl Converter {
         }
     }
 
+    /// Wraps the text written since the outermost `<pre>` opened in a
+    /// code fence longer than any run of backticks in it, so nothing in it
+    /// can end the block early and be read as Markdown or HTML.
+    fn close_code_block(&mut self) {
+        let code = self.out.split_off(self.pre_start.min(self.out.len()));
+        let longest = code.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        self.out.push_str(&fence);
+        self.out.push('\n');
+        self.out.push_str(code.trim_end_matches('\n'));
+        self.out.push('\n');
+        self.out.push_str(&fence);
+        self.blank_line();
+    }
+
     fn finish(mut self) -> String {
+        if self.pre > 0 {
+            self.pre = 0;
+            self.close_code_block();
+        }
         if let Some(link) = self.link.take() {
             let md = link_markdown(&link);
             self.out.push_str(&md);
@@ -422,7 +467,7 @@ fn link_markdown(link: &Link) -> String {
     let text = link.text.trim();
     let href = link.href.as_str();
     let web = href.starts_with("https://") || href.starts_with("http://");
-    let allowed = web || href.starts_with("mailto:") || href.starts_with('/');
+    let allowed = is_web_or_site(href) || href.starts_with("mailto:");
     let hashtag = link.class.split_whitespace().any(|c| c == "hashtag")
         || (text.starts_with('#') && !text.contains(' '));
     if !allowed || hashtag {
@@ -436,6 +481,14 @@ fn link_markdown(link: &Link) -> String {
         return format!("<{href}>");
     }
     format!("[{text}]({})", destination(href))
+}
+
+/// An http(s) address or a path on the site: the only link targets an
+/// import keeps (not `javascript:`, `data:`, `//host`).
+fn is_web_or_site(url: &str) -> bool {
+    url.starts_with("https://")
+        || url.starts_with("http://")
+        || (url.starts_with('/') && !url.starts_with("//"))
 }
 
 /// A link destination that Markdown reads back whole.
@@ -471,6 +524,12 @@ fn at_line_start(out: &str) -> bool {
 
 /// Escapes what Markdown would read as markup; `line_start` also what
 /// starts a heading, a list or a quote.
+/// Text (a poll option, an alt text) as Markdown that reads back as the
+/// same text, never as Markdown or HTML.
+pub fn markdown_text(text: &str) -> String {
+    escape(text, true)
+}
+
 fn escape(text: &str, line_start: bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     if line_start {
@@ -513,6 +572,61 @@ mod tests {
 
     fn md(html: &str) -> String {
         to_markdown(html, &mut |src| ImageTarget::Link(src.to_string()))
+    }
+
+    /// What a build would make of the Markdown: raw HTML (shown as is on
+    /// the blog) and link targets.
+    fn html_and_links(markdown: &str) -> (Vec<String>, Vec<String>) {
+        use pulldown_cmark::{Event, Parser, Tag};
+        let (mut html, mut links) = (Vec::new(), Vec::new());
+        for e in Parser::new(markdown) {
+            match e {
+                Event::Html(h) | Event::InlineHtml(h) => html.push(h.to_string()),
+                Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                    links.push(dest_url.to_string());
+                }
+                _ => {}
+            }
+        }
+        (html, links)
+    }
+
+    #[test]
+    fn hostile_html_never_becomes_html_or_a_script_link() {
+        for hostile in [
+            "<pre>x\n```\n&lt;script&gt;alert(1)&lt;/script&gt;</pre>",
+            "<pre><pre>&lt;img src=x onerror=alert(1)&gt;</pre></pre>",
+            "<pre>````\n&lt;b&gt;</pre><p>after</p>",
+            "<pre>&lt;script&gt;<blockquote>&lt;i&gt;</blockquote></pre>",
+            "<pre>&lt;script&gt;",
+            "<img src=\"javascript:alert(document.domain)\" alt=\"x\">",
+            "<a href=\"javascript:alert(1)\">click</a>",
+            "<img src=\"data:text/html,&lt;script&gt;\">",
+            "</blockquote></blockquote>&lt;script&gt;",
+        ] {
+            let out = md(hostile);
+            let (html, links) = html_and_links(&out);
+            assert!(
+                html.is_empty(),
+                "{hostile} gave raw HTML {html:?} in:\n{out}"
+            );
+            assert!(
+                links
+                    .iter()
+                    .all(|l| l.starts_with("http") || l.starts_with('/')),
+                "{hostile} gave links {links:?}"
+            );
+        }
+        assert_eq!(
+            md("<pre>a ``` b\n```\nc</pre>"),
+            "````\na ``` b\n```\nc\n````\n"
+        );
+    }
+
+    #[test]
+    fn stray_end_tags_cost_nothing() {
+        let many = "</blockquote>".repeat(50_000) + "text";
+        assert_eq!(md(&many), "text\n");
     }
 
     #[test]

@@ -155,10 +155,9 @@ impl Archive {
         let mut bytes = Vec::new();
         match self {
             Archive::Folder(dir) => {
-                let file = dir.join(entry);
-                if !file.is_file() {
+                let Some(file) = regular_file_inside(dir, entry) else {
                     return Ok(None);
-                }
+                };
                 let f = File::open(&file).map_err(|e| SiteError::io(&file, e))?;
                 f.take(limit + 1)
                     .read_to_end(&mut bytes)
@@ -204,10 +203,9 @@ impl Archive {
         to: PathBuf,
     ) -> Result<bool, ImportError> {
         if let Archive::Folder(dir) = self {
-            let file = dir.join(entry);
-            if !file.is_file() {
+            let Some(file) = regular_file_inside(dir, entry) else {
                 return Ok(false);
-            }
+            };
             let size = file.metadata().map_err(|e| SiteError::io(&file, e))?.len();
             if size > MAX_MEDIA_BYTES {
                 return Err(ArchiveError::TooLarge {
@@ -528,7 +526,7 @@ fn import_note(
     });
     for option in note.one_of.iter().chain(&note.any_of) {
         if let Some(name) = option.get("name").and_then(Value::as_str) {
-            body.push_str(&format!("\n- {name}"));
+            body.push_str(&format!("\n- {}", html::markdown_text(name)));
         }
     }
     if !note.one_of.is_empty() || !note.any_of.is_empty() {
@@ -545,15 +543,16 @@ fn import_note(
             ));
             continue;
         };
-        let name = entry
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = if media.iter().any(|(_, n, _)| *n == name) {
-            format!("{i}-{name}")
-        } else {
-            name
+        // Named by the post, its type checked: a file of the archive never
+        // chooses its own name or kind on the blog (an `index.md`, a page).
+        let Some(ext) = media_extension(&a.media_type) else {
+            warnings.push(format!(
+                "the attachment {:?} is of type {:?}, which a blog does not show: left out",
+                a.url, a.media_type
+            ));
+            continue;
         };
+        let name = format!("media-{}.{ext}", i + 1);
         media.push((entry, name, a));
     }
     let to = if media.is_empty() {
@@ -586,7 +585,7 @@ fn import_note(
             let text = if alt.trim().is_empty() {
                 what.to_string()
             } else {
-                format!("{what}: {}", alt.replace(['[', ']'], ""))
+                format!("{what}: {}", html::markdown_text(&alt))
             };
             // A full address: notes are shown whole on list pages too.
             let slug = bundle.file_name().unwrap_or_default().to_string_lossy();
@@ -668,10 +667,23 @@ fn take_profile(
             ));
             continue;
         };
-        let ext = entry
+        let media_type = image
+            .as_ref()
+            .and_then(|i| i.get("mediaType"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let from_name = entry
             .extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "png".into());
+            .map(|e| format!("image/{}", e.to_string_lossy().to_ascii_lowercase()));
+        let Some(ext) = media_extension(media_type)
+            .or_else(|| from_name.as_deref().and_then(media_extension))
+            .filter(|_| !media_type.starts_with("video/") && !media_type.starts_with("audio/"))
+        else {
+            notes.push(format!(
+                "the {key} {url:?} is not a picture stoa can show: left out"
+            ));
+            continue;
+        };
         let to = Path::new("static").join(format!("{key}.{ext}"));
         if writer.exists(&to) {
             notes.push(format!(
@@ -750,6 +762,42 @@ fn take_profile(
         std::fs::write(&path, new).map_err(|e| SiteError::io(&path, e))?;
     }
     Ok(())
+}
+
+/// The file `entry` of an unpacked archive, when it is a regular file
+/// inside the archive's folder: a symbolic link (an unpacked zip may hold
+/// one, pointing anywhere) or a path leading out is not.
+fn regular_file_inside(dir: &Path, entry: &Path) -> Option<PathBuf> {
+    let file = dir.join(entry);
+    let meta = std::fs::symlink_metadata(&file).ok()?;
+    if !meta.file_type().is_file() {
+        return None;
+    }
+    let real = file.canonicalize().ok()?;
+    let root = dir.canonicalize().ok()?;
+    real.starts_with(&root).then_some(file)
+}
+
+/// The file extension for a media type a blog shows (pictures, video,
+/// audio); `None` for anything else.
+fn media_extension(media_type: &str) -> Option<&'static str> {
+    let essence = media_type.split(';').next().unwrap_or("").trim();
+    Some(match essence.to_ascii_lowercase().as_str() {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/avif" => "avif",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "video/quicktime" => "mov",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/ogg" => "ogg",
+        "audio/mp4" | "audio/x-m4a" => "m4a",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/flac" => "flac",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -551,13 +551,13 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
             "tags = [\"rust\"]",
             "content_warning = \"Spoilers\"",
             "sensitive = true",
-            "images = [{ src = \"pic.png\", alt = \"A red square\" }]",
+            "images = [{ src = \"media-1.png\", alt = \"A red square\" }]",
             "language = \"de\"",
             "Hello #rust world & <https://example.com/x_y>",
         ],
     );
     assert_eq!(
-        std::fs::read(site.root().join("content/posts/1001/pic.png")).expect("media"),
+        std::fs::read(site.root().join("content/posts/1001/media-1.png")).expect("media"),
         png(4, 3)
     );
     let second = read(site.root(), "content/posts/1002/index.md");
@@ -566,10 +566,10 @@ fn stoa_import_mastodon_archive_zip_with_profile() {
         "a self-reply points at the imported post: {second}"
     );
     assert!(
-        second.contains("[video: A clip](https://blog.example.com/posts/1002/clip.mp4)"),
+        second.contains("[video: A clip](https://blog.example.com/posts/1002/media-1.mp4)"),
         "{second}"
     );
-    assert!(site.root().join("content/posts/1002/clip.mp4").is_file());
+    assert!(site.root().join("content/posts/1002/media-1.mp4").is_file());
     for skipped in ["1003", "1004", "1005"] {
         assert!(
             !site
@@ -680,6 +680,80 @@ fn a_forged_mastodon_archive_changes_nothing() {
     let post = read(site.root(), "content/posts/7.md");
     assert!(!post.contains("secret"), "{post}");
     assert!(!site.root().join("content/posts/7").exists());
+
+    // Files that would choose their own name or kind on the blog (a page
+    // of script, a post's own index.md), a symbolic link out of the
+    // unpacked archive, and HTML in a poll option and an alt text.
+    let files = folder.join("media_attachments/files");
+    std::fs::create_dir_all(&files).expect("dir");
+    std::fs::write(files.join("evil.html"), "<script>alert(1)</script>").expect("html");
+    std::fs::write(
+        files.join("index.md"),
+        "+++\n+++\n<script>alert(2)</script>",
+    )
+    .expect("md");
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), files.join("leak.png"))
+        .expect("symlink");
+    let outbox = serde_json::json!({"type": "OrderedCollection", "orderedItems": [create(
+        8,
+        &[PUBLIC],
+        &[],
+        serde_json::json!({
+            "attachment": [
+                {"type": "Document", "mediaType": "text/html", "url": "/media_attachments/files/evil.html", "name": "x"},
+                {"type": "Document", "mediaType": "image/png", "url": "/media_attachments/files/index.md", "name": "y"},
+                {"type": "Document", "mediaType": "image/png", "url": "/media_attachments/files/leak.png", "name": "z"},
+                {"type": "Document", "mediaType": "video/mp4", "url": "/media_attachments/files/evil.html", "name": "<img src=x onerror=alert(3)>"},
+            ],
+            "oneOf": [{"type": "Note", "name": "<img src=x onerror=alert(4)>"}],
+        }),
+    )]});
+    std::fs::write(folder.join("outbox.json"), outbox.to_string()).expect("outbox");
+    let o = import("mastodon", &folder, site.root(), &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("text/html"),
+        "the page is left out, said so: {out}"
+    );
+    let bundle = site.root().join("content/posts/8");
+    let post = read(site.root(), "content/posts/8/index.md");
+    assert!(
+        post.contains("date = 2023-04-08"),
+        "the note is ours: {post}"
+    );
+    let names: Vec<String> = std::fs::read_dir(&bundle)
+        .expect("bundle")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "index.md" || n.starts_with("media-")),
+        "{names:?}"
+    );
+    for name in &names {
+        let bytes = std::fs::read(bundle.join(name)).expect("file");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("secret"),
+            "{name} holds the file behind the link"
+        );
+    }
+    let built = site.out();
+    let o = build(site.root(), &built, &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // Pages and documents hold no script of the archive's (a picture may
+    // hold any bytes: it is served as the picture it is named).
+    for (file, bytes) in crate::common::snapshot(&built) {
+        if !(file.ends_with(".html") || file.ends_with(".json") || file.ends_with(".xml")) {
+            continue;
+        }
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(
+            !body.contains("<script>alert") && !body.contains("<img src=x onerror"),
+            "{file} carries the archive's script"
+        );
+    }
 
     // Not an archive at all.
     let o = import("mastodon", &dir.path().join("secret.txt"), site.root(), &[]);
