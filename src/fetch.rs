@@ -379,6 +379,18 @@ impl Client {
         headers: &[(String, String)],
         body: Option<&[u8]>,
     ) -> Result<RawAnswer, FetchError> {
+        self.raw_limited(url, headers, body, MAX_DOCUMENT_BYTES)
+    }
+
+    /// [`Client::raw`] for a body of up to `limit` bytes (a whole blog's
+    /// feed, fetched once by `stoa import feed`).
+    pub fn raw_limited(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        limit: u64,
+    ) -> Result<RawAnswer, FetchError> {
         let answer = match body {
             Some(body) => {
                 let mut req = self.agent.post(url);
@@ -410,7 +422,7 @@ impl Client {
         let body = resp
             .body_mut()
             .with_config()
-            .limit(MAX_DOCUMENT_BYTES)
+            .limit(limit)
             .read_to_vec()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => FetchError::TooLarge(url.to_string()),

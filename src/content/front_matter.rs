@@ -501,7 +501,9 @@ fn parse_fields(
 
 /// An old address as a site path (`/2019/05/old/`): a full URL keeps its
 /// path; anything that is not a plain path is refused with the reason.
-fn old_address(written: &str) -> Result<String, String> {
+/// An old address as a plain site path (`/2019/05/post/`), or why it is
+/// not one.
+pub(crate) fn old_address(written: &str) -> Result<String, String> {
     let w = written.trim();
     let path = match w.split_once("://") {
         Some((scheme, rest)) if scheme == "https" || scheme == "http" => {

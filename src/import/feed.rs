@@ -77,13 +77,14 @@ pub fn run(
     let client = Client::for_site(config);
     let bytes = if source.starts_with("https://") || source.starts_with("http://") {
         let answer = client
-            .raw(
+            .raw_limited(
                 source,
                 &[(
                     "Accept".into(),
                     "application/feed+json, application/atom+xml, application/rss+xml, application/xml;q=0.9, */*;q=0.1".into(),
                 )],
                 None,
+                MAX_FEED_BYTES,
             )
             .map_err(FeedError::Fetch)?;
         if !(200..300).contains(&answer.status) {
@@ -166,9 +167,17 @@ fn import_item(
         }
         match client.get_image(&absolute, MAX_IMAGE_BYTES) {
             Ok(bytes) => {
+                // Named by what the bytes are, never by the address (a
+                // server can call a page `x.html` and say it is a PNG).
+                let Some(ext) = picture_extension(&bytes) else {
+                    warnings.push(format!(
+                        "the image {absolute} is not a PNG, JPEG, GIF or WebP picture: left as a link"
+                    ));
+                    continue;
+                };
                 // Under static/, so the site path works on every page that
                 // shows the post (a note is shown whole on list pages).
-                let name = format!("images/{slug}/{}", file_name(&absolute, images.len()));
+                let name = format!("images/{slug}/{}", file_name(&absolute, images.len(), ext));
                 images.insert(src, (name, bytes));
             }
             Err(e) => warnings.push(format!(
@@ -252,8 +261,9 @@ fn alias(url: &str, slug: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("http://"))?;
     let path = &rest[rest.find('/')?..];
     let path = path.split('#').next().unwrap_or(path);
-    (path.len() > 1 && !path.contains('?') && path != format!("/posts/{slug}/"))
-        .then(|| path.to_string())
+    // Only what the build accepts as an old address (no `..`, `:`, …).
+    let path = crate::content::front_matter::old_address(path).ok()?;
+    (path != format!("/posts/{slug}/")).then_some(path)
 }
 
 /// An image's address, made absolute against the item's.
@@ -274,8 +284,21 @@ fn absolute(src: &str, base: &str) -> Option<String> {
     None
 }
 
-/// A file name for a downloaded image: its own, made safe, else `image-N`.
-fn file_name(url: &str, n: usize) -> String {
+/// The extension for a picture's bytes (PNG, JPEG, GIF, WebP), by their
+/// magic numbers; `None` for anything else.
+fn picture_extension(bytes: &[u8]) -> Option<&'static str> {
+    match image::guess_format(bytes).ok()? {
+        image::ImageFormat::Png => Some("png"),
+        image::ImageFormat::Jpeg => Some("jpg"),
+        image::ImageFormat::Gif => Some("gif"),
+        image::ImageFormat::WebP => Some("webp"),
+        _ => None,
+    }
+}
+
+/// A file name for a downloaded image: the stem of its own name, made
+/// safe (else `image-N`), with the extension of what it is.
+fn file_name(url: &str, n: usize, ext: &str) -> String {
     let last = url
         .split(['?', '#'])
         .next()
@@ -283,14 +306,8 @@ fn file_name(url: &str, n: usize) -> String {
         .rsplit('/')
         .next()
         .unwrap_or("");
-    let (stem, ext) = last.rsplit_once('.').unwrap_or((last, "img"));
+    let stem = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
     let stem = slug::slugify(stem);
-    let ext: String = ext
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(5)
-        .collect::<String>()
-        .to_ascii_lowercase();
     let stem = if stem.is_empty() {
         format!("image-{}", n + 1)
     } else {
@@ -584,9 +601,23 @@ mod tests {
         );
         assert_eq!(absolute("a.png", ""), None);
         assert_eq!(
-            file_name("https://x/p/Sun Rise.JPG?w=3", 0),
+            file_name("https://x/p/Sun Rise.JPG?w=3", 0, "jpg"),
             "1-sun-rise.jpg"
         );
-        assert_eq!(file_name("https://x/", 1), "image-2.img");
+        assert_eq!(file_name("https://x/", 1, "png"), "image-2.png");
+        // The bytes name the kind, not the address.
+        assert_eq!(
+            file_name("https://evil.example/x.html", 0, "png"),
+            "1-x.png"
+        );
+        assert_eq!(picture_extension(b"<html><script>"), None);
+        assert_eq!(picture_extension(b"\x89PNG\r\n\x1a\n\0\0"), Some("png"));
+        // Old addresses the build would refuse are not kept.
+        assert_eq!(alias("https://old.example/2024/05/my:post/", "p"), None);
+        assert_eq!(alias("https://old.example/a/../b/", "p"), None);
+        assert_eq!(
+            alias("https://old.example/2024/05/post/", "p").as_deref(),
+            Some("/2024/05/post/")
+        );
     }
 }

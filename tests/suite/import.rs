@@ -781,10 +781,17 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
         b"<html></html>".to_vec(),
         no_delay,
     );
+    // A page that says it is a picture, under a name a server would run.
+    peer.serve_media(
+        "/img/evil.html",
+        "image/png",
+        b"<script>alert(1)</script>".to_vec(),
+        no_delay,
+    );
     let rss = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Old blog</title><link>{base}/</link>\
 <item><title>Tea &amp; cake</title><link>{base}/2024/05/tea-cake/</link><guid isPermaLink=\"true\">{base}/2024/05/tea-cake/</guid><pubDate>Wed, 01 May 2024 09:30:00 +0200</pubDate><category>food</category><category>baking</category><description>Short.</description>\
-<content:encoded><![CDATA[<p>A <strong>good</strong> day.</p><p><img src=\"/img/sun.png\" alt=\"The sun\"> <img src=\"{base}/img/huge.png\" alt=\"Huge\"> <img src=\"/img/page.png\" alt=\"Page\"></p>]]></content:encoded></item>\
+<content:encoded><![CDATA[<p>A <strong>good</strong> day.</p><p><img src=\"/img/sun.png\" alt=\"The sun\"> <img src=\"{base}/img/huge.png\" alt=\"Huge\"> <img src=\"/img/page.png\" alt=\"Page\"> <img src=\"/img/evil.html\" alt=\"Evil\"></p>]]></content:encoded></item>\
 <item><link>{base}/2024/05/02/note.html</link><pubDate>Thu, 02 May 2024 10:00:00 +0000</pubDate><description>&lt;p&gt;Just a note. &lt;img src=\"/img/sun.png\" alt=\"Sun again\"&gt;&lt;/p&gt;</description></item>\
 <item><title>Undated</title><link>{base}/undated/</link></item>\
 </channel></rss>"
@@ -848,6 +855,19 @@ fn stoa_import_feed_rss_and_json_feed_with_images() {
     assert!(
         out.contains("page.png was not downloaded") && out.contains("text/html"),
         "{out}"
+    );
+    assert!(
+        out.contains("evil.html is not a PNG, JPEG, GIF or WebP picture"),
+        "{out}"
+    );
+    let saved: Vec<String> = std::fs::read_dir(site.root().join("static/images/tea-cake"))
+        .expect("images")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        saved,
+        vec!["1-sun.png".to_string()],
+        "only the real picture"
     );
     let tea = read(site.root(), "content/posts/tea-cake.md");
     assert_contains_all(
