@@ -635,7 +635,8 @@ impl Renderer<'_> {
         redirects.push_str(&crate::content_types::netlify_redirects(self.config));
         let moved = self.old_addresses();
         if !moved.is_empty() {
-            redirects.push_str("# Old addresses (`aliases` in front matter).\n");
+            redirects
+                .push_str("# Old addresses (`aliases` in front matter, tag pages that moved).\n");
         }
         for (alias, target) in &moved {
             redirects.push_str(&format!("{alias}  {target}  301\n"));
@@ -659,9 +660,29 @@ impl Renderer<'_> {
                     .iter()
                     .map(move |a| (a.clone(), p.path.clone()))
             }))
+            .chain(self.old_tag_addresses())
             .collect();
         out.sort();
         out
+    }
+
+    /// Tag pages that moved when tags began to keep their script and their
+    /// `+` and `#` (`日本` was at `/tags/ri-ben/`, `Node+` at `/tags/node/`):
+    /// the old folder, when it is no tag's page now and only one tag had it.
+    fn old_tag_addresses(&self) -> Vec<(String, String)> {
+        let tags = &self.library.tags;
+        let mut old: std::collections::BTreeMap<String, Vec<String>> =
+            std::collections::BTreeMap::new();
+        for tag in tags {
+            let before = slug::slugify(&tag.name);
+            if !before.is_empty() && before != tag.slug {
+                old.entry(before).or_default().push(tag.path());
+            }
+        }
+        old.into_iter()
+            .filter(|(before, now)| now.len() == 1 && !tags.iter().any(|t| &t.slug == before))
+            .map(|(before, now)| (format!("/tags/{before}/"), now[0].clone()))
+            .collect()
     }
 }
 

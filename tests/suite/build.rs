@@ -195,6 +195,26 @@ fn tags_mean_what_they_say_in_every_script() {
     let (checked, broken) = broken_links(&out);
     assert!(broken.is_empty(), "broken links: {broken:?}");
     assert!(checked > 10, "{checked}");
+    // Where older stoa put a tag's page, a redirect to its page now; none
+    // where the old folder is another tag's page (C++ was at /tags/c/).
+    let redirects = std::fs::read_to_string(out.join("_redirects")).expect("_redirects");
+    let old: Vec<&str> = redirects
+        .lines()
+        .filter(|l| l.starts_with("/tags/"))
+        .collect();
+    assert_eq!(
+        old,
+        [
+            "/tags/ri-ben/  /tags/%E6%97%A5%E6%9C%AC/  301",
+            "/tags/tqny/  /tags/%D8%AA%D9%82%D9%86%D9%8A%D8%A9/  301"
+        ],
+        "{redirects}"
+    );
+    let moved = std::fs::read_to_string(out.join("tags/ri-ben/index.html")).expect("redirect page");
+    assert!(
+        moved.contains("url=https://blog.example.com/tags/%E6%97%A5%E6%9C%AC/"),
+        "{moved}"
+    );
 
     let object: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("ap/posts/langs.json")).expect("object"))
