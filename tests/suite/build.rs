@@ -133,9 +133,7 @@ fn a_photo_notes_picture_shows_on_the_home_and_tag_pages_too() {
         b"\x89PNG\r\n\x1a\n",
     )
     .expect("write the picture");
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let (checked, broken) = broken_links(&out);
     assert!(broken.is_empty(), "broken links: {broken:?}");
     assert!(checked > 10, "{checked}");
@@ -170,9 +168,7 @@ fn tags_mean_what_they_say_in_every_script() {
             "+++\ntitle = \"Only C\"\ndate = 2026-01-03\ntags = [\"c\"]\n+++\n\nC.\n",
         ),
     ]);
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let folders = ["c-plus-plus", "c", "c-sharp", "日本", "تقنية"];
     for (tag, folder) in tags.iter().zip(folders) {
         let page = std::fs::read_to_string(out.join("tags").join(folder).join("index.html"))
@@ -502,9 +498,7 @@ fn no_private_key_in_output() {
 #[test]
 fn rebuild_writes_only_changes_and_removes_stale_files() {
     let site = TempSite::minimal();
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let o = build(site.root(), &out, &[]);
     assert!(text(&o).0.contains("Nothing changed"), "{:?}", text(&o));
     // A user's own file in the output folder is never touched.
@@ -814,9 +808,7 @@ fn a_build_stopped_by_a_signal_leaves_the_old_or_the_new_site_never_a_mix() {
 fn a_build_waits_while_another_writer_holds_the_output_folder() {
     use std::io::{BufRead, Write};
     let site = TempSite::minimal();
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     site.write(
         "content/posts/second.md",
         "+++\ntitle = \"Second\"\ndate = 2026-01-03T10:00:00Z\n+++\n\nMore.\n",

@@ -8,9 +8,7 @@ use crate::common::{TempSite, build, run_into_closed_pipe, snapshot, text};
 /// build's message and that the output did not change.
 fn fails_cleanly(breakage: &[(&str, &str)], expected: &[&str]) {
     let site = TempSite::minimal();
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let before = snapshot(&out);
     for (path, contents) in breakage {
         site.write(path, contents);

@@ -90,6 +90,14 @@ impl TempSite {
         self.dir.path().join("public")
     }
 
+    /// `stoa build` into [`TempSite::out`], which must succeed; the output.
+    pub fn build_ok(&self) -> PathBuf {
+        let out = self.out();
+        let o = build(self.root(), &out, &[]);
+        assert!(o.status.success(), "{:?}", text(&o));
+        out
+    }
+
     /// Writes (or replaces) a file.
     pub fn write(&self, path: &str, text: &str) {
         let p = self.dir.path().join(path);
@@ -612,4 +620,30 @@ pub fn write_replies(root: &Path, slug: &str, n: usize) -> Vec<String> {
     }
     std::fs::write(root.join("conversations.toml"), toml).expect("conversations.toml");
     ids
+}
+
+/// Starts nginx in the foreground under `prefix` (its logs, pid and temp
+/// folders there) serving the `server { … }` block `server`.
+pub fn spawn_nginx(
+    prefix: &Path,
+    server: &str,
+    stderr: std::process::Stdio,
+) -> std::process::Child {
+    std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n{server}\n}}\n",
+        p = prefix.display()
+    );
+    let conf_path = prefix.join("nginx.conf");
+    std::fs::write(&conf_path, conf).expect("write conf");
+    std::process::Command::new(peer_program(Needs::Nginx))
+        .arg("-p")
+        .arg(prefix)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("nginx starts")
 }

@@ -3,10 +3,10 @@
 //! (`$NGINX`, else `nginx` on PATH; without one the test says so and
 //! returns early, or fails when `STOA_REQUIRE_PEERS` is set).
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{Needs, agent, build, example_copy, peer_program, peers_ready, repo, text};
+use crate::common::{Needs, agent, build, example_copy, peers_ready, repo, text};
 
 /// Kills nginx when the test ends, even on a failed check.
 struct Nginx(std::process::Child);
@@ -30,7 +30,6 @@ fn docs_nginx_config_serves_types_without_redirects() {
     if !peers_ready(&[Needs::Nginx]) {
         return;
     }
-    let nginx = peer_program(Needs::Nginx);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let site = example_copy();
@@ -61,23 +60,7 @@ fn docs_nginx_config_serves_types_without_redirects() {
         "the doc lost its listen line"
     );
     let prefix = work.path().join("nginx");
-    std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
-    let conf = format!(
-        "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n{server}\n}}\n",
-        p = prefix.display()
-    );
-    let conf_path = prefix.join("nginx.conf");
-    std::fs::write(&conf_path, conf).expect("write conf");
-    let child = Command::new(nginx)
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nginx starts");
+    let child = crate::common::spawn_nginx(&prefix, &server, Stdio::piped());
     let _nginx = Nginx(child);
     let deadline = Instant::now() + Duration::from_secs(15);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

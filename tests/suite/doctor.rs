@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{Needs, peer_program, peers_ready, repo};
+use crate::common::{Needs, peers_ready, repo};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -114,23 +114,7 @@ impl Deployment {
             .join("\n");
         let server = edit(server);
         let prefix = self.dir.path().join("nginx");
-        std::fs::create_dir_all(prefix.join("logs")).expect("mkdir");
-        let conf = format!(
-            "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy; fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n{server}\n}}\n",
-            p = prefix.display()
-        );
-        let conf_path = prefix.join("nginx.conf");
-        std::fs::write(&conf_path, conf).expect("write conf");
-        let child = Command::new(peer_program(Needs::Nginx))
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx starts");
+        let child = crate::common::spawn_nginx(&prefix, &server, Stdio::null());
         self.nginx = Some(Running(child));
         wait_for_port(self.nginx_port, || {
             std::fs::read_to_string(prefix.join("logs/error.log")).unwrap_or_default()

@@ -24,9 +24,7 @@ fn hugo_yaml_post_keeps_its_meaning() {
             "---\ntitle: \"The Ridgeway: at dawn\"\ndate: 2024-05-01T06:40:00+01:00\nlastmod: 2024-06-02\nsummary: Sunrise over the chalk hills.\ncategories:\n  - Cycling\ntags: [photos]\naliases:\n  - /2019/05/ridgeway/\n  - /old/ridgeway.html\ndraft: false\n---\n\nLeft the house at half past three.\n",
         ),
     ]);
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
 
     let page = read(&out, "posts/ridgeway/index.html");
     assert!(
@@ -86,9 +84,7 @@ fn jekyll_date_prefixed_name_gives_slug_and_date() {
             "---\ntitle: Dated\ndate: 2023-02-04 10:00:00 +0200\npermalink: /blog/dated/\n---\n\nHi.\n",
         ),
     ]);
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let obj = object(&out, "my-post");
     assert_eq!(obj["published"], "2024-05-01T00:00:00Z");
     assert!(out.join("posts/my-post/index.html").is_file());
@@ -114,9 +110,7 @@ fn toml_posts_named_like_jekyll_keep_their_address() {
             "+++\ndate = 2024-05-01\n+++\n\nHello.\n",
         ),
     ]);
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     assert!(out.join("posts/2024-05-01-kept/index.html").is_file());
 }
 
@@ -130,9 +124,7 @@ fn the_writers_redirects_are_merged_first() {
         ),
         ("static/_redirects", "/feed  /rss.xml  301\n/x  /y  302"),
     ]);
-    let out = site.out();
-    let o = build(site.root(), &out, &[]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    let out = site.build_ok();
     let r = read(&out, "_redirects");
     let theirs = r
         .find("/feed  /rss.xml  301\n/x  /y  302\n")
