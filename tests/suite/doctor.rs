@@ -442,14 +442,11 @@ fn the_documented_nginx_passes_and_each_broken_variant_is_caught() {
 /// and it stores nothing, however often it is sent.
 #[test]
 fn only_the_blogs_own_key_passes_the_self_test_and_nothing_is_stored() {
-    use crate::companion::{Companion, Peer, Setup, post_raw};
+    use crate::companion::{Peer, post_raw};
     use jiff::Timestamp;
     use stoa::signatures::{cavage, keys::SigningKey};
 
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["mallory"]);
     let body = serde_json::json!({
         "@context": "https://www.w3.org/ns/activitystreams",
@@ -540,12 +537,9 @@ fn publish_with_deploy(
 /// post, and sends it once the deploy is fixed.
 #[test]
 fn publish_waits_for_the_deploy_and_never_announces_what_is_not_served() {
-    use crate::companion::{Companion, Peer, Setup, follow, send};
+    use crate::companion::{Peer, follow, send};
 
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let alice = Peer::start(&["alice"]);
     assert_eq!(
         send(&alice, "alice", &blog, &follow(&alice, "alice", &blog, 1)).0,
@@ -694,11 +688,8 @@ fn an_untrusted_certificate_fails_the_tls_check() {
 /// and is recognised as such.
 #[test]
 fn the_single_process_deployment_passes_every_check() {
-    use crate::companion::{Companion, Setup, TOKEN};
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    use crate::companion::TOKEN;
+    let blog = crate::companion::start();
     let out = stoa_cmd()
         .arg("doctor")
         .arg("--root")

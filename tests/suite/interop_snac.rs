@@ -557,15 +557,12 @@ impl Snac {
 
 #[test]
 fn snac_follows_the_blog_and_sees_the_follow_accepted() {
-    use crate::companion::{Companion, Setup, free_port};
+    use crate::companion::free_port;
     if !peers_ready(&[Needs::Snac]) {
         return;
     }
     let snac = Snac::new();
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let port = free_port();
     let server = snac.serve(port);
     let snac_actor = format!("http://127.0.0.1:{port}/{LOCAL_USER}");

@@ -66,10 +66,7 @@ fn stoa_move_takes_snac_followers_to_the_new_account_and_fedify_verifies_the_mov
     let port = free_port();
     let server = snac.serve(port);
     let new_home = format!("http://127.0.0.1:{port}/newhome");
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let (ok, out, err) = blog.publish(&[]);
     assert!(ok, "first publish: {out}{err}");
 
@@ -323,10 +320,7 @@ fn followers_after_a_move_in_wait_for_approval_and_blocked_ones_are_refused() {
 #[test]
 fn a_move_held_back_is_cancelled_before_it_is_sent() {
     let peer = Peer::start(&["alice", "newhome", "bob"]);
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     peer.set_profile("newhome", json!({"alsoKnownAs": [blog.actor()]}));
     let (status, text) = send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1));
     assert_eq!(status, 202, "{text}");

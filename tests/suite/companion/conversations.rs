@@ -9,21 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Companion, Peer, Setup, TOKEN, send, stoa_cmd};
+use super::{Companion, PUBLIC, Peer, TOKEN, post_id, send, start, stoa_cmd};
 use crate::common::snapshot;
-
-const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-fn start() -> Companion {
-    Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    })
-}
-
-fn post_id(blog: &Companion) -> String {
-    format!("{}/ap/posts/hello-world.json", blog.base)
-}
 
 fn note(actor: &str, id: &str, in_reply_to: &str, content: &str, to: Value, cc: Value) -> Value {
     json!({"id": id, "type": "Note", "attributedTo": actor, "inReplyTo": in_reply_to,

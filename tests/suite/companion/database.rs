@@ -7,13 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Companion, Peer, Setup, follow, send};
+use super::{Companion, Peer, follow, send};
 
 fn start() -> (Companion, Peer) {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     (blog, Peer::start(&["alice", "bob"]))
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Companion, Setup, free_port};
+use super::{Companion, free_port};
 use crate::common::{Needs, agent, interop_dir, peer_program, peers_ready};
 
 /// The Fedify follower process, killed on drop.
@@ -120,10 +120,7 @@ pub(crate) fn followed_blog() -> Option<(Companion, Fedify)> {
     if !peers_ready(&[Needs::Fedify]) {
         return None;
     }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let fedify = Fedify::start("rfc9421");
     fedify.control("follow", json!({"target": blog.actor()}));
     fedify.wait_received("Accept");
@@ -134,10 +131,7 @@ fn follow_interact_unfollow(first_knock: &str) {
     if !peers_ready(&[Needs::Fedify]) {
         return;
     }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let fedify = Fedify::start(first_knock);
     let target = json!({"target": blog.actor()});
 

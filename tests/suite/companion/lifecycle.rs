@@ -12,10 +12,7 @@ use crate::common::{agent, run_into_closed_pipe, run_limited};
 
 #[test]
 fn kill_9_between_acknowledging_a_follow_and_sending_the_accept_loses_nothing() {
-    let mut blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let mut blog = crate::companion::start();
     let peer = Peer::start(&["alice"]);
     // The follower's server holds the first delivery: the Accept is in flight.
     peer.stall_next(1);
@@ -49,10 +46,7 @@ fn kill_9_between_acknowledging_a_follow_and_sending_the_accept_loses_nothing() 
 
 #[test]
 fn kill_9_right_after_the_202_still_applies_the_follow() {
-    let mut blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let mut blog = crate::companion::start();
     let peer = Peer::start(&["alice", "bob", "carol"]);
     for (n, name) in ["alice", "bob", "carol"].iter().enumerate() {
         let (status, text) = send(&peer, name, &blog, &follow(&peer, name, &blog, n as u32));
@@ -228,10 +222,7 @@ fn blocked_actors_are_rejected_and_their_interactions_dropped() {
 
 #[test]
 fn a_deleted_account_disappears_even_when_its_actor_answers_410() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice"]);
     assert_eq!(
         send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1)).0,
@@ -304,10 +295,7 @@ fn admin_api_needs_the_token_and_the_site_is_served_with_its_types() {
 
 #[test]
 fn replies_are_recorded_edited_and_deleted_and_unknown_types_ignored() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice", "mallory"]);
     let post = format!("{}/ap/posts/hello-world.json", blog.base);
     let note_id = format!("{}/statuses/1", peer.actor("alice"));
@@ -570,10 +558,7 @@ fn symlinks_out_of_the_site_folder_are_not_followed() {
 /// no failure, no panic and no error.
 #[test]
 fn followers_and_deliveries_print_into_a_closed_pipe_quietly() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice"]);
     assert_eq!(
         send(&peer, "alice", &blog, &follow(&peer, "alice", &blog, 1)).0,

@@ -35,6 +35,22 @@ use stoa::signatures::keys::{self, SigningKey};
 use crate::common::agent;
 
 /// The admin token every test companion uses.
+/// The public collection, as peers address public posts.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// A companion that may fetch from the tests' loopback peers.
+pub fn start() -> Companion {
+    Companion::start(&Setup {
+        allow_private: true,
+        ..Setup::default()
+    })
+}
+
+/// The id of the example post every test site has.
+pub fn post_id(blog: &Companion) -> String {
+    format!("{}/ap/posts/hello-world.json", blog.base)
+}
+
 pub const TOKEN: &str = "test-admin-token-0123456789";
 
 /// A free loopback port (bound then released).

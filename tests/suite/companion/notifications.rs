@@ -7,16 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Companion, Peer, Setup, follow, send};
-
-const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-fn start() -> Companion {
-    Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    })
-}
+use super::{Companion, PUBLIC, Peer, follow, send, start};
 
 fn with_notify(blog: &mut Companion, command: &str) {
     let config = blog.root().join("stoa.toml");

@@ -33,10 +33,7 @@ fn new_edited_and_deleted_posts_reach_fedify_and_snac() {
     if !peers_ready(&[Needs::Fedify, Needs::Snac]) {
         return;
     }
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     // The first publish of an existing archive sends nothing.
     let out = blog.publish_ok(&[]);
     assert!(out.contains("First publish"), "{out}");
@@ -251,10 +248,7 @@ fn failing_servers_get_the_post_after_retries_and_gone_inboxes_lose_their_follow
 
 #[test]
 fn kill_9_in_the_middle_of_a_fan_out_loses_no_delivery() {
-    let mut blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let mut blog = crate::companion::start();
     blog.publish_ok(&[]);
     let names: Vec<String> = (0..12).map(|i| format!("reader{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -300,10 +294,7 @@ fn kill_9_in_the_middle_of_a_fan_out_loses_no_delivery() {
 
 #[test]
 fn mentioned_and_replied_to_accounts_get_the_post_and_the_profile_update_reaches_followers() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     blog.publish_ok(&[]);
     let follower = Peer::start_with(&["fan"], false);
     assert_eq!(

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::{Arrival, Companion, Peer, Setup, agent, follow, post_raw, send, signed_by_blog};
+use super::{Arrival, Companion, Peer, agent, follow, post_raw, send, signed_by_blog};
 
 fn post(blog: &Companion, slug: &str) -> String {
     format!("{}/ap/posts/{slug}.json", blog.base)
@@ -107,10 +107,7 @@ fn quotes_cli(blog: &Companion, args: &[&str]) -> (bool, String, String) {
 /// A published blog with three posts: `hello-world` anyone may quote,
 /// `fans-only` its followers, `mine` nobody.
 pub(crate) fn blog_with_quote_policies() -> Companion {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     blog.write_post(
         "fans-only",
         "date = 2024-05-02\nquote_policy = \"followers\"",
@@ -338,10 +335,7 @@ fn quote_requests_are_answered_by_each_posts_policy_and_stamps_can_be_revoked() 
 /// the author's matching stamp is recorded.
 #[test]
 fn only_the_quoted_authors_matching_stamp_is_recorded() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice", "bob"]);
     let alice = peer.actor("alice");
     blog.publish_ok(&[]); // the baseline

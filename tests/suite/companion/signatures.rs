@@ -37,10 +37,7 @@ fn refused(blog: &Companion, what: &str, got: (u16, String), status: u16, reason
 
 #[test]
 fn forged_stale_and_malformed_requests_change_nothing() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice", "mallory"]);
     let inbox = blog.inbox();
     let activity = follow(&peer, "alice", &blog, 1);
@@ -286,10 +283,7 @@ impl Tarpit {
 /// are answered at once instead of queueing behind them.
 #[test]
 fn unanswered_key_fetches_do_not_hold_up_known_senders() {
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice"]);
     let like = |actor: &str, n: usize| like_of_hello(&blog, actor, n);
     let alice = peer.actor("alice");
@@ -373,10 +367,7 @@ fn unanswered_key_fetches_do_not_hold_up_known_senders() {
 #[test]
 fn hanging_up_during_a_key_fetch_does_not_free_its_slot() {
     use std::io::{Read, Write};
-    let blog = Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    });
+    let blog = crate::companion::start();
     let peer = Peer::start(&["alice"]);
     let tarpit = Tarpit::start("127.0.0.2");
     let addr = blog.base.trim_start_matches("http://").to_string();

@@ -12,20 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::{Companion, Peer, Setup, follow, post_raw, send};
-
-const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-fn start() -> Companion {
-    Companion::start(&Setup {
-        allow_private: true,
-        ..Setup::default()
-    })
-}
-
-fn post_id(blog: &Companion) -> String {
-    format!("{}/ap/posts/hello-world.json", blog.base)
-}
+use super::{Companion, PUBLIC, Peer, follow, post_id, post_raw, send, start};
 
 /// Sends `activity` signed with `key_of`'s key under `key_id`.
 fn send_as(
